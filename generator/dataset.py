@@ -1,0 +1,408 @@
+"""Building, describing, verifying and regenerating dataset dirs.
+
+A dataset dir holds::
+
+    audio/<split>/<id>.wav           16-bit PCM mono soundscapes
+    annotations/<split>/<id>.jams    Scaper's JAMS (library-relative paths)
+    metadata/<split>.tsv             DCASE: filename, onset, offset, event_label
+    manifest.json                    see generator.manifest
+    .sedgen/state.json               in-progress marker (removed when done)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from .builtin import BUILTIN_VERSION, builtin_library, builtin_name
+from .errors import GeneratorError
+from .fsutil import canonical_json, resolve_inside, sha256_bytes, sha256_file, write_json_atomic
+from .library import PREPARE_VERSION, PreparedLibrary, hash_library, prepare_library, scan_library
+from .manifest import FORMAT, FORMAT_VERSION, MANIFEST_NAME, load_manifest, package_versions
+from .manifest import write_manifest
+from .plan import SPLITS, FilePlan, plan_dataset
+from .spec import DatasetSpec
+
+STATE = Path(".sedgen") / "state.json"
+OWNED = ("audio", "annotations", "metadata", MANIFEST_NAME, ".sedgen")
+
+
+@dataclass(frozen=True)
+class Sources:
+    """A resolved source library and how to describe it in a manifest."""
+
+    prepared: PreparedLibrary
+    meta: dict
+
+
+def resolve_sources(sources: str | os.PathLike | None, sr: int, *, builtin_seed: int = 0,
+                    progress: bool = False) -> Sources:
+    """Scan, hash and prepare a library (``None`` means the built-in one)."""
+    if sources is None:
+        root = builtin_library(builtin_seed, progress=progress)
+        meta = {"kind": "builtin", "name": builtin_name(builtin_seed),
+                "builtin_version": BUILTIN_VERSION, "builtin_seed": builtin_seed}
+    else:
+        root = Path(sources)
+        meta = {"kind": "folder", "name": root.resolve().name}
+    lib = scan_library(root)
+    hashes = hash_library(lib)
+    prepared = prepare_library(lib, sr, hashes=hashes)
+    meta.update({"library_sha256": prepared.library_sha256, "prepare_version": PREPARE_VERSION,
+                 "clips": hashes})
+    return Sources(prepared, meta)
+
+
+def dataset_key(spec: DatasetSpec, sources_meta: dict) -> str:
+    """Identity of a dataset: hash of its spec and its source library."""
+    return sha256_bytes(canonical_json(
+        {"spec": spec.to_dict(), "library": sources_meta["library_sha256"],
+         "format_version": FORMAT_VERSION}).encode())
+
+
+def audio_rel(plan: FilePlan) -> str:
+    return f"audio/{plan.split}/{plan.id}.wav"
+
+
+def jams_rel(plan: FilePlan) -> str:
+    return f"annotations/{plan.split}/{plan.id}.jams"
+
+
+# -- workers -----------------------------------------------------------------
+def _render_batch(batch: list[dict], spec_d: dict, fg: str, bg: str, out: str) -> list[str]:
+    """Render and write a batch of plans (runs in a worker process)."""
+    from .render import jams_bytes, pcm16_wav_bytes, render_plan, write_outputs
+
+    spec = DatasetSpec.from_dict(spec_d)
+    done = []
+    for d in batch:
+        plan = FilePlan.from_dict(d)
+        audio, jam = render_plan(plan, spec, fg, bg)
+        write_outputs(pcm16_wav_bytes(audio, spec.sr), jams_bytes(jam, fg, bg),
+                      Path(out) / audio_rel(plan), Path(out) / jams_rel(plan))
+        done.append(plan.id)
+    return done
+
+
+def _rerender_batch(items: list[tuple[dict, str | None]], spec_d: dict, fg: str, bg: str,
+                    out: str) -> list[str]:
+    """Re-render from JAMS files where given, else from the plan (worker)."""
+    from .render import (jams_bytes, pcm16_wav_bytes, render_plan, rerender_jams,
+                         write_outputs)
+
+    spec = DatasetSpec.from_dict(spec_d)
+    done = []
+    for d, jams_path in items:
+        plan = FilePlan.from_dict(d)
+        if jams_path is not None:
+            audio, _ = rerender_jams(jams_path, fg, bg)
+            jam = Path(jams_path).read_bytes()
+        else:
+            audio, jam_obj = render_plan(plan, spec, fg, bg)
+            jam = jams_bytes(jam_obj, fg, bg)
+        write_outputs(pcm16_wav_bytes(audio, spec.sr), jam,
+                      Path(out) / audio_rel(plan), Path(out) / jams_rel(plan))
+        done.append(plan.id)
+    return done
+
+
+def _run_batches(fn, items: list, args: tuple, jobs: int, progress: bool, desc: str) -> None:
+    """Run ``fn(batch, *args)`` over batches of ``items``, in ``jobs`` processes."""
+    from tqdm import tqdm
+
+    if not items:
+        return
+    bar = tqdm(total=len(items), desc=desc, unit="file", disable=not progress)
+    try:
+        if jobs <= 1:
+            step = 8
+            for i in range(0, len(items), step):
+                bar.update(len(fn(items[i:i + step], *args)))
+            return
+        size = max(1, min(32, len(items) // (jobs * 4) or 1))
+        batches = [items[i:i + size] for i in range(0, len(items), size)]
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(fn, b, *args) for b in batches]
+            try:
+                for fut in as_completed(futures):
+                    bar.update(len(fut.result()))
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+    finally:
+        bar.close()
+
+
+# -- tables & manifest -------------------------------------------------------
+def dcase_table(plans: list[FilePlan]) -> str:
+    """DCASE tsv text: header, then one ``filename onset offset event_label`` row per event.
+
+    Onsets and offsets in seconds (6 decimals), rows in file then time order.
+    Files without events have no row (the manifest lists every file).
+    """
+    rows = ["filename\tonset\toffset\tevent_label"]
+    for p in plans:
+        for e in sorted(p.events, key=lambda e: e.event_time):
+            rows.append(f"{p.id}.wav\t{e.event_time:.6f}\t{e.event_time + e.event_duration:.6f}"
+                        f"\t{e.label}")
+    return "\n".join(rows) + "\n"
+
+
+def _write_tables(out: Path, plans: list[FilePlan]) -> dict[str, str]:
+    from .fsutil import write_bytes_atomic
+
+    hashes = {}
+    for split in SPLITS:
+        rel = f"metadata/{split}.tsv"
+        data = dcase_table([p for p in plans if p.split == split]).encode()
+        write_bytes_atomic(out / rel, data)
+        hashes[rel] = sha256_bytes(data)
+    return hashes
+
+
+def build_manifest(spec: DatasetSpec, sources_meta: dict, plans: list[FilePlan],
+                   out: Path, tables: dict[str, str]) -> dict:
+    """Assemble the manifest document for a finished dataset dir."""
+    files = []
+    for p in plans:
+        d = p.to_dict()
+        d["audio"] = audio_rel(p)
+        d["audio_sha256"] = sha256_file(out / audio_rel(p))
+        d["jams"] = jams_rel(p)
+        d["jams_sha256"] = sha256_file(out / jams_rel(p))
+        files.append(d)
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "dataset_id": dataset_key(spec, sources_meta)[:16],
+        "spec": spec.to_dict(),
+        "sources": sources_meta,
+        "versions": package_versions(),
+        "files": files,
+        "tables": tables,
+    }
+
+
+# -- output dir guard --------------------------------------------------------
+def _prepare_out(out: Path, key: str, force: bool) -> None:
+    """Refuse to overwrite a different dataset (unless ``force``); mark as in progress."""
+    state = out / STATE
+    existing = None
+    if (out / MANIFEST_NAME).exists():
+        try:
+            doc = load_manifest(out / MANIFEST_NAME)
+            existing = dataset_key(DatasetSpec.from_dict(doc["spec"]), doc["sources"])
+        except (GeneratorError, KeyError):
+            existing = "unreadable"
+    elif state.exists():
+        import json
+
+        try:
+            existing = json.loads(state.read_text()).get("key")
+        except (OSError, ValueError):
+            existing = "unreadable"
+    elif out.exists() and any(out.iterdir()):
+        existing = "foreign"
+    if existing is not None and existing != key:
+        if not force:
+            what = ("files that are not a sedgen dataset" if existing == "foreign"
+                    else "a different dataset")
+            raise GeneratorError(f"output dir {out} holds {what}; use --force to replace it")
+        for name in OWNED:
+            p = out / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(state, {"key": key})
+
+
+def make_dataset(spec: DatasetSpec, out: str | os.PathLike, *, sources=None, jobs: int = 1,
+                 force: bool = False, progress: bool = False, builtin_seed: int = 0) -> dict:
+    """Build a dataset dir (resumable; outputs identical for any ``jobs``).
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+    out : path
+        Dataset dir. Rerunning on a partial dir renders only missing files.
+    sources : path or None
+        Source library in Scaper's layout; ``None`` for the built-in one.
+    jobs : int
+        Worker processes.
+    force : bool
+        Replace a dir that holds a different dataset.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    dict
+        The manifest.
+    """
+    if jobs < 1:
+        raise GeneratorError(f"--jobs must be >= 1, got {jobs}")
+    out = Path(out)
+    src = resolve_sources(sources, spec.sr, builtin_seed=builtin_seed, progress=progress)
+    plans = plan_dataset(spec, src.prepared)
+    key = dataset_key(spec, src.meta)
+    _prepare_out(out, key, force)
+    todo = [p.to_dict() for p in plans
+            if not ((out / jams_rel(p)).exists() and (out / audio_rel(p)).exists())]
+    _run_batches(_render_batch, todo,
+                 (spec.to_dict(), src.prepared.fg_path(), src.prepared.bg_path(), str(out)),
+                 jobs, progress, "rendering")
+    tables = _write_tables(out, plans)
+    doc = build_manifest(spec, src.meta, plans, out, tables)
+    write_manifest(out / MANIFEST_NAME, doc)
+    shutil.rmtree(out / ".sedgen", ignore_errors=True)
+    return load_manifest(out / MANIFEST_NAME)
+
+
+# -- info / verify / regenerate ---------------------------------------------
+def dataset_info(path: str | os.PathLike) -> dict:
+    """Summary of a dataset dir (or manifest): files, events per class, ratios."""
+    path = Path(path)
+    doc = load_manifest(path / MANIFEST_NAME if path.is_dir() else path)
+    spec = DatasetSpec.from_dict(doc["spec"])
+    out = {"dataset_id": doc["dataset_id"], "sources": doc["sources"]["name"], "splits": {}}
+    for split in SPLITS:
+        files = [f for f in doc["files"] if f["split"] == split]
+        events = [e for f in files for e in f["events"]]
+        active = sum(e["event_duration"] for e in events)
+        out["splits"][split] = {
+            "files": len(files),
+            "files_with_events": sum(1 for f in files if f["events"]),
+            "event_ratio": (sum(1 for f in files if f["events"]) / len(files)) if files else 0.0,
+            "events": len(events),
+            "events_per_class": dict(sorted(Counter(e["label"] for e in events).items())),
+            "active_fraction": active / (len(files) * spec.duration) if files else 0.0,
+        }
+    return out
+
+
+def verify_dataset(path: str | os.PathLike) -> list[str]:
+    """Check a dataset dir against its manifest.
+
+    Returns
+    -------
+    list of str
+        One line per problem (``missing: <path>`` or ``changed: <path>``);
+        empty when everything matches.
+
+    Raises
+    ------
+    GeneratorError
+        No manifest, a modified manifest, or a path that escapes the dir.
+    """
+    root = Path(path)
+    mpath = root / MANIFEST_NAME if root.is_dir() else root
+    if not mpath.exists():
+        raise GeneratorError(f"{root} has no {MANIFEST_NAME}")
+    doc = load_manifest(mpath)
+    root = mpath.parent
+    expected = dict(doc["tables"])
+    for f in doc["files"]:
+        expected[f["audio"]] = f["audio_sha256"]
+        expected[f["jams"]] = f["jams_sha256"]
+    problems = []
+    for rel, digest in sorted(expected.items()):
+        p = resolve_inside(root, rel)
+        if not p.is_file():
+            problems.append(f"missing: {rel}")
+        elif sha256_file(p) != digest:
+            problems.append(f"changed: {rel}")
+    return problems
+
+
+def check_sources(doc: dict, src: Sources) -> None:
+    """Raise if the library differs from the one the manifest was made with."""
+    want, have = doc["sources"]["clips"], src.meta["clips"]
+    for rel in sorted(want):
+        if rel not in have:
+            raise GeneratorError(f"source clip {rel} named in the manifest is not in the library")
+        if have[rel] != want[rel]:
+            raise GeneratorError(
+                f"source clip {rel} differs from the manifest (sha256 {have[rel][:12]}... "
+                f"instead of {want[rel][:12]}...); versions at build: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(doc['versions'].items())))
+    extra = sorted(set(have) - set(want))
+    if extra:
+        raise GeneratorError(f"source library holds clips not in the manifest, e.g. {extra[0]}")
+
+
+def regenerate_dataset(manifest: str | os.PathLike, out: str | os.PathLike, *, sources=None,
+                       jobs: int = 1, ids: list[str] | None = None,
+                       progress: bool = False) -> list[str]:
+    """Re-render a dataset from its manifest (and its JAMS files where present).
+
+    Parameters
+    ----------
+    manifest : path
+        ``manifest.json`` (or a ``.json.gz`` from ``data_manifests/``).
+    out : path
+        Destination dataset dir (may be the manifest's own dir).
+    sources : path or None
+        The library the dataset was made from; ``None`` for a built-in one.
+    ids : list of str, optional
+        Only these file ids (the manifest is then not copied).
+
+    Returns
+    -------
+    list of str
+        Output files whose sha256 differs from the manifest (empty on success).
+    """
+    mpath = Path(manifest)
+    doc = load_manifest(mpath)
+    spec = DatasetSpec.from_dict(doc["spec"])
+    smeta = doc["sources"]
+    if sources is None and smeta["kind"] != "builtin":
+        raise GeneratorError(
+            f"this dataset was made from the folder library {smeta['name']!r}; pass --sources DIR")
+    if sources is None and smeta.get("builtin_version") != BUILTIN_VERSION:
+        raise GeneratorError(
+            f"manifest needs built-in library version {smeta.get('builtin_version')}, this sedal "
+            f"has version {BUILTIN_VERSION}")
+    src = resolve_sources(sources, spec.sr, builtin_seed=smeta.get("builtin_seed", 0),
+                          progress=progress)
+    check_sources(doc, src)
+    out = Path(out)
+    src_dir = mpath.parent
+    files = doc["files"]
+    if ids is not None:
+        unknown = sorted(set(ids) - {f["id"] for f in files})
+        if unknown:
+            raise GeneratorError(f"no file {unknown[0]!r} in the manifest")
+        files = [f for f in files if f["id"] in set(ids)]
+    items = []
+    for f in files:
+        resolve_inside(src_dir, f["audio"])
+        jp = resolve_inside(src_dir, f["jams"])
+        use_jams = jp.is_file() and sha256_file(jp) == f["jams_sha256"]
+        plan = {k: f[k] for k in ("id", "split", "bg_label", "bg_source", "bg_source_time",
+                                  "events")}
+        items.append((plan, str(jp) if use_jams else None))
+    out.mkdir(parents=True, exist_ok=True)
+    _run_batches(_rerender_batch, items,
+                 (spec.to_dict(), src.prepared.fg_path(), src.prepared.bg_path(), str(out)),
+                 jobs, progress, "regenerating")
+    bad = []
+    for f in files:
+        for key in ("audio", "jams"):
+            p = resolve_inside(out, f[key])
+            if sha256_file(p) != f[key + "_sha256"]:
+                bad.append(f[key])
+    if ids is None:
+        plans = [FilePlan.from_dict(f) for f in doc["files"]]
+        _write_tables(out, plans)
+        if mpath.resolve() != (out / MANIFEST_NAME).resolve():
+            write_manifest(out / MANIFEST_NAME, {k: v for k, v in doc.items()
+                                                 if k != "manifest_sha256"})
+    return bad

@@ -1,0 +1,160 @@
+"""Planning: which files have events, and every event's clip, time and SNR.
+
+Planning is pure and cheap: a function of the spec, the prepared library and
+the seed. Events are placed non-overlapping by construction (no rejection
+loops) and are then handed to Scaper as constant distributions.
+
+Placement of ``n`` events with durations ``d_i`` in a file of length ``D``:
+the free time ``F = D - sum(d_i)`` is cut at ``n`` sorted uniform points
+``u_(1) <= ... <= u_(n)`` in ``[0, F]``; event ``i`` starts at
+``u_(i) + sum_{j<i} d_j``. If the drawn clips do not fit (``F < 0``), the
+last events are dropped until they do (at least one always fits, since
+``max_event_duration <= D``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .library import ClipInfo, PreparedLibrary, split_clips
+from .rng import derive_rng
+from .spec import DatasetSpec
+
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class EventPlan:
+    """One foreground event; times in seconds, SNR in dB."""
+
+    label: str
+    source: str  # clip path relative to the prepared library root
+    source_time: float
+    event_time: float
+    event_duration: float
+    snr: float
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """One soundscape: its id, split, background and events."""
+
+    id: str
+    split: str
+    bg_label: str
+    bg_source: str
+    bg_source_time: float
+    events: tuple[EventPlan, ...]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["events"] = [asdict(e) for e in self.events]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FilePlan:
+        return cls(
+            id=d["id"],
+            split=d["split"],
+            bg_label=d["bg_label"],
+            bg_source=d["bg_source"],
+            bg_source_time=float(d["bg_source_time"]),
+            events=tuple(EventPlan(**e) for e in d["events"]),
+        )
+
+
+def file_id(split: str, index: int) -> str:
+    """File id of the ``index``-th file of ``split``, e.g. ``train_00012``."""
+    return f"{split}_{index:05d}"
+
+
+def _clip_key(c: ClipInfo) -> str:
+    from .library import _prepared_name
+
+    return _prepared_name(c.relpath)
+
+
+def place_events(durations: list[float], total: float, rng) -> list[float]:
+    """Onsets (seconds) for back-to-back-free placement of ``durations`` in ``total``.
+
+    Parameters
+    ----------
+    durations : list of float
+        Event durations in seconds; their sum must be <= ``total``.
+    total : float
+        File length in seconds.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    list of float
+        Onsets in the order of ``durations``; events do not overlap and end
+        by ``total``.
+    """
+    free = total - sum(durations)
+    cuts = sorted(rng.uniform(0.0, free, size=len(durations)).tolist())
+    onsets, elapsed = [], 0.0
+    for cut, d in zip(cuts, durations, strict=True):
+        onsets.append(cut + elapsed)
+        elapsed += d
+    return onsets
+
+
+def plan_file(
+    spec: DatasetSpec,
+    split: str,
+    index: int,
+    has_events: bool,
+    pool: dict[str, dict[str, list[ClipInfo]]],
+) -> FilePlan:
+    """Plan one soundscape from its own derived generator (order-independent)."""
+    rng = derive_rng(spec.seed, "file", split, index)
+    bg_labels = sorted(pool["background"])
+    bg_label = bg_labels[int(rng.integers(len(bg_labels)))]
+    bg_clips = pool["background"][bg_label]
+    bg = bg_clips[int(rng.integers(len(bg_clips)))]
+    bg_start = float(rng.uniform(0.0, max(0.0, bg.duration - spec.duration)))
+    events: list[EventPlan] = []
+    if has_events:
+        fg_labels = sorted(pool["foreground"])
+        n = int(rng.integers(spec.min_events, spec.max_events + 1))
+        drawn = []
+        for _ in range(n):
+            label = fg_labels[int(rng.integers(len(fg_labels)))]
+            clips = pool["foreground"][label]
+            clip = clips[int(rng.integers(len(clips)))]
+            dur = min(clip.duration, spec.max_event_duration)
+            src_t = float(rng.uniform(0.0, clip.duration - dur)) if clip.duration > dur else 0.0
+            snr = float(rng.uniform(*spec.snr_range)) if spec.snr_range else float(spec.snr)
+            drawn.append((label, clip, src_t, dur, snr))
+        while sum(d[3] for d in drawn) > spec.duration:
+            drawn.pop()
+        onsets = place_events([d[3] for d in drawn], spec.duration, rng)
+        for (label, clip, src_t, dur, snr), onset in zip(drawn, onsets, strict=True):
+            events.append(EventPlan(label, _clip_key(clip), src_t, onset, dur, snr))
+    return FilePlan(
+        id=file_id(split, index),
+        split=split,
+        bg_label=bg_label,
+        bg_source=_clip_key(bg),
+        bg_source_time=bg_start,
+        events=tuple(events),
+    )
+
+
+def plan_dataset(spec: DatasetSpec, prepared: PreparedLibrary) -> list[FilePlan]:
+    """Plan every soundscape of the dataset (train first, then test).
+
+    Exactly ``round(r * n_split)`` files of each split have events, chosen
+    by a generator derived from the seed and the split. Each split draws
+    only from its own source clips (see :func:`generator.library.split_clips`).
+    """
+    pools = split_clips(prepared, spec.source_test_fraction, spec.seed)
+    plans = []
+    for split in SPLITS:
+        n = spec.n_train if split == "train" else spec.n_test
+        k = spec.n_with_events(split)
+        chosen = set(derive_rng(spec.seed, "event-files", split).permutation(n)[:k].tolist())
+        for i in range(n):
+            plans.append(plan_file(spec, split, i, i in chosen, pools[split]))
+    return plans
