@@ -1,0 +1,45 @@
+"""Shared fixtures: an isolated sedal cache and small generated datasets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_SOURCES = REPO.parent / "shared" / "real-sources"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sedal_cache(tmp_path_factory):
+    """Point SEDAL_CACHE at a per-session folder (unless the caller set one)."""
+    if "SEDAL_TEST_CACHE" in os.environ:
+        path = Path(os.environ["SEDAL_TEST_CACHE"])
+    else:
+        path = tmp_path_factory.mktemp("sedal-cache")
+    old = os.environ.get("SEDAL_CACHE")
+    os.environ["SEDAL_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("SEDAL_CACHE", None)
+    else:
+        os.environ["SEDAL_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory):
+    """The issue's reference dataset: 100 files, SNR 0, r 0.2, seed 7."""
+    from generator.dataset import make_dataset
+    from generator.spec import DatasetSpec
+
+    out = tmp_path_factory.mktemp("ds") / "X"
+    make_dataset(DatasetSpec(n_files=100, snr=0.0, event_ratio=0.2, seed=7), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def real_sources():
+    if not REAL_SOURCES.is_dir():
+        pytest.skip("../shared/real-sources is not present")
+    return REAL_SOURCES

@@ -1,0 +1,60 @@
+import numpy as np
+import soundfile as sf
+
+from generator import synth
+from generator.builtin import N_BACKGROUND, N_FOREGROUND, builtin_library
+from generator.library import scan_library
+
+
+def test_synthesis_is_deterministic_and_seeded():
+    a = synth.dog_bark(0, 3)
+    assert np.array_equal(a, synth.dog_bark(0, 3))
+    assert not np.array_equal(a, synth.dog_bark(1, 3))
+
+
+def test_clip_durations_follow_the_class_descriptions():
+    sr = synth.SYNTH_SR
+    for i in range(30):
+        baby = synth.baby_cry(0, i)
+        assert 1.0 <= len(baby) / sr <= 4.01
+        meerkat = synth.meerkat_call(0, i)
+        assert 0.05 <= len(meerkat) / sr <= 5 * 0.3 + 4 * 0.15 + 0.01
+        dog = synth.dog_bark(0, i)
+        assert 0.1 <= len(dog) / sr <= 3 * 0.6 + 2 * 0.35 + 0.01
+        for x in (baby, meerkat, dog):
+            assert x.dtype == np.float32 and np.max(np.abs(x)) <= 1.0
+
+
+def _band_energy_fraction(x, sr, lo, hi):
+    spec = np.abs(np.fft.rfft(x)) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / sr)
+    return spec[(f >= lo) & (f <= hi)].sum() / spec.sum()
+
+
+def test_meerkat_calls_sit_in_their_band_and_cries_have_their_f0():
+    sr = synth.SYNTH_SR
+    for i in range(10):
+        assert _band_energy_fraction(synth.meerkat_call(0, i), sr, 1400, 4100) > 0.8
+        cry = synth.baby_cry(0, i)
+        # The strongest low harmonic region lies near the stated f0 range.
+        assert _band_energy_fraction(cry, sr, 300, 8000) > 0.95
+
+
+def test_builtin_library_layout_and_counts():
+    root = builtin_library(0)
+    lib = scan_library(root)
+    assert lib.labels("foreground") == ["baby", "dog", "meerkat"]
+    assert lib.labels("background") == ["park"]
+    for label in lib.labels("foreground"):
+        assert len(lib.clips["foreground"][label]) == N_FOREGROUND >= 30
+    assert len(lib.clips["background"]["park"]) == N_BACKGROUND >= 8
+    info = sf.info(str(root / lib.clips["background"]["park"][0]))
+    assert info.duration >= 60 and info.subtype == "PCM_16" and info.channels == 1
+    assert "SYNTHETIC" in (root / "README.txt").read_text()
+
+
+def test_sources_builtin_command_writes_the_library(tmp_path):
+    from generator.cli import main
+
+    assert main(["sources", "builtin", "--out", str(tmp_path / "lib")]) == 0
+    assert len(list((tmp_path / "lib" / "foreground" / "dog").glob("*.wav"))) == N_FOREGROUND
