@@ -23,8 +23,14 @@ from .builtin import BUILTIN_VERSION, builtin_library, builtin_name
 from .errors import GeneratorError
 from .fsutil import canonical_json, resolve_inside, sha256_bytes, sha256_file, write_json_atomic
 from .library import PREPARE_VERSION, PreparedLibrary, hash_library, prepare_library, scan_library
-from .manifest import FORMAT, FORMAT_VERSION, MANIFEST_NAME, load_manifest, package_versions
-from .manifest import write_manifest
+from .manifest import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    load_manifest,
+    package_versions,
+    write_manifest,
+)
 from .plan import SPLITS, FilePlan, plan_dataset
 from .spec import DatasetSpec
 
@@ -92,8 +98,7 @@ def _render_batch(batch: list[dict], spec_d: dict, fg: str, bg: str, out: str) -
 def _rerender_batch(items: list[tuple[dict, str | None]], spec_d: dict, fg: str, bg: str,
                     out: str) -> list[str]:
     """Re-render from JAMS files where given, else from the plan (worker)."""
-    from .render import (jams_bytes, pcm16_wav_bytes, render_plan, rerender_jams,
-                         write_outputs)
+    from .render import jams_bytes, pcm16_wav_bytes, render_plan, rerender_jams, write_outputs
 
     spec = DatasetSpec.from_dict(spec_d)
     done = []

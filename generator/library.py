@@ -80,11 +80,13 @@ def scan_library(root: str | os.PathLike, *, min_clips: int = 1) -> SourceLibrar
             files = sorted(
                 f.relative_to(root).as_posix()
                 for f in ldir.iterdir()
-                if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith(".")
+                if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS
+                and not f.name.startswith(".")
             )
             if len(files) < min_clips:
                 raise GeneratorError(
-                    f"class {kind}/{ldir.name} has {len(files)} clip(s); at least {min_clips} needed"
+                    f"class {kind}/{ldir.name} has {len(files)} clip(s); "
+                    f"at least {min_clips} needed"
                 )
             clips[kind][ldir.name] = files
         if not clips[kind]:

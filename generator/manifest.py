@@ -92,5 +92,6 @@ def load_manifest(path: str | Path) -> dict:
             f"this sedal reads version {FORMAT_VERSION}"
         )
     if doc.get("manifest_sha256") != _body_hash(doc):
-        raise GeneratorError(f"manifest {path} was modified after it was written (checksum mismatch)")
+        raise GeneratorError(
+            f"manifest {path} was modified after it was written (checksum mismatch)")
     return doc

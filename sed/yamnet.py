@@ -1,0 +1,219 @@
+"""The YAMNet network in TensorFlow, with segment embeddings for SED.
+
+Architecture, as the original release (``yamnet.py``): a MobileNet-v1 body
+(one 3x3 conv, then 13 depthwise-separable blocks; 'same' padding; ReLU;
+BatchNorm with epsilon 1e-4, center and no scale), global average pooling
+to a 1024-d embedding, and a dense 521-class sigmoid head.
+
+For inference, each BatchNorm is folded into the preceding convolution
+(``w' = w / sqrt(var + eps)``, ``b' = beta - mean / sqrt(var + eps)``), which is
+the same function up to float rounding.
+
+Segments
+--------
+``embed`` cuts a waveform into segments of ``segment`` seconds every ``hop``
+seconds (0.12 s / 0.06 s by default, i.e. 12 log-mel frames every 6 frames).
+Segment ``i`` spans ``[i * hop, i * hop + segment]`` seconds. A waveform of
+``N`` samples at 16 kHz gives ``F = 1 + (N - 400) // 160`` frames and
+``1 + (F - 12) // 6`` segments: **a 10 s file gives 998 frames and 165
+segments** (the last ends at 9.96 s).
+
+Modes:
+
+- ``patch`` (default): each segment's own 12 frames go through the network
+  (a 12 x 64 input; the body's five stride-2 stages reduce it to 1 x 2).
+- ``context``: a 0.96 s window (96 frames) centred on each segment goes
+  through the network (zero-padded waveform at the edges), as YAMNet sees
+  its own patches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import frontend
+from .errors import SedError
+from .weights import FILTERS, N_SEPARABLE, STRIDES, Weights, provenance_summary, resolve_weights
+
+BN_EPS = 1e-4
+MODES = ("patch", "context")
+
+
+def fold_batchnorm(w: Weights) -> list[tuple[str, np.ndarray, np.ndarray, int]]:
+    """YAMNet's layers as ``(kind, kernel, bias, stride)`` with BatchNorm folded in.
+
+    ``kind`` is 'conv' (kernel [3,3,1,32]), 'dw' (depthwise, [3,3,C,1]) or 'pw'
+    (pointwise, [1,1,Cin,Cout]).
+    """
+    a = w.arrays
+
+    def fold(kernel, prefix, depthwise=False):
+        scale = 1.0 / np.sqrt(a[f"{prefix}.var"].astype(np.float64) + BN_EPS)
+        bias = a[f"{prefix}.beta"] - a[f"{prefix}.mean"] * scale
+        k = kernel.astype(np.float64)
+        k = k * (scale[None, None, :, None] if depthwise else scale)
+        return k.astype(np.float32), bias.astype(np.float32)
+
+    layers = [("conv", *fold(a["l0.conv"], "l0.bn"), STRIDES[0])]
+    for k in range(1, N_SEPARABLE + 1):
+        layers.append(("dw", *fold(a[f"l{k}.dw"], f"l{k}.dw_bn", depthwise=True), STRIDES[k]))
+        layers.append(("pw", *fold(a[f"l{k}.pw"], f"l{k}.pw_bn"), 1))
+    return layers
+
+
+class YAMNet:
+    """YAMNet with real weights: class scores and segment embeddings.
+
+    Parameters
+    ----------
+    weights : Weights
+        From :func:`sed.weights.resolve_weights`.
+    batch_size : int
+        Segments per forward pass (memory vs speed; results do not depend on it).
+
+    Examples
+    --------
+    >>> model = load_yamnet()                                   # doctest: +SKIP
+    >>> model.embed(np.zeros(160000, np.float32), 16000).shape  # doctest: +SKIP
+    (165, 1024)
+    """
+
+    def __init__(self, weights: Weights, batch_size: int = 256):
+        from .tfutil import import_tf
+
+        tf = import_tf()
+        self._tf = tf
+        self.weights = weights
+        self.class_names = list(weights.class_names)
+        self.provenance = provenance_summary(weights)
+        self.batch_size = int(batch_size)
+        self._layers = [(kind, tf.constant(k), tf.constant(b), s)
+                        for kind, k, b, s in fold_batchnorm(weights)]
+        self._head_w = tf.constant(weights.arrays["logits.kernel"])
+        self._head_b = tf.constant(weights.arrays["logits.bias"])
+        self._forward = tf.function(self._forward_impl, reduce_retracing=True)
+
+    def _forward_impl(self, x):
+        tf = self._tf
+        net = x[..., None]
+        for kind, k, b, s in self._layers:
+            if kind == "dw":
+                net = tf.nn.depthwise_conv2d(net, k, [1, s, s, 1], "SAME")
+            else:
+                net = tf.nn.conv2d(net, k, s, "SAME")
+            net = tf.nn.relu(net + b)
+        emb = tf.reduce_mean(net, axis=[1, 2])
+        scores = tf.sigmoid(tf.matmul(emb, self._head_w) + self._head_b)
+        return emb, scores
+
+    def _run(self, patches: np.ndarray, want: str) -> np.ndarray:
+        """Forward ``patches`` [n, frames, 64] in fixed-size batches."""
+        n = patches.shape[0]
+        dim = 1024 if want == "emb" else len(self.class_names)
+        out = np.empty((n, dim), np.float32)
+        for i in range(0, n, self.batch_size):
+            chunk = np.ascontiguousarray(patches[i:i + self.batch_size], dtype=np.float32)
+            emb, scores = self._forward(self._tf.constant(chunk))
+            out[i:i + len(chunk)] = (emb if want == "emb" else scores).numpy()
+        return out
+
+    # -- public API ------------------------------------------------------------
+    @staticmethod
+    def prepare_waveform(waveform, sr: int) -> np.ndarray:
+        """Mono float32 at 16 kHz (down-mixed and resampled if needed)."""
+        x = np.asarray(waveform, dtype=np.float64)
+        if x.ndim == 2:
+            x = x.mean(axis=1)
+        if x.ndim != 1:
+            raise SedError("waveform must be 1-d (mono) or [samples, channels]")
+        if not np.all(np.isfinite(x)):
+            raise SedError("waveform holds NaN or infinite samples")
+        if sr != frontend.SAMPLE_RATE:
+            from fractions import Fraction
+
+            from scipy.signal import resample_poly
+
+            f = Fraction(frontend.SAMPLE_RATE, int(sr))
+            x = resample_poly(x, f.numerator, f.denominator)
+        return x.astype(np.float32)
+
+    def log_mel(self, waveform, sr: int = frontend.SAMPLE_RATE) -> np.ndarray:
+        """Log-mel frames [n_frames, 64] (10 ms hop)."""
+        x = self.prepare_waveform(waveform, sr)
+        if len(x) < frontend.WINDOW_SAMPLES:
+            return np.zeros((0, frontend.MEL_BANDS), np.float32)
+        return frontend.log_mel(x, self._tf)
+
+    def class_scores(self, waveform, sr: int = frontend.SAMPLE_RATE) -> np.ndarray:
+        """AudioSet class scores [n_patches, 521] over 0.96 s patches, 0.48 s hop.
+
+        The waveform is padded as in the original (at least one patch; a
+        partial trailing patch is completed with zeros).
+        """
+        x = frontend.pad_for_patches(self.prepare_waveform(waveform, sr))
+        mel = frontend.log_mel(x, self._tf)
+        patches = frontend.frame(mel, frontend.PATCH_FRAMES, frontend.PATCH_HOP_FRAMES)
+        return self._run(patches, "scores")
+
+    @staticmethod
+    def segment_frames(segment: float, hop: float) -> tuple[int, int]:
+        """(frames per segment, frames per hop) for times in seconds (multiples of 10 ms)."""
+        sf_, hf = round(segment * frontend.FRAME_RATE), round(hop * frontend.FRAME_RATE)
+        if sf_ < 1 or hf < 1 or abs(sf_ / frontend.FRAME_RATE - segment) > 1e-9 \
+                or abs(hf / frontend.FRAME_RATE - hop) > 1e-9:
+            raise SedError("segment and hop must be positive multiples of 0.01 s")
+        return sf_, hf
+
+    @staticmethod
+    def n_segments(n_samples: int, segment: float = 0.12, hop: float = 0.06) -> int:
+        """Segments of a 16 kHz waveform of ``n_samples`` (165 for 10 s)."""
+        sf_, hf = YAMNet.segment_frames(segment, hop)
+        f = frontend.n_frames(n_samples)
+        return 0 if f < sf_ else 1 + (f - sf_) // hf
+
+    def segment_patches(self, x16k: np.ndarray, segment: float = 0.12, hop: float = 0.06,
+                        mode: str = "patch") -> np.ndarray:
+        """Network inputs [n_segments, frames, 64] for a 16 kHz float32 waveform."""
+        if mode not in MODES:
+            raise SedError(f"unknown embedding mode {mode!r}; choose from {', '.join(MODES)}")
+        sf_, hf = self.segment_frames(segment, hop)
+        n = self.n_segments(len(x16k), segment, hop)
+        if n == 0:
+            return np.zeros((0, sf_ if mode == "patch" else frontend.PATCH_FRAMES,
+                             frontend.MEL_BANDS), np.float32)
+        if mode == "patch":
+            mel = frontend.log_mel(x16k, self._tf)
+            return frontend.frame(mel, sf_, hf)[:n]
+        # context: 96 frames centred on each segment's centre
+        half = (frontend.PATCH_FRAMES - sf_) // 2
+        pad = half * frontend.HOP_SAMPLES
+        mel = frontend.log_mel(np.pad(x16k, (pad, pad + frontend.PATCH_FRAMES
+                                             * frontend.HOP_SAMPLES)), self._tf)
+        return frontend.frame(mel, frontend.PATCH_FRAMES, hf)[:n]
+
+    def embed(self, waveform, sr: int = frontend.SAMPLE_RATE, segment: float = 0.12,
+              hop: float = 0.06, mode: str = "patch") -> np.ndarray:
+        """Segment embeddings [n_segments, 1024] (float32).
+
+        Parameters
+        ----------
+        waveform : array
+            Mono (or [samples, channels]) audio at ``sr`` Hz.
+        sr : int
+            Sample rate in Hz; other rates are resampled to 16 kHz.
+        segment, hop : float
+            Segment length and hop in seconds (multiples of 0.01 s).
+        mode : {'patch', 'context'}
+            See the module docstring.
+        """
+        x = self.prepare_waveform(waveform, sr)
+        return self._run(self.segment_patches(x, segment, hop, mode), "emb")
+
+    def embed_patches(self, patches: np.ndarray) -> np.ndarray:
+        """Embeddings of prepared network inputs [n, frames, 64]."""
+        return self._run(patches, "emb")
+
+
+def load_yamnet(path=None, *, batch_size: int = 256) -> YAMNet:
+    """Resolve the weights (see :mod:`sed.weights`) and build the model."""
+    return YAMNet(resolve_weights(path), batch_size=batch_size)

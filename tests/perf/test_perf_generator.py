@@ -1,0 +1,32 @@
+"""Generator throughput (pytest-benchmark; run with ``tox -e perf``).
+
+Goal: ``--jobs 2`` renders >= 60 files/s (10 s, 16 kHz, 1-3 events, r=0.2).
+The measured rate is stored in the benchmark's ``extra_info``.
+"""
+
+import shutil
+
+import pytest
+
+from generator.dataset import make_dataset
+from generator.spec import DatasetSpec
+
+N = 1000
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_make_throughput(benchmark, tmp_path, jobs):
+    make_dataset(DatasetSpec(n_files=20), tmp_path / "warm")  # builds the cached library
+    counter = {"i": 0}
+
+    def setup():
+        counter["i"] += 1
+        out = tmp_path / f"run{counter['i']}"
+        shutil.rmtree(out, ignore_errors=True)
+        return (out,), {}
+
+    def run(out):
+        make_dataset(DatasetSpec(n_files=N, event_ratio=0.2, seed=1), out, jobs=jobs)
+
+    benchmark.pedantic(run, setup=setup, rounds=2, iterations=1)
+    benchmark.extra_info["files_per_second"] = N / benchmark.stats.stats.mean
