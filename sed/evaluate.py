@@ -15,7 +15,7 @@ from .postprocess import decode, segments_to_events
 
 
 def reference_events(doc: dict, split: str = "test") -> dict:
-    """``{file_id: [(onset_s, offset_s, label), ...]}`` from a manifest (every file of ``split``)."""
+    """``{file_id: [(onset_s, offset_s, label), ...]}`` for every file of a split."""
     return {f["id"]: [(e["event_time"], e["event_time"] + e["event_duration"], e["label"])
                       for e in f["events"]] for f in doc["files"] if f["split"] == split}
 

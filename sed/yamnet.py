@@ -33,7 +33,7 @@ import numpy as np
 
 from . import frontend
 from .errors import SedError
-from .weights import FILTERS, N_SEPARABLE, STRIDES, Weights, provenance_summary, resolve_weights
+from .weights import N_SEPARABLE, STRIDES, Weights, provenance_summary, resolve_weights
 
 BN_EPS = 1e-4
 MODES = ("patch", "context")

@@ -43,3 +43,11 @@ def real_sources():
     if not REAL_SOURCES.is_dir():
         pytest.skip("../shared/real-sources is not present")
     return REAL_SOURCES
+
+
+@pytest.fixture(scope="session")
+def yamnet_model():
+    """YAMNet with real weights, obtained through the resolver on this machine."""
+    from sed.yamnet import load_yamnet
+
+    return load_yamnet()

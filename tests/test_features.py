@@ -1,0 +1,164 @@
+"""Feature store, supervised detector and sedbench embed/supervised, end to end."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from benchmark.cli import main
+from sed import features
+from sed.errors import SedError
+from sed.evaluate import fit_on_files, score, supervised
+from sed.features import FeatureParams, ensure_store, load_dataset_manifest
+
+
+@pytest.fixture(scope="session")
+def embedded(small_dataset, yamnet_model, tmp_path_factory):
+    ds = tmp_path_factory.mktemp("emb") / "X"
+    shutil.copytree(small_dataset, ds)
+    store = ensure_store(ds, model=yamnet_model)
+    return ds, store
+
+
+def test_store_layout_and_labels(embedded):
+    ds, store = embedded
+    assert store.embeddings.shape == (100 * 165, 1024)
+    assert store.offsets[-1] == 100 * 165
+    assert store.meta["complete"] and store.meta["classes"] == ["background", "baby", "dog",
+                                                                 "meerkat"]
+    assert store.meta["weights"]["weights_sha256"]
+    doc, msha = load_dataset_manifest(ds)
+    assert store.meta["manifest_sha256"] == msha
+    # Labels: files without events are all background; event files have event segments.
+    for i, f in enumerate(doc["files"]):
+        lab = store.labels[store.offsets[i]:store.offsets[i + 1]]
+        assert (lab.max() > 0) == bool(f["events"]) or all(
+            e["event_duration"] < 0.06 for e in f["events"])
+    assert np.isfinite(np.asarray(store.embeddings[:1000])).all()
+
+
+def test_interrupted_embedding_resumes_to_the_same_bytes(embedded, yamnet_model, tmp_path,
+                                                         monkeypatch):
+    ds, store = embedded
+    copy = tmp_path / "X"
+    shutil.copytree(ds, copy, ignore=shutil.ignore_patterns("features"))
+    calls = {"n": 0}
+    real = yamnet_model.embed_patches
+
+    def flaky(p):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(p)
+
+    monkeypatch.setattr(yamnet_model, "embed_patches", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        ensure_store(copy, model=yamnet_model)
+    path = features.find_store(copy)
+    assert not json.loads((path / "meta.json").read_text())["complete"]
+    assert json.loads((path / "progress.json").read_text())["done"] == [0, 1]
+    monkeypatch.setattr(yamnet_model, "embed_patches", real)
+    again = ensure_store(copy, model=yamnet_model)
+    assert (path / "embeddings.bin").read_bytes() == (store.path / "embeddings.bin").read_bytes()
+    assert again.meta["complete"]
+
+
+def test_stale_store_is_rebuilt_or_refused(embedded, yamnet_model, tmp_path):
+    ds, _ = embedded
+    copy = tmp_path / "X"
+    shutil.copytree(ds, copy)
+    meta_p = features.find_store(copy) / "meta.json"
+    meta = json.loads(meta_p.read_text())
+    meta["key"] = "something-else"
+    meta_p.write_text(json.dumps(meta))
+    with pytest.raises(SedError, match="built for other params or data"):
+        ensure_store(copy, model=yamnet_model, rebuild="never")
+    rebuilt = ensure_store(copy, model=yamnet_model)
+    assert json.loads(meta_p.read_text())["key"] != "something-else"
+    assert rebuilt.embeddings.shape == (16500, 1024)
+
+
+def test_supervised_metrics_and_float16(embedded):
+    ds, store = embedded
+    doc, _ = load_dataset_manifest(ds)
+    res = supervised(store, doc)
+    assert res["n_train_files"] == 80
+    assert 0.0 < res["total_iou"] <= 1.0
+    assert set(res["per_class_iou"]) == {"baby", "dog", "meerkat"}
+    # float16 storage changes total IoU by less than 0.005
+    train = store.file_rows("train")
+    clf32 = fit_on_files(store, train)
+    half = np.asarray(store.embeddings).astype(np.float16)
+    store16 = features.FeatureStore(store.path, {**store.meta, "dtype": "float16"}, half,
+                                    store.offsets, store.file_ids, store.splits, store.labels,
+                                    store.times)
+    clf16 = fit_on_files(store16, train)
+    a = score(store, clf32, with_f1=False)["total_iou"]
+    b = score(store16, clf16, with_f1=False)["total_iou"]
+    assert abs(a - b) < 0.005
+
+
+def test_supervised_cli_json(embedded, capsys):
+    ds, _ = embedded
+    assert main(["supervised", str(ds), "--json", "--no-progress"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"total_iou", "macro_iou", "per_class_iou", "event_f1", "segment_f1",
+            "n_train_files"} <= set(out)
+    assert main(["supervised", str(ds), "--fraction", "0.25", "--json", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_train_files"] == 20
+
+
+def _err(capsys):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    return err
+
+
+def test_bad_inputs(embedded, yamnet_model, tmp_path, capsys):
+    assert main(["embed", str(tmp_path), "--no-progress"]) == 2
+    assert "has no manifest.json" in _err(capsys)
+    ds, _ = embedded
+    copy = tmp_path / "X"
+    shutil.copytree(ds, copy, ignore=shutil.ignore_patterns("features"))
+    wav = copy / "audio" / "train" / "train_00002.wav"
+    x, sr = sf.read(wav, dtype="float32")
+    x[100] = np.nan
+    sf.write(wav, x, sr, subtype="FLOAT")
+    with pytest.raises(SedError, match="train_00002.wav holds NaN"):
+        ensure_store(copy, model=yamnet_model)
+    assert main(["supervised", str(ds), "--fraction", "1.5"]) == 2
+    assert "--fraction must be in (0, 1]" in _err(capsys)
+
+
+def test_no_weights_cli_message(tmp_path, small_dataset, capsys, monkeypatch):
+    monkeypatch.setenv("SEDAL_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("SEDAL_OFFLINE", "1")
+    copy = tmp_path / "X"
+    shutil.copytree(small_dataset, copy)
+    assert main(["embed", str(copy), "--no-progress"]) == 2
+    assert "no YAMNet weights available" in _err(capsys)
+
+
+def test_context_mode_store(embedded, yamnet_model, tmp_path):
+    ds, _ = embedded
+    copy = tmp_path / "X"
+    shutil.copytree(ds, copy, ignore=shutil.ignore_patterns("features"))
+    doc = json.loads((copy / "manifest.json").read_text())
+    assert doc["files"]
+    store = ensure_store(copy, FeatureParams(mode="context", dtype="float16"), model=yamnet_model)
+    assert store.embeddings.dtype == np.float16 and store.embeddings.shape == (16500, 1024)
+
+
+def test_real_sources_end_to_end(real_sources, yamnet_model, tmp_path):
+    from generator.dataset import make_dataset
+    from generator.spec import DatasetSpec
+
+    ds = tmp_path / "R"
+    make_dataset(DatasetSpec(n_files=40, event_ratio=0.5, seed=3), ds, sources=real_sources)
+    store = ensure_store(ds, model=yamnet_model)
+    assert store.classes == ["background", "baby", "dog", "mammal_call"]
+    doc, _ = load_dataset_manifest(ds)
+    res = supervised(store, doc)
+    assert res["n_train_files"] == 32 and 0.0 <= res["total_iou"] <= 1.0
