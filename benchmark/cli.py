@@ -44,6 +44,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-iter", type=int, default=200)
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("run", help="active-learning runs (one configuration, a TOML grid, or "
+                                   "the study's grid with --all)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--all", action="store_true", help="the study's grid")
+    what.add_argument("--dataset", type=Path, help="one dataset dir")
+    what.add_argument("--config", type=Path, help="a grid in TOML")
+    p.add_argument("--strategy", default="top_k",
+                   help="random, mean, median, max, mean_event or top_k (with --dataset)")
+    p.add_argument("--k", type=int, default=10, help="K of top_k")
+    p.add_argument("--diversify", default="none",
+                   help="none, farthest or random_selection")
+    p.add_argument("--factor", type=int, default=3,
+                   help="diversify among the top factor x batch candidates")
+    p.add_argument("--seeds", default="0-4", help="e.g. 0-4 or 0,1,2")
+    p.add_argument("--schedule", default=None,
+                   help="cumulative labelled fractions, comma separated")
+    p.add_argument("--max-fraction", type=float, default=None, help="cut the schedule here")
+    p.add_argument("--max-iter", type=int, default=100, help="lbfgs iterations per fit")
+    p.add_argument("--cold", action="store_true",
+                   help="refit from scratch each iteration (the plain baseline)")
+    p.add_argument("--out", type=Path, default=Path("results"), help="results dir")
+    p.add_argument("--jobs", type=int, default=1, help="local worker processes")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address")
+    p.add_argument("--data-root", type=Path, default=Path("data"),
+                   help="where --all finds or builds its datasets")
+    p.add_argument("--n-files", type=int, default=2500, help="files per dataset for --all")
+    p.add_argument("--sources", type=Path, default=None,
+                   help="source library for datasets that must be built")
+    p.add_argument("--yamnet", type=Path, default=None)
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("report", help="Markdown + HTML report of a results dir")
+    p.add_argument("results", type=Path)
+    p.add_argument("--out", type=Path, default=None, help="default RESULTS/report")
     return parser
 
 
@@ -81,6 +116,56 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {c:<12} {'n/a' if v is None else f'{v:.4f}'}")
             print(f"event F1 (collar 0.2 s)  {res['event_f1']:.4f}")
             print(f"segment F1 (1 s)         {res['segment_f1']:.4f}")
+    elif args.cmd == "run":
+        return _run(args)
+    elif args.cmd == "report":
+        from .report import write_report
+
+        out = write_report(args.results, args.out)
+        print(f"wrote {out / 'report.md'} and {out / 'report.html'}")
+    return 0
+
+
+def _run(args) -> int:
+    import time
+
+    from . import runner
+    from .loop import DEFAULT_SCHEDULE
+
+    if args.jobs < 1:
+        raise BenchmarkError(f"--jobs must be >= 1, got {args.jobs}")
+    seeds = runner.parse_seeds(args.seeds)
+    schedule = DEFAULT_SCHEDULE
+    if args.schedule:
+        try:
+            schedule = tuple(float(x) for x in args.schedule.split(","))
+        except ValueError:
+            raise BenchmarkError(f"bad --schedule {args.schedule!r}") from None
+    if args.all:
+        exps = runner.study_grid(args.data_root, n_files=args.n_files)
+    elif args.config:
+        cfg = runner.load_config(args.config)
+        exps = runner.experiments_from_config(cfg, args.config.parent)
+        if "seeds" in cfg:
+            seeds = runner.parse_seeds(cfg["seeds"] if isinstance(cfg["seeds"], str)
+                                       else ",".join(str(s) for s in cfg["seeds"]))
+        schedule = tuple(cfg.get("schedule", schedule))
+        if args.max_fraction is None and "max_fraction" in cfg:
+            args.max_fraction = float(cfg["max_fraction"])
+    else:
+        exps = [runner.Experiment(str(args.dataset), args.strategy, args.k, args.diversify)]
+    progress = not args.no_progress
+    plan = runner.resolve(exps, seeds, schedule=schedule, max_fraction=args.max_fraction,
+                          max_iter=args.max_iter, factor=args.factor, sources=args.sources,
+                          warm_start=not args.cold,
+                          jobs=args.jobs, yamnet=args.yamnet, progress=progress)
+    t0 = time.perf_counter()
+    counts = runner.execute(plan, runner.ResultsStore(args.out), jobs=args.jobs,
+                            scheduler=args.scheduler, progress=progress)
+    wall = time.perf_counter() - t0
+    print(f"{counts['ran']} run(s) done, {counts['skipped']} already finished, "
+          f"{counts['references']} reference fit(s); AL wall time {wall:.1f} s; "
+          f"results in {args.out}")
     return 0
 
 

@@ -15,6 +15,12 @@ class SegmentClassifier:
     missing classes get probability 0, and a one-class training set gives
     that class probability 1.
 
+    Features that are constant over the training set are standardised to 0
+    by the scaler, so their coefficients are exactly 0 at the optimum (and
+    stay 0 along the solver's path). They are therefore left out of the
+    solver: the same model, found faster. YAMNet patch embeddings have many
+    such dimensions (ReLU outputs that are always 0).
+
     Parameters
     ----------
     n_classes : int
@@ -51,7 +57,11 @@ class SegmentClassifier:
         if y.min() < 0 or y.max() >= self.n_classes:
             raise ValueError(f"labels must be in [0, {self.n_classes})")
         self.classes_ = np.unique(y)
-        self.scaler_ = StandardScaler().fit(X)
+        scaler = StandardScaler().fit(X)
+        self.cols_ = np.flatnonzero(scaler.var_ > 0)
+        self.mean_ = scaler.mean_[self.cols_].astype(np.float32)
+        self.scale_ = scaler.scale_[self.cols_].astype(np.float32)
+        self.n_iter_ = 0
         if len(self.classes_) == 1:
             self.lr_ = None
             return self
@@ -60,15 +70,22 @@ class SegmentClassifier:
         prev = warm_start_from
         if (prev is not None and getattr(prev, "lr_", None) is not None
                 and np.array_equal(prev.classes_, self.classes_)):
+            coef = np.zeros((prev.lr_.coef_.shape[0], len(self.cols_)), prev.lr_.coef_.dtype)
+            common, a, b = np.intersect1d(prev.cols_, self.cols_, return_indices=True)
+            coef[:, b] = prev.lr_.coef_[:, a]
             lr.set_params(warm_start=True)
-            lr.coef_ = prev.lr_.coef_.copy()
+            lr.coef_ = coef
             lr.intercept_ = prev.lr_.intercept_.copy()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter is expected
-            lr.fit(self.scaler_.transform(X), y)
+            lr.fit(self._transform(X), y)
         self.lr_ = lr
         self.n_iter_ = int(np.max(lr.n_iter_))
         return self
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        Xc = X[:, self.cols_] if len(self.cols_) < X.shape[1] else X
+        return (Xc - self.mean_) / self.scale_
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities [n, n_classes] (float32)."""
@@ -77,5 +94,5 @@ class SegmentClassifier:
         if self.lr_ is None:
             out[:, self.classes_[0]] = 1.0
             return out
-        out[:, self.lr_.classes_] = self.lr_.predict_proba(self.scaler_.transform(X))
+        out[:, self.lr_.classes_] = self.lr_.predict_proba(self._transform(X))
         return out

@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 
 from sed.errors import SedError
-from sed.weights import (N_SEPARABLE, Weights, expected_shapes, read_path, resolve_weights,
-                         weights_sha256)
+from sed.weights import (
+    N_SEPARABLE,
+    Weights,
+    expected_shapes,
+    read_path,
+    resolve_weights,
+    weights_sha256,
+)
 from sed.yamnet import YAMNet
 
 from .httpserver import serve_dir

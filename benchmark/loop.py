@@ -1,0 +1,275 @@
+"""One pool-based active-learning run: (dataset, strategy, schedule, seed) -> rows.
+
+Each iteration fits the segment classifier on the labelled training files,
+scores the test split, then scores the unlabelled pool with the strategy and
+queries the next batch of whole files; the simulated annotator reveals their
+ground truth (the segment labels already in the feature store).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from generator.fsutil import canonical_json, sha256_bytes
+from generator.rng import derive_rng
+from sed.metrics import macro_iou, per_class_iou, total_iou
+from sed.model import SegmentClassifier
+from sed.postprocess import decode
+
+from . import aggregation, diversify
+from .errors import BenchmarkError
+
+DEFAULT_SCHEDULE = (0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.10, 0.12, 0.15,
+                    0.20, 0.25, 0.30, 0.40, 0.50)
+
+
+def validate_schedule(schedule) -> tuple[float, ...]:
+    """A schedule of cumulative labelled fractions: strictly increasing, in (0, 1]."""
+    s = tuple(float(x) for x in schedule)
+    if not s:
+        raise BenchmarkError("the schedule is empty")
+    if any(not 0.0 < x <= 1.0 for x in s):
+        raise BenchmarkError("schedule fractions must be in (0, 1]")
+    if any(b <= a for a, b in zip(s, s[1:])):
+        raise BenchmarkError("the schedule must be strictly increasing")
+    return s
+
+
+def cut_schedule(schedule, max_fraction: float | None) -> tuple[float, ...]:
+    """The schedule up to ``max_fraction`` (inclusive)."""
+    if max_fraction is None:
+        return tuple(schedule)
+    out = tuple(x for x in schedule if x <= max_fraction + 1e-12)
+    if not out:
+        raise BenchmarkError(f"--max-fraction {max_fraction} is below the first schedule step")
+    return out
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one AL run (and its key in the results store)."""
+
+    dataset: str  # path of the dataset dir
+    manifest_sha256: str
+    strategy: str
+    seed: int
+    k: int = 10
+    diversify: str = "none"
+    factor: int = 3
+    schedule: tuple[float, ...] = DEFAULT_SCHEDULE
+    max_iter: int = 100
+    warm_start: bool = True
+    features: str = "yamnet-patch-0.12-0.06-float32"
+    kernel: int = 3
+
+    def __post_init__(self):
+        if self.strategy not in aggregation.STRATEGIES:
+            raise BenchmarkError(f"unknown strategy {self.strategy!r}; choose from "
+                                 + ", ".join(aggregation.STRATEGIES))
+        if self.k < 1:
+            raise BenchmarkError(f"K must be >= 1, got {self.k}")
+        if self.diversify not in diversify.METHODS:
+            raise BenchmarkError(f"unknown diversification {self.diversify!r}; choose from "
+                                 + ", ".join(diversify.METHODS))
+        if self.factor < 1:
+            raise BenchmarkError("the diversification factor must be >= 1")
+        validate_schedule(self.schedule)
+
+    def key_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("dataset")  # the data are identified by their manifest hash, not their path
+        if self.strategy != "top_k":
+            d.pop("k")
+        if self.diversify == "none":
+            d.pop("factor")
+        d["schedule"] = list(self.schedule)
+        return d
+
+    @property
+    def key(self) -> str:
+        """Stable id of the run: hash of everything but the dataset's path."""
+        return sha256_bytes(canonical_json(self.key_dict()).encode())[:20]
+
+    @property
+    def label(self) -> str:
+        """Human name of the strategy and its parameters, e.g. ``top_k(K=10)+farthest``."""
+        s = f"top_k(K={self.k})" if self.strategy == "top_k" else self.strategy
+        return s if self.diversify == "none" else f"{s}+{self.diversify}"
+
+
+@dataclass
+class RunData:
+    """What a run needs from a feature store, loaded once (compact, in memory)."""
+
+    X: np.ndarray  # [n_segments, n_active] float32, active embedding columns only
+    labels: np.ndarray  # [n_segments] int64
+    offsets: np.ndarray
+    splits: np.ndarray
+    has_events: np.ndarray  # per file
+    durations: np.ndarray  # per file, seconds
+    classes: list[str]
+    dataset_id: str
+    dataset_name: str
+    file_means: np.ndarray | None = field(default=None)
+
+    def rows(self, files: np.ndarray) -> np.ndarray:
+        if len(files) == 0:
+            return np.zeros(0, dtype=np.int64)
+        lengths = self.offsets[files + 1] - self.offsets[files]
+        starts = np.repeat(self.offsets[files] - np.concatenate([[0], np.cumsum(lengths)[:-1]]),
+                           lengths)
+        return starts + np.arange(lengths.sum())
+
+    def local_offsets(self, files: np.ndarray) -> np.ndarray:
+        lengths = self.offsets[files + 1] - self.offsets[files]
+        return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+def load_run_data(store, doc: dict, dataset_name: str) -> RunData:
+    """Compact a feature store for AL: keep only embedding columns that are ever non-zero.
+
+    Columns that are 0 in every segment of the dataset are 0 in every training
+    subset too; dropping them leaves every fitted model unchanged (see
+    :class:`sed.model.SegmentClassifier`).
+    """
+    E = store.embeddings
+    active = np.zeros(E.shape[1], dtype=bool)
+    step = 65536
+    for i in range(0, E.shape[0], step):
+        active |= np.any(np.asarray(E[i:i + step]) != 0, axis=0)
+    cols = np.flatnonzero(active)
+    X = np.empty((E.shape[0], len(cols)), dtype=np.float32)
+    for i in range(0, E.shape[0], step):
+        X[i:i + step] = np.asarray(E[i:i + step], dtype=np.float32)[:, cols]
+    files = doc["files"]
+    return RunData(
+        X=X, labels=store.labels.astype(np.int64), offsets=store.offsets.astype(np.int64),
+        splits=store.splits, has_events=np.array([bool(f["events"]) for f in files]),
+        durations=np.full(len(files), float(doc["spec"]["duration"])),
+        classes=store.classes, dataset_id=doc["dataset_id"], dataset_name=dataset_name)
+
+
+def file_mean_embeddings(data: RunData) -> np.ndarray:
+    """Mean embedding of each file (for farthest-first diversification)."""
+    if data.file_means is None:
+        lengths = np.diff(data.offsets)
+        idx = np.repeat(np.arange(len(lengths)), lengths)
+        sums = np.zeros((len(lengths), data.X.shape[1]))
+        np.add.at(sums, idx, data.X)
+        data.file_means = (sums / np.maximum(lengths, 1)[:, None]).astype(np.float32)
+    return data.file_means
+
+
+def schedule_counts(schedule, n_train: int) -> list[int]:
+    """Cumulative labelled-file counts for a schedule (at least 1, strictly increasing)."""
+    counts = []
+    for f in schedule:
+        c = min(n_train, max(1, int(round(f * n_train))))
+        if not counts or c > counts[-1]:
+            counts.append(c)
+    return counts
+
+
+def evaluate(data: RunData, clf: SegmentClassifier, test: np.ndarray, kernel: int) -> dict:
+    """Total, macro and per-class IoU on the test files."""
+    rows = data.rows(test)
+    probs = clf.predict_proba(data.X[rows])
+    pred = decode(probs, data.local_offsets(test), kernel)
+    ref = data.labels[rows]
+    out = {"total_iou": total_iou(ref, pred, len(data.classes)),
+           "macro_iou": macro_iou(ref, pred, data.classes)}
+    for c, v in per_class_iou(ref, pred, data.classes).items():
+        out[f"iou_{c}"] = v
+    return out
+
+
+def fit(data: RunData, files: np.ndarray, cfg: RunConfig, prev=None) -> SegmentClassifier:
+    rows = data.rows(np.sort(files))
+    clf = SegmentClassifier(len(data.classes), max_iter=cfg.max_iter)
+    return clf.fit(data.X[rows], data.labels[rows],
+                   warm_start_from=prev if cfg.warm_start else None)
+
+
+def run_al(data: RunData, cfg: RunConfig, *, progress=None) -> list[dict]:
+    """Run one AL configuration; returns one row per iteration.
+
+    Randomness: the seed set depends only on (seed, dataset), so every
+    strategy starts from the same labelled files for a given seed; query
+    tie-breaks and random choices come from (seed, run key).
+    """
+    from threadpoolctl import threadpool_limits
+
+    train = np.flatnonzero(data.splits == "train")
+    test = np.flatnonzero(data.splits == "test")
+    counts = schedule_counts(cfg.schedule, len(train))
+    seed_rng = derive_rng(cfg.seed, "seed-set", cfg.manifest_sha256)
+    query_rng = derive_rng(cfg.seed, "query", cfg.key)
+    labelled = np.sort(seed_rng.choice(train, size=counts[0], replace=False))
+    rows = []
+    clf = None
+    with threadpool_limits(limits=1):  # same bytes whatever the number of workers
+        for it, target in enumerate(counts):
+            if it > 0:
+                pool = np.setdiff1d(train, labelled)
+                batch = target - len(labelled)
+                if cfg.strategy == "random":
+                    scores = aggregation.random(len(pool), query_rng)
+                else:
+                    pr = data.rows(pool)
+                    probs = clf.predict_proba(data.X[pr])
+                    scores = aggregation.file_scores(cfg.strategy, probs,
+                                                     data.local_offsets(pool), k=cfg.k)
+                order = aggregation.rank(scores, query_rng)
+                if cfg.diversify == "farthest":
+                    chosen_local = _farthest(order, batch, cfg.factor,
+                                             file_mean_embeddings(data), pool, labelled)
+                else:
+                    chosen_local = diversify.select(cfg.diversify, order, batch,
+                                                    factor=cfg.factor, rng=query_rng)
+                labelled = np.sort(np.concatenate([labelled, pool[chosen_local]]))
+            t0 = time.perf_counter()
+            clf = fit(data, labelled, cfg, prev=clf)
+            fit_s = time.perf_counter() - t0
+            metrics = evaluate(data, clf, test, cfg.kernel)
+            rows.append({
+                "run_key": cfg.key, "dataset_id": data.dataset_id, "dataset": data.dataset_name,
+                "strategy": cfg.strategy, "label": cfg.label,
+                "k": cfg.k if cfg.strategy == "top_k" else None,
+                "diversify": cfg.diversify, "seed": cfg.seed, "iteration": it,
+                "n_labelled": int(len(labelled)),
+                "fraction": len(labelled) / len(train),
+                "labelled_seconds": float(data.durations[labelled].sum()),
+                "labelled_event_fraction": float(data.has_events[labelled].mean()),
+                **metrics, "fit_seconds": round(fit_s, 4), "solver_iterations": clf.n_iter_,
+            })
+            if progress is not None:
+                progress()
+    return rows
+
+
+def _farthest(order, batch, factor, feats, pool, labelled):
+    """Farthest-first among the top ``factor * batch`` pool files (local indices)."""
+    cands = order[:max(batch, factor * batch)]
+    chosen = diversify.farthest(pool[cands], feats, labelled, batch)
+    pos = {f: i for i, f in enumerate(pool)}
+    return np.array([pos[f] for f in chosen], dtype=np.int64)
+
+
+def supervised_reference(data: RunData, max_iter: int = 100) -> dict:
+    """The fully supervised reference: one fit on all training files."""
+    from threadpoolctl import threadpool_limits
+
+    train = np.flatnonzero(data.splits == "train")
+    test = np.flatnonzero(data.splits == "test")
+    with threadpool_limits(limits=1):
+        t0 = time.perf_counter()
+        rows = data.rows(train)
+        clf = SegmentClassifier(len(data.classes), max_iter=max_iter).fit(data.X[rows],
+                                                                          data.labels[rows])
+        fit_s = time.perf_counter() - t0
+        out = evaluate(data, clf, test, 3)
+    return {**out, "fit_seconds": round(fit_s, 3), "n_train_files": int(len(train)),
+            "dataset_id": data.dataset_id, "dataset": data.dataset_name}

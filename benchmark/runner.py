@@ -1,0 +1,371 @@
+"""Expanding a grid into AL runs, executing them, and keeping the results store.
+
+Results store (``--out``, default ``results/``)::
+
+    runs/<run_key>.json         one finished run: its config and one row per iteration
+    references/<dataset>.json   fully supervised reference of each dataset
+    datasets.json               dataset path -> manifest sha256 (never mixed)
+    configs/<hash>.json         every resolved config that was run
+    results.csv                 all rows of all finished runs (rebuilt after each run)
+
+A run's file is written atomically when the run ends, so a killed run leaves
+nothing behind and is redone cleanly; finished keys are skipped. Results do
+not depend on the number of workers: each run is deterministic and uses one
+BLAS thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.fsutil import canonical_json, sha256_bytes, write_json_atomic
+from generator.spec import STUDY_GRID, DatasetSpec
+
+from . import aggregation, diversify
+from .errors import BenchmarkError
+from .loop import DEFAULT_SCHEDULE, RunConfig, cut_schedule, validate_schedule
+
+STUDY_STRATEGIES = ("random", "mean", "median", "mean_event", "top_k")
+K_SWEEP = (1, 3, 5, 10, 20, 50)
+DIVERSIFIED = ("top_k", "mean")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-4"`` -> [0..4]; ``"0,2,5"`` -> [0, 2, 5]."""
+    out: list[int] = []
+    try:
+        for part in str(text).split(","):
+            part = part.strip()
+            if "-" in part:
+                a, b = part.split("-", 1)
+                out.extend(range(int(a), int(b) + 1))
+            elif part:
+                out.append(int(part))
+    except ValueError:
+        raise BenchmarkError(f"bad seeds {text!r}; use e.g. 0-4 or 0,1,2") from None
+    if not out or min(out) < 0:
+        raise BenchmarkError(f"bad seeds {text!r}; use e.g. 0-4 or 0,1,2")
+    return sorted(set(out))
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A dataset (path, or a spec to build) and the strategies to run on it."""
+
+    dataset: str
+    strategy: str
+    k: int = 10
+    diversify: str = "none"
+    spec: dict | None = None  # how to build the dataset if it is missing
+
+
+def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0) -> list[Experiment]:
+    """The study's grid: 4 datasets x 5 strategies, the K sweep, and diversification."""
+    exps = []
+    for snr, ratio in STUDY_GRID:
+        spec = DatasetSpec(n_files=n_files, snr=snr, event_ratio=ratio, seed=seed)
+        path = str(data_root / spec.default_dirname())
+        for s in STUDY_STRATEGIES:
+            exps.append(Experiment(path, s, 10, "none", spec.to_dict()))
+        if (snr, ratio) == STUDY_GRID[0]:
+            exps += [Experiment(path, "top_k", k, "none", spec.to_dict())
+                     for k in K_SWEEP if k != 10]
+            exps += [Experiment(path, s, 10, d, spec.to_dict())
+                     for s in DIVERSIFIED for d in ("farthest", "random_selection")]
+    return exps
+
+
+def load_config(path: Path) -> dict:
+    """Read a grid config in TOML.
+
+    Example::
+
+        seeds = "0-4"
+        max_fraction = 0.5
+        schedule = [0.005, 0.01, 0.02, 0.05, 0.1]   # optional
+        [[experiment]]
+        dataset = "data/snr0_r0.2"
+        strategies = ["random", "top_k"]
+        k = [10, 20]                                # optional, for top_k
+        diversify = ["none", "farthest"]            # optional
+    """
+    try:
+        cfg = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise BenchmarkError(f"cannot read config {path}: {exc}") from None
+    if not cfg.get("experiment"):
+        raise BenchmarkError(f"config {path} has no [[experiment]] table")
+    return cfg
+
+
+def experiments_from_config(cfg: dict, base: Path) -> list[Experiment]:
+    exps = []
+    for e in cfg["experiment"]:
+        if "dataset" not in e or "strategies" not in e:
+            raise BenchmarkError("each [[experiment]] needs dataset and strategies")
+        ds = str((base / e["dataset"]).resolve()) if not os.path.isabs(e["dataset"]) \
+            else e["dataset"]
+        for s in e["strategies"]:
+            for d in e.get("diversify", ["none"]):
+                for k in (e.get("k", [10]) if s == "top_k" else [10]):
+                    exps.append(Experiment(ds, s, int(k), d))
+    return exps
+
+
+@dataclass
+class Plan:
+    """Resolved runs plus the settings that produced them."""
+
+    runs: list[RunConfig]
+    datasets: dict[str, str]  # path -> manifest sha256
+    settings: dict
+
+    def to_dict(self) -> dict:
+        return {"settings": self.settings, "datasets": self.datasets,
+                "runs": [{"dataset": r.dataset, **r.key_dict(), "key": r.key}
+                         for r in self.runs]}
+
+
+def ensure_dataset(exp: Experiment, *, sources=None, jobs: int = 1, yamnet=None,
+                   progress: bool = False, build: bool = True) -> str:
+    """Make sure the dataset exists and is embedded; returns its manifest sha256."""
+    from sed.errors import SedError
+    from sed.features import ensure_store, load_dataset_manifest
+
+    path = Path(exp.dataset)
+    if not (path / "manifest.json").exists():
+        if not build or exp.spec is None:
+            raise BenchmarkError(f"dataset {path} does not exist and there is no spec to build "
+                                 "it from")
+        from generator.dataset import make_dataset
+
+        make_dataset(DatasetSpec.from_dict(exp.spec), path, sources=sources, jobs=jobs,
+                     progress=progress)
+    try:
+        ensure_store(path, yamnet_path=yamnet, progress=progress)
+    except SedError as exc:
+        raise BenchmarkError(f"dataset {path} has no embeddings and they cannot be built: "
+                             f"{exc}") from None
+    return load_dataset_manifest(path)[1]
+
+
+def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDULE,
+            max_fraction=None, max_iter: int = 100, factor: int = 3, sources=None,
+            warm_start: bool = True,
+            jobs: int = 1, yamnet=None, progress: bool = False) -> Plan:
+    """Validate, build/embed missing datasets, and expand into RunConfigs."""
+    for e in exps:
+        if e.strategy not in aggregation.STRATEGIES:
+            raise BenchmarkError(f"unknown strategy {e.strategy!r}; choose from "
+                                 + ", ".join(aggregation.STRATEGIES))
+        if e.k < 1:
+            raise BenchmarkError(f"K must be >= 1, got {e.k}")
+        if e.diversify not in diversify.METHODS:
+            raise BenchmarkError(f"unknown diversification {e.diversify!r}")
+    sched = cut_schedule(validate_schedule(schedule), max_fraction)
+    datasets: dict[str, str] = {}
+    for e in exps:
+        key = str(Path(e.dataset).resolve())
+        if key not in datasets:
+            datasets[key] = ensure_dataset(e, sources=sources, jobs=jobs, yamnet=yamnet,
+                                           progress=progress)
+    runs = []
+    seen = set()
+    for e in exps:
+        path = str(Path(e.dataset).resolve())
+        for seed in seeds:
+            cfg = RunConfig(path, datasets[path], e.strategy, seed, k=e.k,
+                            diversify=e.diversify, factor=factor, schedule=sched,
+                            max_iter=max_iter, warm_start=warm_start)
+            if cfg.key not in seen:
+                seen.add(cfg.key)
+                runs.append(cfg)
+    settings = {"seeds": seeds, "schedule": list(sched), "max_iter": max_iter, "factor": factor,
+                "warm_start": warm_start}
+    return Plan(runs, datasets, settings)
+
+
+# -- executing -----------------------------------------------------------------
+_DATA_CACHE: dict[str, object] = {}  # per worker process: the last dataset loaded
+
+
+def _run_data(path: str):
+    from sed.features import ensure_store, load_dataset_manifest
+
+    from .loop import load_run_data
+
+    if path not in _DATA_CACHE:
+        _DATA_CACHE.clear()
+        store = ensure_store(path, rebuild="never")
+        doc, _ = load_dataset_manifest(path)
+        _DATA_CACHE[path] = load_run_data(store, doc, Path(path).name)
+    return _DATA_CACHE[path]
+
+
+def execute_run(cfg: RunConfig) -> dict:
+    """Run one configuration (in any process) and return its record."""
+    from .loop import run_al
+
+    rows = run_al(_run_data(cfg.dataset), cfg)
+    return {"key": cfg.key, "config": {"dataset": cfg.dataset, **cfg.key_dict()}, "rows": rows}
+
+
+def execute_reference(path: str, max_iter: int) -> dict:
+    from .loop import supervised_reference
+
+    return supervised_reference(_run_data(path), max_iter=max_iter)
+
+
+class ResultsStore:
+    """The results directory (see the module docstring)."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def run_path(self, key: str) -> Path:
+        return self.root / "runs" / f"{key}.json"
+
+    def done(self, key: str) -> bool:
+        return self.run_path(key).exists()
+
+    def check_datasets(self, datasets: dict[str, str]) -> None:
+        """Refuse a dataset path whose build changed since earlier results."""
+        p = self.root / "datasets.json"
+        known = json.loads(p.read_text()) if p.exists() else {}
+        for path, sha in datasets.items():
+            if path in known and known[path] != sha:
+                raise BenchmarkError(
+                    f"dataset {path} now holds a different build (manifest sha256 "
+                    f"{sha[:12]}..., results in {self.root} are for {known[path][:12]}...); "
+                    "use another --out or rebuild the original dataset")
+        known.update(datasets)
+        write_json_atomic(p, known)
+
+    def save_config(self, plan: Plan) -> Path:
+        d = plan.to_dict()
+        h = sha256_bytes(canonical_json(d).encode())[:16]
+        p = self.root / "configs" / f"{h}.json"
+        write_json_atomic(p, d)
+        write_json_atomic(self.root / "config.json", d)
+        return p
+
+    def save_run(self, record: dict) -> None:
+        write_json_atomic(self.run_path(record["key"]), record)
+
+    def reference_path(self, sha: str) -> Path:
+        return self.root / "references" / f"{sha[:16]}.json"
+
+    def records(self) -> list[dict]:
+        out = []
+        for p in sorted((self.root / "runs").glob("*.json")):
+            try:
+                out.append(json.loads(p.read_text()))
+            except (OSError, ValueError):
+                raise BenchmarkError(f"unreadable result file {p}") from None
+        return out
+
+    def references(self) -> dict[str, dict]:
+        out = {}
+        for p in sorted((self.root / "references").glob("*.json")):
+            d = json.loads(p.read_text())
+            out[d["dataset_id"]] = d
+        return out
+
+    def write_table(self) -> Path:
+        """Rebuild ``results.csv`` from every finished run (sorted, deterministic)."""
+        import csv
+        import io
+
+        from generator.fsutil import write_bytes_atomic
+
+        rows = [r for rec in self.records() for r in rec["rows"]]
+        rows.sort(key=lambda r: (r["dataset"], r["label"], r["seed"], r["iteration"]))
+        cols: list[str] = []
+        for r in rows:
+            for c in r:
+                if c not in cols:
+                    cols.append(c)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({c: ("" if r.get(c) is None else r.get(c)) for c in cols})
+        write_bytes_atomic(self.root / "results.csv", buf.getvalue().encode())
+        return self.root / "results.csv"
+
+
+def execute(plan: Plan, store: ResultsStore, *, jobs: int = 1, scheduler: str | None = None,
+            progress: bool = False) -> dict:
+    """Run every unfinished run of ``plan`` (and missing references); returns counts."""
+    from tqdm import tqdm
+
+    store.check_datasets(plan.datasets)
+    store.save_config(plan)
+    todo = sorted((r for r in plan.runs if not store.done(r.key)),
+                  key=lambda r: (r.dataset, r.key))
+    refs = [(p, sha) for p, sha in sorted(plan.datasets.items())
+            if not store.reference_path(sha).exists()]
+    max_iter = plan.settings["max_iter"]
+    tasks = [("ref", p, sha) for p, sha in refs] + [("run", r, None) for r in todo]
+    bar = tqdm(total=len(tasks), desc="AL runs", unit="run", disable=not progress)
+
+    def finish(kind, payload, sha, result):
+        if kind == "ref":
+            write_json_atomic(store.reference_path(sha), result)
+        else:
+            store.save_run(result)
+        bar.update(1)
+
+    try:
+        if scheduler:
+            _execute_dask(tasks, scheduler, max_iter, finish)
+        elif jobs <= 1:
+            for kind, payload, sha in tasks:
+                finish(kind, payload, sha, _task(kind, payload, max_iter))
+        else:
+            from joblib import Parallel, delayed
+
+            par = Parallel(n_jobs=jobs, return_as="generator_unordered")
+            results = par(delayed(_task_tagged)(i, kind, payload, max_iter)
+                          for i, (kind, payload, _) in enumerate(tasks))
+            for i, res in results:
+                kind, payload, sha = tasks[i]
+                finish(kind, payload, sha, res)
+    finally:
+        bar.close()
+        store.write_table()
+    return {"ran": len(todo), "skipped": len(plan.runs) - len(todo), "references": len(refs)}
+
+
+def _task(kind, payload, max_iter):
+    if kind == "ref":
+        return execute_reference(payload, max_iter)
+    return execute_run(payload)
+
+
+def _task_tagged(i, kind, payload, max_iter):
+    return i, _task(kind, payload, max_iter)
+
+
+def _execute_dask(tasks, address: str, max_iter: int, finish) -> None:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:  # pragma: no cover - dask[distributed] is a dependency
+        raise BenchmarkError("--scheduler needs dask[distributed]") from None
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise BenchmarkError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        futures = {client.submit(_task_tagged, i, kind, payload, max_iter, pure=False): i
+                   for i, (kind, payload, _) in enumerate(tasks)}
+        for fut in as_completed(futures):
+            i, res = fut.result()
+            kind, payload, sha = tasks[i]
+            finish(kind, payload, sha, res)
+    finally:
+        client.close()
