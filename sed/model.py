@@ -58,9 +58,11 @@ class SegmentClassifier:
             raise ValueError(f"labels must be in [0, {self.n_classes})")
         self.classes_ = np.unique(y)
         scaler = StandardScaler().fit(X)
-        self.cols_ = np.flatnonzero(scaler.var_ > 0)
+        active = np.flatnonzero(scaler.var_ > 0)
+        # Gathering columns costs a copy; it pays only when many columns are constant.
+        self.cols_ = active if len(active) < 0.75 * X.shape[1] else np.arange(X.shape[1])
         self.mean_ = scaler.mean_[self.cols_].astype(np.float32)
-        self.scale_ = scaler.scale_[self.cols_].astype(np.float32)
+        self.inv_scale_ = (1.0 / scaler.scale_[self.cols_]).astype(np.float32)
         self.n_iter_ = 0
         if len(self.classes_) == 1:
             self.lr_ = None
@@ -85,7 +87,9 @@ class SegmentClassifier:
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         Xc = X[:, self.cols_] if len(self.cols_) < X.shape[1] else X
-        return (Xc - self.mean_) / self.scale_
+        out = Xc - self.mean_
+        out *= self.inv_scale_
+        return out
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities [n, n_classes] (float32)."""
@@ -94,5 +98,16 @@ class SegmentClassifier:
         if self.lr_ is None:
             out[:, self.classes_[0]] = 1.0
             return out
-        out[:, self.lr_.classes_] = self.lr_.predict_proba(self._transform(X))
+        # The scaler is folded into the linear map (no standardised copy of X):
+        # ((X - m) * s) @ W.T + b  ==  X @ (W * s).T + (b - (m * s) @ W.T)
+        Xc = X[:, self.cols_] if len(self.cols_) < X.shape[1] else X
+        w = (self.lr_.coef_ * self.inv_scale_).astype(np.float32)
+        b = (self.lr_.intercept_ - (self.mean_ * self.inv_scale_) @ self.lr_.coef_.T)
+        logits = Xc @ w.T + b.astype(np.float32)
+        if logits.shape[1] == 1:  # binary: sklearn's decision is for the second class
+            logits = np.hstack([np.zeros_like(logits), logits])
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(axis=1, keepdims=True)
+        out[:, self.lr_.classes_] = logits
         return out

@@ -79,3 +79,23 @@ def test_warm_start_reaches_the_same_model():
     b = SegmentClassifier(3, max_iter=1000, tol=1e-8).fit(X, y, warm_start_from=a)
     c = SegmentClassifier(3, max_iter=1000, tol=1e-8).fit(X, y)
     assert np.abs(b.predict_proba(X) - c.predict_proba(X)).max() < 1e-3
+
+
+@pytest.mark.parametrize("n_classes_present", [2, 3])
+def test_classifier_matches_a_plain_sklearn_pipeline(n_classes_present):
+    """Same model as StandardScaler + LogisticRegression on all columns (constant ones too)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 40)).astype(np.float32)
+    X[:, 10:35] = 0.0  # dead ReLU dimensions, as in YAMNet patch embeddings
+    y = rng.integers(0, n_classes_present, 300)
+    X[:, 0] += y
+    ours = SegmentClassifier(4, max_iter=1000, tol=1e-10).fit(X, y)
+    sc = StandardScaler().fit(X)
+    ref = LogisticRegression(max_iter=1000, tol=1e-10).fit(sc.transform(X), y)
+    Xt = rng.normal(size=(50, 40)).astype(np.float32)  # test rows may be non-zero there
+    want = np.zeros((50, 4))
+    want[:, ref.classes_] = ref.predict_proba(sc.transform(Xt))
+    assert np.abs(ours.predict_proba(Xt) - want).max() < 2e-3  # solver tolerance
