@@ -52,6 +52,20 @@ def _sorted_within_files(values, offsets, lengths):
     return values[order]
 
 
+def _padded(values, offsets, lengths, fill: float) -> np.ndarray | None:
+    """Files as rows of a [n_files, max_len] matrix padded with ``fill``; ``None`` when
+    padding would more than double the memory (very ragged files)."""
+    if len(lengths) == 0:
+        return None
+    width = int(lengths.max())
+    if width == 0 or width * len(lengths) > 2 * len(values) + 1024:
+        return None
+    m = np.full((len(lengths), width), fill)
+    idx = _file_index(lengths)
+    m[idx, np.arange(len(values)) - offsets[idx]] = values
+    return m
+
+
 def mean(values, offsets) -> np.ndarray:
     """Mean of each file's values."""
     values, offsets, lengths = _check(values, offsets)
@@ -72,9 +86,15 @@ def maximum(values, offsets) -> np.ndarray:
 def median(values, offsets) -> np.ndarray:
     """Median of each file's values (mean of the two middle values for even lengths)."""
     values, offsets, lengths = _check(values, offsets)
-    s = _sorted_within_files(values, offsets, lengths)
     out = np.zeros(len(lengths))
     nz = lengths > 0
+    m = _padded(values, offsets, lengths, np.inf)
+    if m is not None:
+        m.sort(axis=1)
+        rows = np.flatnonzero(nz)
+        out[nz] = (m[rows, (lengths[nz] - 1) // 2] + m[rows, lengths[nz] // 2]) / 2
+        return out
+    s = _sorted_within_files(values, offsets, lengths)
     lo = offsets[:-1][nz] + (lengths[nz] - 1) // 2
     hi = offsets[:-1][nz] + lengths[nz] // 2
     out[nz] = (s[lo] + s[hi]) / 2
@@ -86,13 +106,19 @@ def top_k(values, offsets, k: int = 10) -> np.ndarray:
     if int(k) < 1:
         raise ValueError(f"K must be >= 1, got {k}")
     values, offsets, lengths = _check(values, offsets)
+    n = np.minimum(lengths, k)
+    m = _padded(values, offsets, lengths, -np.inf)
+    if m is not None:
+        width = m.shape[1]
+        top = m if k >= width else np.partition(m, width - k, axis=1)[:, width - k:]
+        sums = np.where(np.isfinite(top), top, 0.0).sum(axis=1)
+        return np.divide(sums, n, out=np.zeros(len(lengths)), where=n > 0)
     s = _sorted_within_files(values, offsets, lengths)
     idx = _file_index(lengths)
     # position from the top inside its file: 0 for the largest
     from_top = offsets[idx + 1] - 1 - np.arange(len(values))
     keep = from_top < k
     sums = np.bincount(idx[keep], weights=s[keep], minlength=len(lengths))
-    n = np.minimum(lengths, k)
     return np.divide(sums, n, out=np.zeros(len(lengths)), where=n > 0)
 
 

@@ -66,6 +66,8 @@ class Experiment:
 def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0) -> list[Experiment]:
     """The study's grid: 4 datasets x 5 strategies, the K sweep, and diversification."""
     exps = []
+    if n_files != 2500 or seed != 0:  # keep non-standard builds apart from the standard grid
+        data_root = data_root / f"n{n_files}_seed{seed}"
     for snr, ratio in STUDY_GRID:
         spec = DatasetSpec(n_files=n_files, snr=snr, event_ratio=ratio, seed=seed)
         path = str(data_root / spec.default_dirname())

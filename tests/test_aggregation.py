@@ -88,3 +88,22 @@ def test_select_methods():
     assert len(r) == 3 and set(r) <= set(range(6))
     with pytest.raises(ValueError, match="unknown diversification"):
         div.select("bogus", ranking, 3)
+
+
+@pytest.mark.parametrize("k", [1, 3, 10, 200])
+def test_padded_and_sorted_paths_agree(k, monkeypatch):
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(0, 30, 200)
+    lengths[:3] = [0, 1, 2]
+    off = np.concatenate([[0], np.cumsum(lengths)])
+    v = rng.random(off[-1]).round(2)  # many ties
+    fast_top, fast_med = agg.top_k(v, off, k), agg.median(v, off)
+    monkeypatch.setattr(agg, "_padded", lambda *a, **kw: None)
+    assert np.allclose(fast_top, agg.top_k(v, off, k))
+    assert np.allclose(fast_med, agg.median(v, off))
+    # brute force
+    for f in range(len(lengths)):
+        seg = np.sort(v[off[f]:off[f + 1]])[::-1]
+        want = seg[:k].mean() if len(seg) else 0.0
+        assert fast_top[f] == pytest.approx(want)
+        assert fast_med[f] == pytest.approx(np.median(seg) if len(seg) else 0.0)
