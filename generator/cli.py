@@ -74,6 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     q = ssub.add_parser("builtin", help="write the built-in (synthetic) library to a folder")
     q.add_argument("--out", type=Path, required=True)
     q.add_argument("--seed", type=int, default=0)
+    q = ssub.add_parser("fetch", help="download a published corpus into a library")
+    q.add_argument("name", help="esc50, nigens, dcase-fewshot or tut-park")
+    q.add_argument("--dest", type=Path, required=True, help="library folder")
+    q.add_argument("--mirror", default=None, help="base URL serving the corpus files")
+    q.add_argument("--lock", type=Path, default=None, help="checksum lock file")
+    q.add_argument("--timeout", type=float, default=30.0, help="network time-out in s")
+    q.add_argument("--no-progress", action="store_true")
+    q = ssub.add_parser("check", help="validate a library and print a table")
+    q.add_argument("dir", type=Path)
     return parser
 
 
@@ -154,10 +163,35 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"regenerated into {args.out}; every file matches the manifest")
     elif args.cmd == "sources":
+        return _sources(args)
+    return 0
+
+
+def _sources(args) -> int:
+    if args.sources_cmd == "builtin":
         from .builtin import write_builtin
 
         write_builtin(args.out, args.seed, progress=True)
         print(f"wrote the built-in (synthetic) source library to {args.out}")
+    elif args.sources_cmd == "fetch":
+        from .corpora.fetch import fetch_corpus
+
+        counts = fetch_corpus(args.name, args.dest, mirror=args.mirror, lock_path=args.lock,
+                              timeout=args.timeout, progress=not args.no_progress)
+        for cls, n in counts.items():
+            print(f"{cls}: {n} clips")
+        print(f"library {args.dest} updated (provenance in {args.dest / 'provenance.csv'})")
+    elif args.sources_cmd == "check":
+        from .corpora.check import check_library, format_table
+
+        reports, problems = check_library(args.dir)
+        print(format_table(reports))
+        if problems:
+            for line in problems:
+                print(f"problem: {line}")
+            print(f"check failed: {len(problems)} problem(s)", file=sys.stderr)
+            return 1
+        print("library OK")
     return 0
 
 

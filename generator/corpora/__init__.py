@@ -1,0 +1,1 @@
+"""Published corpora as Scaper source libraries: registry, download, safe extraction, fetchers."""

@@ -1,0 +1,83 @@
+"""``sedgen sources check``: validate any source library and summarise it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from ..library import KINDS, scan_library
+
+SILENT_PEAK = 1e-4  # peak amplitude below this (-80 dBFS) counts as silent
+
+
+@dataclass
+class ClassReport:
+    kind: str
+    label: str
+    clips: int = 0
+    min_s: float = float("inf")
+    max_s: float = 0.0
+    rates: set = field(default_factory=set)
+    channels: set = field(default_factory=set)
+    corrupt: list = field(default_factory=list)
+    silent: list = field(default_factory=list)
+
+
+def check_library(root: str | os.PathLike) -> tuple[list[ClassReport], list[str]]:
+    """Inspect every clip of a library.
+
+    Returns
+    -------
+    reports : list of ClassReport
+    problems : list of str
+        One line per problem: a corrupt or silent clip (named), or a class with
+        fewer than 2 clips (it cannot be split between train and test).
+    """
+    lib = scan_library(root, min_clips=0)
+    reports, problems = [], []
+    for kind in KINDS:
+        for label in lib.labels(kind):
+            r = ClassReport(kind, label)
+            for rel in lib.clips[kind][label]:
+                path = Path(lib.root) / rel
+                try:
+                    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+                    if x.shape[0] == 0:
+                        raise ValueError("no samples")
+                    if not np.all(np.isfinite(x)):
+                        raise ValueError("NaN or infinite samples")
+                except Exception as exc:
+                    r.corrupt.append(rel)
+                    problems.append(f"corrupt clip {rel}: {exc}")
+                    continue
+                r.clips += 1
+                dur = x.shape[0] / sr
+                r.min_s, r.max_s = min(r.min_s, dur), max(r.max_s, dur)
+                r.rates.add(int(sr))
+                r.channels.add(int(x.shape[1]))
+                if np.max(np.abs(x)) < SILENT_PEAK:
+                    r.silent.append(rel)
+                    problems.append(f"silent clip {rel}")
+            if r.clips < 2:
+                problems.append(f"class {kind}/{label} has {r.clips} usable clip(s); at least 2 "
+                                "are needed to split it between train and test")
+            reports.append(r)
+    return reports, problems
+
+
+def format_table(reports: list[ClassReport]) -> str:
+    """A fixed-width table of the reports."""
+    head = f"{'class':<28} {'clips':>5} {'duration (s)':>16} {'rates (Hz)':<22} {'ch':<5} " \
+           f"{'corrupt':>7} {'silent':>6}"
+    lines = [head, "-" * len(head)]
+    for r in reports:
+        dur = f"{r.min_s:.2f}-{r.max_s:.2f}" if r.clips else "-"
+        rates = ",".join(str(x) for x in sorted(r.rates)) or "-"
+        ch = ",".join(str(x) for x in sorted(r.channels)) or "-"
+        lines.append(f"{r.kind + '/' + r.label:<28} {r.clips:>5} {dur:>16} {rates:<22} {ch:<5} "
+                     f"{len(r.corrupt):>7} {len(r.silent):>6}")
+    return "\n".join(lines)
