@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -100,7 +99,7 @@ def download(remote: Remote, folder: Path, lock: Lock, *, url: str | None = None
         else:
             raise GeneratorError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") \
                 from None
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as exc:
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
         raise GeneratorError(f"download of {url} failed ({reason}); run the command again to "
                              "resume") from None
