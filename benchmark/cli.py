@@ -70,7 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, help="Dask scheduler address")
     p.add_argument("--data-root", type=Path, default=Path("data"),
                    help="where --all finds or builds its datasets")
-    p.add_argument("--n-files", type=int, default=2500, help="files per dataset for --all")
+    p.add_argument("--n-files", type=int, default=None,
+                   help="files per dataset for --all (default 2500; 500 for --grid real)")
+    p.add_argument("--grid", choices=("study", "real"), default="study",
+                   help="with --all: the study's grid, or the smaller real-recordings grid "
+                        "(SNR 0, r 0.2 and 1.0; random, mean, top_k) for use with --sources")
     p.add_argument("--sources", type=Path, default=None,
                    help="source library for datasets that must be built")
     p.add_argument("--yamnet", type=Path, default=None)
@@ -141,8 +145,10 @@ def _run(args) -> int:
             schedule = tuple(float(x) for x in args.schedule.split(","))
         except ValueError:
             raise BenchmarkError(f"bad --schedule {args.schedule!r}") from None
-    if args.all:
-        exps = runner.study_grid(args.data_root, n_files=args.n_files)
+    if args.all and args.grid == "real":
+        exps = runner.real_grid(args.data_root, n_files=args.n_files or 500)
+    elif args.all:
+        exps = runner.study_grid(args.data_root, n_files=args.n_files or 2500)
     elif args.config:
         cfg = runner.load_config(args.config)
         exps = runner.experiments_from_config(cfg, args.config.parent)

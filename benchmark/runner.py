@@ -81,6 +81,21 @@ def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0) -> list[Expe
     return exps
 
 
+REAL_GRID = ((0.0, 0.2), (0.0, 1.0))
+REAL_STRATEGIES = ("random", "mean", "top_k")
+
+
+def real_grid(data_root: Path, n_files: int = 500, seed: int = 0) -> list[Experiment]:
+    """The real-recordings grid: SNR 0 at r 0.2 and 1.0; random, mean and top_k (K=10)."""
+    root = data_root / f"n{n_files}_seed{seed}"
+    exps = []
+    for snr, ratio in REAL_GRID:
+        spec = DatasetSpec(n_files=n_files, snr=snr, event_ratio=ratio, seed=seed)
+        path = str(root / spec.default_dirname())
+        exps += [Experiment(path, s, 10, "none", spec.to_dict()) for s in REAL_STRATEGIES]
+    return exps
+
+
 def load_config(path: Path) -> dict:
     """Read a grid config in TOML.
 

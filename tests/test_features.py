@@ -162,3 +162,11 @@ def test_real_sources_end_to_end(real_sources, yamnet_model, tmp_path):
     doc, _ = load_dataset_manifest(ds)
     res = supervised(store, doc)
     assert res["n_train_files"] == 32 and 0.0 <= res["total_iou"] <= 1.0
+    # and a short active-learning run on it
+    from benchmark.loop import RunConfig, load_run_data, run_al
+
+    data = load_run_data(store, doc, "real")
+    rows = run_al(data, RunConfig(str(ds), doc["manifest_sha256"], "top_k", 0,
+                                  schedule=(0.05, 0.1, 0.2, 0.4)))
+    assert [r["n_labelled"] for r in rows] == [2, 3, 6, 13]
+    assert all(0.0 <= r["total_iou"] <= 1.0 for r in rows)
