@@ -80,6 +80,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yamnet", type=Path, default=None)
     p.add_argument("--no-progress", action="store_true")
 
+    p = sub.add_parser("query", help="rank unlabelled recordings for annotation")
+    p.add_argument("--audio", type=Path, required=True, help="folder of recordings (nested)")
+    p.add_argument("--labels", type=Path, default=None,
+                   help="folder of label files (Raven, Audacity or DCASE tsv)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--strategy", default="top_k")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--batch", type=int, default=20)
+    p.add_argument("--diversify", default="none")
+    p.add_argument("--factor", type=int, default=3)
+    p.add_argument("--label-column", default="Annotation", help="Raven label column")
+    p.add_argument("--classes", default=None,
+                   help="comma-separated event classes (others are an error)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler for embedding")
+    p.add_argument("--yamnet", type=Path, default=None)
+    p.add_argument("--no-progress", action="store_true")
+
     p = sub.add_parser("report", help="Markdown + HTML report of a results dir")
     p.add_argument("results", type=Path)
     p.add_argument("--out", type=Path, default=None, help="default RESULTS/report")
@@ -122,6 +141,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"segment F1 (1 s)         {res['segment_f1']:.4f}")
     elif args.cmd == "run":
         return _run(args)
+    elif args.cmd == "query":
+        from .query import run_query
+
+        res = run_query(args.audio, args.labels, args.out, strategy=args.strategy, k=args.k,
+                        batch=args.batch, diversify_method=args.diversify, factor=args.factor,
+                        label_column=args.label_column,
+                        classes=args.classes.split(",") if args.classes else None,
+                        seed=args.seed, yamnet=args.yamnet, cache_root=args.cache,
+                        scheduler=args.scheduler, progress=not args.no_progress)
+        print(res["text"], end="")
+        print(f"wrote {args.out / 'ranking.csv'}")
     elif args.cmd == "report":
         from .report import write_report
 

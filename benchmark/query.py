@@ -1,0 +1,364 @@
+"""``sedbench query``: rank an unlabelled recording collection for annotation.
+
+The loop a practitioner runs on their own recordings:
+
+1. every recording is embedded once; embeddings are cached per file, keyed by the
+   sha256 of its bytes (moving or renaming files keeps the cache valid, new files
+   are incremental);
+2. the segment classifier is trained on the annotated recordings (a recording is
+   annotated when it has a label file, even an empty one);
+3. the others are ranked with an aggregation strategy (optionally diversified);
+4. ``ranking.csv``, pre-filled Raven and Audacity files for the next batch and a
+   short summary are written. The user corrects the batch files, moves them into
+   the labels folder and runs the command again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from generator.fsutil import cache_dir, sha256_file, write_bytes_atomic
+from generator.rng import derive_rng
+from sed.annotations import read_labels, recording_key
+from sed.errors import SedError
+from sed.events_io import to_audacity, to_raven
+from sed.labels import class_list, segment_labels
+from sed.model import SegmentClassifier
+from sed.postprocess import decode, segments_to_events
+
+from . import aggregation, diversify
+from .errors import BenchmarkError
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3", ".au", ".w64")
+SEGMENT, HOP = 0.12, 0.06
+
+
+@dataclass
+class Recording:
+    rel: str  # path below the audio root, posix
+    key: str  # rel without its extension: what label files are matched against
+    path: Path
+    duration: float
+    sha256: str = ""
+
+
+def scan_audio(root: str | os.PathLike) -> tuple[list[Recording], list[tuple[str, str]]]:
+    """Every readable recording below ``root`` (nested); unreadable ones are listed."""
+    root = Path(root)
+    if not root.is_dir():
+        raise BenchmarkError(f"audio folder {root} does not exist")
+    recs, skipped = [], []
+    for p in sorted(root.rglob("*")):
+        if not p.is_file() or p.suffix.lower() not in AUDIO_EXTENSIONS:
+            continue
+        rel = p.relative_to(root).as_posix()
+        try:
+            info = sf.info(str(p))
+            if info.frames == 0:
+                raise ValueError("no samples")
+        except Exception as exc:
+            skipped.append((rel, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+            continue
+        recs.append(Recording(rel, rel.rsplit(".", 1)[0], p, info.frames / info.samplerate))
+    return recs, skipped
+
+
+class EmbeddingCache:
+    """Per-recording embeddings keyed by content hash (``<root>/<sha[:2]>/<sha>.npy``)."""
+
+    def __init__(self, root: Path | None, weights_sha: str, mode: str = "patch"):
+        base = root or cache_dir() / "embeddings"
+        self.root = Path(base) / f"yamnet-{mode}-{SEGMENT:g}-{HOP:g}-{weights_sha[:12]}"
+        self.mode = mode
+
+    def path(self, sha: str) -> Path:
+        return self.root / sha[:2] / f"{sha}.npy"
+
+    def load(self, sha: str) -> np.ndarray:
+        return np.load(self.path(sha))
+
+    def has(self, sha: str) -> bool:
+        return self.path(sha).exists()
+
+    def save(self, sha: str, emb: np.ndarray) -> None:
+        buf = io.BytesIO()
+        np.save(buf, emb.astype(np.float32))
+        write_bytes_atomic(self.path(sha), buf.getvalue())
+
+
+def _embed_one(path: str, yamnet_path=None, mode: str = "patch") -> np.ndarray:
+    """Embed one recording (used locally and on Dask workers)."""
+    from sed.yamnet import load_yamnet
+
+    global _MODEL
+    try:
+        model = _MODEL
+    except NameError:
+        model = _MODEL = load_yamnet(yamnet_path)
+    x, sr = sf.read(path, dtype="float32", always_2d=True)
+    return model.embed(x.mean(axis=1), sr, SEGMENT, HOP, mode)
+
+
+def embed_collection(recs: list[Recording], cache: EmbeddingCache, model, *,
+                     progress: bool = False, scheduler: str | None = None,
+                     skipped: list | None = None) -> list[Recording]:
+    """Hash every recording and embed those not cached (resumable: one file at a time)."""
+    from tqdm import tqdm
+
+    for r in recs:
+        r.sha256 = sha256_file(r.path)
+    todo = [r for r in recs if not cache.has(r.sha256)]
+    if scheduler and todo:
+        from distributed import Client, as_completed
+
+        with Client(scheduler, timeout="20s") as client:
+            futs = {client.submit(_embed_one, str(r.path), None, cache.mode, pure=False): r
+                    for r in todo}
+            for fut in tqdm(as_completed(futs), total=len(futs), desc="embedding",
+                            disable=not progress):
+                cache.save(futs[fut].sha256, fut.result())
+        return recs
+    ok = []
+    for r in tqdm(recs, desc="embedding", unit="file", disable=not progress):
+        if not cache.has(r.sha256):
+            try:
+                x, sr = sf.read(str(r.path), dtype="float32", always_2d=True)
+                emb = model.embed(x.mean(axis=1), sr, SEGMENT, HOP, cache.mode)
+            except SedError as exc:
+                if skipped is not None:
+                    skipped.append((r.rel, str(exc)))
+                continue
+            except Exception as exc:
+                if skipped is not None:
+                    skipped.append((r.rel, str(exc).splitlines()[0]))
+                continue
+            cache.save(r.sha256, emb)
+        ok.append(r)
+    return ok
+
+
+def load_annotations(labels_root: str | os.PathLike | None, recs: list[Recording], *,
+                     label_column: str = "Annotation", classes: list[str] | None = None
+                     ) -> dict[str, list[tuple[float, float, str]]]:
+    """``{recording key: events}`` for every label file below ``labels_root``.
+
+    Raises
+    ------
+    SedError
+        A label file for a recording that does not exist; an unknown class (when
+        ``classes`` is given); negative times or times past the end; a malformed
+        Raven header (each naming the file and line).
+    """
+    if labels_root is None:
+        return {}
+    labels_root = Path(labels_root)
+    if not labels_root.exists():
+        return {}
+    by_key = {r.key: r for r in recs}
+    by_name: dict[str, list[Recording]] = {}
+    for r in recs:
+        by_name.setdefault(r.key.rsplit("/", 1)[-1], []).append(r)
+    out: dict[str, list] = {}
+    for p in sorted(labels_root.rglob("*")):
+        if not p.is_file() or p.name.startswith("."):
+            continue
+        key = recording_key(p, labels_root)
+        rec = by_key.get(key)
+        if rec is None:  # allow a flat labels folder when names are unique
+            cands = by_name.get(key.rsplit("/", 1)[-1], [])
+            rec = cands[0] if len(cands) == 1 else None
+        if rec is None:
+            raise SedError(f"{p}: label file for a recording that does not exist "
+                           f"({key!r} is not in the audio folder)")
+        if rec.key in out:
+            raise SedError(f"{p}: a second label file for recording {rec.rel}")
+        events = read_labels(p, label_column=label_column, duration=rec.duration)
+        if classes is not None:
+            text = p.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+            for a, b, lab in events:
+                if lab not in classes:
+                    line = next((i for i, t in enumerate(text, 1) if lab in t.split("\t")), "?")
+                    raise SedError(f"{p}, line {line}: unknown class {lab!r} (known: "
+                                   f"{', '.join(classes)})")
+        out[rec.key] = events
+    return out
+
+
+def _offsets(embs: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum([len(e) for e in embs])]).astype(np.int64)
+
+
+def rank_embeddings(probs: np.ndarray, offsets: np.ndarray, strategy: str, k: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(order, scores): file order (best first) and file scores from segment probabilities."""
+    scores = aggregation.file_scores(strategy, probs, offsets, k=k, rng=rng)
+    return aggregation.rank(scores, rng), scores
+
+
+def predict_streamed(clf: SegmentClassifier, X: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
+    """``clf.predict_proba`` over ``X`` (any float dtype) in chunks of rows."""
+    out = np.empty((len(X), clf.n_classes), np.float32)
+    for i in range(0, len(X), chunk):
+        out[i:i + chunk] = clf.predict_proba(np.asarray(X[i:i + chunk], dtype=np.float32))
+    return out
+
+
+def _cross_validated_iou(embs, labels, classes, seed) -> float | None:
+    from sed.metrics import total_iou
+
+    n = len(embs)
+    if n < 4 or len({c for lab in labels for c in np.unique(lab)}) < 2:
+        return None
+    folds = min(5, n)
+    order = derive_rng(seed, "query-cv").permutation(n)
+    refs, preds = [], []
+    for f in range(folds):
+        test = order[f::folds]
+        train = np.setdiff1d(order, test)
+        Xtr = np.concatenate([embs[i] for i in train])
+        ytr = np.concatenate([labels[i] for i in train])
+        clf = SegmentClassifier(len(classes), max_iter=200).fit(Xtr, ytr)
+        for i in test:
+            p = clf.predict_proba(embs[i])
+            preds.append(decode(p, np.array([0, len(p)]), 3))
+            refs.append(labels[i])
+    return total_iou(np.concatenate(refs), np.concatenate(preds), len(classes))
+
+
+def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
+              out: str | os.PathLike, *, strategy: str = "top_k", k: int = 10, batch: int = 20,
+              diversify_method: str = "none", factor: int = 3, label_column: str = "Annotation",
+              classes: list[str] | None = None, seed: int = 0, model=None, yamnet=None,
+              cache_root: Path | None = None, scheduler: str | None = None,
+              progress: bool = False) -> dict:
+    """Run one round of the annotation loop (see the module docstring).
+
+    Returns
+    -------
+    dict
+        A summary: counts, how the ranking was made, skipped files, CV IoU.
+    """
+    if strategy not in aggregation.STRATEGIES:
+        raise BenchmarkError(f"unknown strategy {strategy!r}; choose from "
+                             + ", ".join(aggregation.STRATEGIES))
+    if k < 1:
+        raise BenchmarkError(f"K must be >= 1, got {k}")
+    if batch < 1:
+        raise BenchmarkError(f"--batch must be >= 1, got {batch}")
+    if diversify_method not in diversify.METHODS:
+        raise BenchmarkError(f"unknown diversification {diversify_method!r}")
+    recs, skipped = scan_audio(audio)
+    if not recs:
+        raise BenchmarkError(f"no readable recording in {audio}")
+    annotations = load_annotations(labels, recs, label_column=label_column, classes=classes)
+    if model is None:
+        from sed.yamnet import load_yamnet
+
+        model = load_yamnet(yamnet)
+    cache = EmbeddingCache(cache_root, model.provenance["weights_sha256"])
+    recs = embed_collection(recs, cache, model, progress=progress, scheduler=scheduler,
+                            skipped=skipped)
+    seen = sorted({lab for evs in annotations.values() for _, _, lab in evs})
+    cls = class_list(classes if classes is not None else seen)
+    annotated = [r for r in recs if r.key in annotations]
+    pool = [r for r in recs if r.key not in annotations]
+    rng = derive_rng(seed, "query")
+    emb_a = [cache.load(r.sha256) for r in annotated]
+    lab_a = [segment_labels(annotations[r.key], len(e), cls, SEGMENT, HOP)
+             for r, e in zip(annotated, emb_a)]
+    emb_p = [cache.load(r.sha256) for r in pool]
+    off_p = _offsets(emb_p)
+    X_p = np.concatenate(emb_p) if emb_p else np.zeros((0, 1024), np.float32)
+    present = sorted({int(c) for lab in lab_a for c in np.unique(lab)})
+    clf = None
+    if not annotated:
+        how = f"no recording is annotated yet: ranked at random (seed {seed})"
+        scores = rng.random(len(pool))
+        order = aggregation.rank(scores, rng)
+        probs = np.zeros((len(X_p), len(cls)), np.float32)
+        probs[:, 0] = 1.0
+    elif len(present) < 2:
+        how = (f"only one class ({cls[present[0]]}) is annotated so far, so the classifier's "
+               "entropy is zero everywhere: ranked by novelty (distance of each recording's "
+               "mean embedding to the nearest annotated one), most novel first")
+        means_a = np.stack([e.mean(0) for e in emb_a])
+        means_p = np.stack([e.mean(0) if len(e) else np.zeros(1024) for e in emb_p]) \
+            if emb_p else np.zeros((0, 1024))
+        scores = np.sqrt(diversify._min_sq_dist(means_p, means_a))
+        order = aggregation.rank(scores, rng)
+        clf = SegmentClassifier(len(cls)).fit(np.concatenate(emb_a), np.concatenate(lab_a))
+        probs = predict_streamed(clf, X_p)
+    else:
+        clf = SegmentClassifier(len(cls), max_iter=200).fit(np.concatenate(emb_a),
+                                                           np.concatenate(lab_a))
+        probs = predict_streamed(clf, X_p)
+        order, scores = rank_embeddings(probs, off_p, strategy, k, rng)
+        how = f"ranked by {strategy}" + (f" (K={k})" if strategy == "top_k" else "") + \
+            " of segment entropies"
+    if diversify_method != "none" and len(pool):
+        means_p = np.stack([e.mean(0) if len(e) else np.zeros(1024) for e in emb_p])
+        labelled_means = np.stack([e.mean(0) for e in emb_a]) if emb_a else np.zeros((0, 1024))
+        allf = np.concatenate([means_p, labelled_means])
+        first = (diversify.farthest(order[:factor * batch], allf,
+                                    np.arange(len(pool), len(allf)), batch)
+                 if diversify_method == "farthest"
+                 else diversify.random_selection(order[:factor * batch], batch, rng))
+        order = np.concatenate([first, [i for i in order if i not in set(first.tolist())]])
+        how += f", diversified by {diversify_method} among the top {factor} x batch"
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    h = aggregation.entropy(probs) if len(probs) else np.zeros(0)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["rank", "file", "score", "duration_s", "uncertain_segments_s"])
+    for rank, i in enumerate(order, start=1):
+        a, b = off_p[i], off_p[i + 1]
+        top = np.argsort(-h[a:b], kind="stable")[:k]
+        spans = ";".join(f"{t * HOP:.2f}-{t * HOP + SEGMENT:.2f}" for t in sorted(top))
+        w.writerow([rank, pool[i].rel, f"{scores[i]:.6f}", f"{pool[i].duration:.3f}", spans])
+    write_bytes_atomic(out / "ranking.csv", buf.getvalue().encode())
+    batch_files = []
+    for i in order[:batch]:
+        a, b = off_p[i], off_p[i + 1]
+        pred = decode(probs[a:b], np.array([0, b - a]), 3)
+        events = segments_to_events(pred, cls, SEGMENT, HOP)
+        events = [(s, min(e, round(pool[i].duration, 6)), lab) for s, e, lab in events]
+        key = pool[i].key
+        write_bytes_atomic(out / "batch" / "raven" / f"{key}.Table.1.selections.txt",
+                           to_raven(events, label_column=label_column).encode())
+        write_bytes_atomic(out / "batch" / "audacity" / f"{key}.txt", to_audacity(events).encode())
+        batch_files.append(pool[i].rel)
+    counts: dict[str, dict] = {}
+    for evs in annotations.values():
+        for a, b, lab in evs:
+            c = counts.setdefault(lab, {"events": 0, "seconds": 0.0})
+            c["events"] += 1
+            c["seconds"] += b - a
+    cv = _cross_validated_iou(emb_a, lab_a, cls, seed) if annotated else None
+    summary = {"recordings": len(recs), "annotated": len(annotated), "ranked": len(pool),
+               "classes": cls, "class_counts": counts, "how": how, "batch": batch_files,
+               "skipped": skipped, "cv_total_iou": cv}
+    lines = ["# sedbench query summary", "",
+             f"- recordings: {len(recs)} readable, {len(annotated)} annotated, "
+             f"{len(pool)} ranked", f"- {how}",
+             "- annotated so far: " + (", ".join(
+                 f"{lab} {c['events']} events / {c['seconds']:.1f} s"
+                 for lab, c in sorted(counts.items())) or "no events (background only)"),
+             "- cross-validated total IoU over the annotated files: "
+             + (f"{cv:.3f}" if cv is not None else "n/a (needs 4 annotated files and 2 classes)"),
+             f"- next batch: {len(batch_files)} recordings with pre-filled Raven tables in "
+             f"batch/raven/ and Audacity labels in batch/audacity/"]
+    if skipped:
+        lines.append(f"- skipped {len(skipped)} unreadable file(s):")
+        lines += [f"  - {rel}: {why}" for rel, why in skipped]
+    text = "\n".join(lines) + "\n"
+    write_bytes_atomic(out / "summary.md", text.encode())
+    summary["text"] = text
+    return summary

@@ -1,0 +1,169 @@
+"""sedbench query: rank a collection, write batch files, round-trip the labels."""
+
+import csv
+import shutil
+
+import pytest
+import soundfile as sf
+
+from benchmark.cli import main
+from benchmark.query import load_annotations, run_query, scan_audio
+from generator.manifest import load_manifest
+from sed.annotations import read_audacity, read_raven
+from sed.errors import SedError
+from sed.events_io import to_audacity, to_raven
+
+
+@pytest.fixture(scope="module")
+def collection(small_dataset, tmp_path_factory):
+    """Audio of a generated dataset, nested, without labels; some files as FLAC at 22.05 kHz."""
+    root = tmp_path_factory.mktemp("coll")
+    audio = root / "audio"
+    doc = load_manifest(small_dataset / "manifest.json")
+    files = doc["files"][:40]
+    for i, f in enumerate(files):
+        src = small_dataset / f["audio"]
+        dest = audio / f"site{i % 3}" / f"{f['id']}.wav"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if i % 7 == 0:
+            from scipy.signal import resample_poly
+
+            x, sr = sf.read(src)
+            sf.write(dest.with_suffix(".flac"), resample_poly(x, 441, 320), 22050)
+        else:
+            shutil.copy(src, dest)
+    return root, files
+
+
+def _annotate(collection, tmp_path, n_raven=4, n_audacity=4):
+    root, files = collection
+    labels = tmp_path / "labels"
+    with_events = [f for f in files if f["events"]]
+    without = [f for f in files if not f["events"]]
+    chosen = with_events[:n_raven + n_audacity - 2] + without[:2]
+    recs = {r.key.rsplit("/", 1)[-1]: r for r in scan_audio(root / "audio")[0]}
+    for j, f in enumerate(chosen):
+        events = [(round(e["event_time"], 6), round(e["event_time"] + e["event_duration"], 6),
+                   e["label"]) for e in f["events"]]
+        key = recs[f["id"]].key
+        if j % 2 == 0:
+            p = labels / f"{key}.Table.1.selections.txt"
+            text = to_raven(events)
+        else:
+            p = labels / f"{key}.txt"
+            text = to_audacity(events)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return labels, chosen
+
+
+def test_query_ranks_and_round_trips(collection, yamnet_model, tmp_path):
+    root, files = collection
+    labels, chosen = _annotate(collection, tmp_path)
+    out = tmp_path / "out"
+    res = run_query(root / "audio", labels, out, strategy="top_k", k=10, batch=5,
+                    model=yamnet_model, cache_root=tmp_path / "cache")
+    assert res["annotated"] == len(chosen) and res["ranked"] == 40 - len(chosen)
+    assert "ranked by top_k (K=10)" in res["how"]
+    with open(out / "ranking.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["rank"]) for r in rows] == list(range(1, 41 - len(chosen)))
+    scores = [float(r["score"]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert all(r["uncertain_segments_s"].count("-") >= 1 for r in rows)
+    assert (out / "summary.md").exists()
+    # The batch files: one Raven table and one Audacity file per recording, which read back
+    # (and write again) exactly.
+    ravens = sorted((out / "batch" / "raven").rglob("*.txt"))
+    auds = sorted((out / "batch" / "audacity").rglob("*.txt"))
+    assert len(ravens) == len(auds) == 5
+    for rp, ap in zip(ravens, auds):
+        ev_r = read_raven(rp)
+        ev_a = read_audacity(ap)
+        assert ev_r == ev_a
+        assert to_raven(ev_r) == rp.read_text() and to_audacity(ev_a) == ap.read_text()
+    # Move the corrected (here: accepted) Raven files into the labels and run again.
+    for rp in ravens:
+        dest = labels / rp.relative_to(out / "batch" / "raven")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(rp, dest)
+    recs, _ = scan_audio(root / "audio")
+    ann = load_annotations(labels, recs)
+    for rp in ravens:
+        key = rp.relative_to(out / "batch" / "raven").as_posix()[:-len(".Table.1.selections.txt")]
+        assert ann[key] == read_raven(rp)
+    res2 = run_query(root / "audio", labels, tmp_path / "out2", batch=5, model=yamnet_model,
+                     cache_root=tmp_path / "cache")
+    assert res2["annotated"] == len(chosen) + 5
+    assert not set(res2["batch"]) & set(res["batch"])
+
+
+def test_no_annotations_and_one_class_still_rank(collection, yamnet_model, tmp_path):
+    root, files = collection
+    res = run_query(root / "audio", None, tmp_path / "o1", batch=3, model=yamnet_model,
+                    cache_root=tmp_path / "cache")
+    assert res["ranked"] == 40 and "ranked at random" in res["how"]
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    recs, _ = scan_audio(root / "audio")
+    for r in recs[:3]:
+        (labels / f"{r.key.rsplit('/', 1)[-1]}.txt").write_text("")  # background only
+    res = run_query(root / "audio", labels, tmp_path / "o2", batch=3, model=yamnet_model,
+                    cache_root=tmp_path / "cache")
+    assert res["annotated"] == 3 and "ranked by novelty" in res["how"]
+
+
+def test_unreadable_audio_is_skipped_and_listed(collection, yamnet_model, tmp_path):
+    root, _ = collection
+    audio = tmp_path / "audio"
+    shutil.copytree(root / "audio", audio)
+    (audio / "site0" / "broken.wav").write_bytes(b"RIFF....WAVEjunk")
+    res = run_query(audio, None, tmp_path / "o", batch=2, model=yamnet_model,
+                    cache_root=tmp_path / "cache")
+    assert [s[0] for s in res["skipped"]] == ["site0/broken.wav"]
+    assert "site0/broken.wav" in (tmp_path / "o" / "summary.md").read_text()
+
+
+def _bad(collection, tmp_path, name, text, **kw):
+    root, _ = collection
+    labels = tmp_path / "labels"
+    labels.mkdir(exist_ok=True)
+    (labels / name).write_text(text)
+    recs, _ = scan_audio(root / "audio")
+    with pytest.raises(SedError) as err:
+        load_annotations(labels, recs, **kw)
+    return str(err.value)
+
+
+def test_bad_labels_name_file_and_line(collection, tmp_path):
+    root, files = collection
+    rid = files[1]["id"]
+    msg = _bad(collection, tmp_path, "nope_999.txt", "1.0\t2.0\tdog\n")
+    assert "nope_999.txt" in msg and "does not exist" in msg
+    shutil.rmtree(tmp_path / "labels")
+    msg = _bad(collection, tmp_path, f"{rid}.txt", "1.0\t2.0\tdog\n3.0\t4.0\tcat\n",
+               classes=["dog", "baby", "meerkat"])
+    assert f"{rid}.txt, line 2: unknown class 'cat'" in msg
+    shutil.rmtree(tmp_path / "labels")
+    msg = _bad(collection, tmp_path, f"{rid}.txt", "1.0\t2.0\tdog\n-1.0\t0.5\tdog\n")
+    assert "line 2: negative start time" in msg
+    shutil.rmtree(tmp_path / "labels")
+    msg = _bad(collection, tmp_path, f"{rid}.txt", "9.5\t12.0\tdog\n")
+    assert "line 1: time 12.0 s is past the end" in msg
+    shutil.rmtree(tmp_path / "labels")
+    msg = _bad(collection, tmp_path, f"{rid}.Table.1.selections.txt",
+               "Selection\tView\tBegin Time\tEnd Time (s)\tAnnotation\n1\tS\t1\t2\tdog\n")
+    assert "line 1: malformed Raven header" in msg and "Begin Time (s)" in msg
+
+
+def test_cli_query(collection, yamnet_model, tmp_path, capsys, monkeypatch):
+    root, _ = collection
+    import benchmark.query as q
+
+    monkeypatch.setattr("sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
+    assert main(["query", "--audio", str(root / "audio"), "--out", str(tmp_path / "o"),
+                 "--batch", "2", "--cache", str(tmp_path / "c"), "--no-progress"]) == 0
+    assert "ranked at random" in capsys.readouterr().out
+    assert main(["query", "--audio", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert q.AUDIO_EXTENSIONS
