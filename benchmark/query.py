@@ -337,10 +337,10 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         batch_files.append(pool[i].rel)
     counts: dict[str, dict] = {}
     for evs in annotations.values():
-        for a, b, lab in evs:
+        for onset, offset, lab in evs:
             c = counts.setdefault(lab, {"events": 0, "seconds": 0.0})
             c["events"] += 1
-            c["seconds"] += b - a
+            c["seconds"] += offset - onset
     cv = _cross_validated_iou(emb_a, lab_a, cls, seed) if annotated else None
     summary = {"recordings": len(recs), "annotated": len(annotated), "ranked": len(pool),
                "classes": cls, "class_counts": counts, "how": how, "batch": batch_files,
