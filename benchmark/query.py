@@ -182,7 +182,7 @@ def load_annotations(labels_root: str | os.PathLike | None, recs: list[Recording
         events = read_labels(p, label_column=label_column, duration=rec.duration)
         if classes is not None:
             text = p.read_text(encoding="utf-8-sig", errors="replace").splitlines()
-            for a, b, lab in events:
+            for _onset, _offset, lab in events:
                 if lab not in classes:
                     line = next((i for i, t in enumerate(text, 1) if lab in t.split("\t")), "?")
                     raise SedError(f"{p}, line {line}: unknown class {lab!r} (known: "
