@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from generator.cliutil import run_main
 from generator.errors import GeneratorError
 from sed.errors import SedError
 
@@ -209,17 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``sedbench``; returns the exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except (BenchmarkError, SedError, GeneratorError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
-    except OSError as exc:
-        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
-        return 2
+    return run_main(lambda: run(args), (BenchmarkError, SedError, GeneratorError))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,18 @@ def cut_schedule(schedule, max_fraction: float | None) -> tuple[float, ...]:
     return out
 
 
+def check_strategy(strategy: str, k: int, diversify_method: str) -> None:
+    """Raise :class:`BenchmarkError` for an unknown strategy or method, or K < 1."""
+    if strategy not in aggregation.STRATEGIES:
+        raise BenchmarkError(f"unknown strategy {strategy!r}; choose from "
+                             + ", ".join(aggregation.STRATEGIES))
+    if k < 1:
+        raise BenchmarkError(f"K must be >= 1, got {k}")
+    if diversify_method not in diversify.METHODS:
+        raise BenchmarkError(f"unknown diversification {diversify_method!r}; choose from "
+                             + ", ".join(diversify.METHODS))
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that defines one AL run (and its key in the results store)."""
@@ -66,14 +78,7 @@ class RunConfig:
     kernel: int = 3
 
     def __post_init__(self):
-        if self.strategy not in aggregation.STRATEGIES:
-            raise BenchmarkError(f"unknown strategy {self.strategy!r}; choose from "
-                                 + ", ".join(aggregation.STRATEGIES))
-        if self.k < 1:
-            raise BenchmarkError(f"K must be >= 1, got {self.k}")
-        if self.diversify not in diversify.METHODS:
-            raise BenchmarkError(f"unknown diversification {self.diversify!r}; choose from "
-                                 + ", ".join(diversify.METHODS))
+        check_strategy(self.strategy, self.k, self.diversify)
         if self.factor < 1:
             raise BenchmarkError("the diversification factor must be >= 1")
         validate_schedule(self.schedule)

@@ -245,15 +245,11 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     dict
         A summary: counts, how the ranking was made, skipped files, CV IoU.
     """
-    if strategy not in aggregation.STRATEGIES:
-        raise BenchmarkError(f"unknown strategy {strategy!r}; choose from "
-                             + ", ".join(aggregation.STRATEGIES))
-    if k < 1:
-        raise BenchmarkError(f"K must be >= 1, got {k}")
+    from .loop import check_strategy
+
+    check_strategy(strategy, k, diversify_method)
     if batch < 1:
         raise BenchmarkError(f"--batch must be >= 1, got {batch}")
-    if diversify_method not in diversify.METHODS:
-        raise BenchmarkError(f"unknown diversification {diversify_method!r}")
     recs, skipped = scan_audio(audio)
     if not recs:
         raise BenchmarkError(f"no readable recording in {audio}")

@@ -25,9 +25,8 @@ from pathlib import Path
 from generator.fsutil import canonical_json, sha256_bytes, write_json_atomic
 from generator.spec import STUDY_GRID, DatasetSpec
 
-from . import aggregation, diversify
 from .errors import BenchmarkError
-from .loop import DEFAULT_SCHEDULE, RunConfig, cut_schedule, validate_schedule
+from .loop import DEFAULT_SCHEDULE, RunConfig, check_strategy, cut_schedule, validate_schedule
 
 STUDY_STRATEGIES = ("random", "mean", "median", "mean_event", "top_k")
 K_SWEEP = (1, 3, 5, 10, 20, 50)
@@ -176,13 +175,7 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
             jobs: int = 1, yamnet=None, progress: bool = False) -> Plan:
     """Validate, build/embed missing datasets, and expand into RunConfigs."""
     for e in exps:
-        if e.strategy not in aggregation.STRATEGIES:
-            raise BenchmarkError(f"unknown strategy {e.strategy!r}; choose from "
-                                 + ", ".join(aggregation.STRATEGIES))
-        if e.k < 1:
-            raise BenchmarkError(f"K must be >= 1, got {e.k}")
-        if e.diversify not in diversify.METHODS:
-            raise BenchmarkError(f"unknown diversification {e.diversify!r}")
+        check_strategy(e.strategy, e.k, e.diversify)
     sched = cut_schedule(validate_schedule(schedule), max_fraction)
     datasets: dict[str, str] = {}
     for e in exps:

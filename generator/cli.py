@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from .cliutil import run_main
 from .errors import GeneratorError
 from .spec import STUDY_GRID, DatasetSpec
 
@@ -198,17 +199,7 @@ def _sources(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``sedgen``; returns the exit code."""
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except GeneratorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
-    except OSError as exc:
-        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
-        return 2
+    return run_main(lambda: run(args), (GeneratorError,))
 
 
 if __name__ == "__main__":
