@@ -167,3 +167,22 @@ def test_cli_query(collection, yamnet_model, tmp_path, capsys, monkeypatch):
     assert main(["query", "--audio", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert q.AUDIO_EXTENSIONS
+
+
+def test_embedding_on_a_dask_cluster_fills_the_same_cache(collection, yamnet_model, tmp_path):
+    import numpy as np
+    from distributed import LocalCluster
+
+    from benchmark.query import EmbeddingCache, embed_collection
+
+    root, _ = collection
+    recs, _ = scan_audio(root / "audio")
+    recs = recs[:3]
+    local = EmbeddingCache(tmp_path / "local", yamnet_model.provenance["weights_sha256"])
+    embed_collection(recs, local, yamnet_model)
+    remote = EmbeddingCache(tmp_path / "dask", yamnet_model.provenance["weights_sha256"])
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, host="127.0.0.1",
+                      protocol="tcp", dashboard_address=None) as cluster:
+        embed_collection(recs, remote, None, scheduler=cluster.scheduler_address)
+    for r in recs:
+        assert np.abs(remote.load(r.sha256) - local.load(r.sha256)).max() < 1e-5
