@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yamnet", type=Path, default=None)
     p.add_argument("--no-progress", action="store_true")
 
+    p = sub.add_parser("compare", help="compare the mean curves of two results dirs")
+    p.add_argument("a", type=Path)
+    p.add_argument("b", type=Path)
+
     p = sub.add_parser("report", help="Markdown + HTML report of a results dir")
     p.add_argument("results", type=Path)
     p.add_argument("--out", type=Path, default=None, help="default RESULTS/report")
@@ -153,6 +157,17 @@ def run(args: argparse.Namespace) -> int:
                         scheduler=args.scheduler, progress=not args.no_progress)
         print(res["text"], end="")
         print(f"wrote {args.out / 'ranking.csv'}")
+    elif args.cmd == "compare":
+        from .report import compare_results
+
+        rows = compare_results(args.a, args.b)
+        if not rows:
+            raise BenchmarkError("the two results dirs share no (dataset, strategy, seed)")
+        print(f"{'dataset':<16} {'strategy':<24} {'seeds':<8} {'max |dIoU|':>10} "
+              f"{'mean |dIoU|':>11}")
+        for r in rows:
+            print(f"{r['dataset']:<16} {r['label']:<24} {len(r['seeds']):<8} "
+                  f"{r['max_abs_diff']:>10.4f} {r['mean_abs_diff']:>11.4f}")
     elif args.cmd == "report":
         from .report import write_report
 

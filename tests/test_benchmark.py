@@ -167,3 +167,11 @@ def test_report_on_empty_results(tmp_path, capsys):
     assert "holds no finished runs" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "nothing")]) == 2
     assert "not a results dir" in capsys.readouterr().err
+
+
+def test_compare_results(results_1, capsys, tmp_path):
+    assert main(["compare", str(results_1), str(results_1)]) == 0
+    out = capsys.readouterr().out
+    assert "top_k(K=10)" in out and "0.0000" in out
+    (tmp_path / "runs").mkdir()
+    assert main(["compare", str(results_1), str(tmp_path)]) == 2
