@@ -210,6 +210,60 @@ def predict_streamed(clf: SegmentClassifier, X: np.ndarray, chunk: int = 1 << 20
     return out
 
 
+def entropy_streamed(clf: SegmentClassifier, X: np.ndarray, chunk: int = 1 << 18,
+                     threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Segment entropies (bits) and "argmax is an event class" flags, without storing
+    the probabilities: ``H = (logsumexp(z) - sum_c p_c z_c) / ln 2`` from the logits ``z``
+    (the scaler folded into the weights), in float32 chunks on ``threads`` threads.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    H = np.empty(len(X), np.float32)
+    ev = np.empty(len(X), bool)
+    if clf.lr_ is None:  # one class: certain everywhere
+        H[:] = 0.0
+        ev[:] = clf.classes_[0] != 0
+        return H, ev
+    coef = clf.lr_.coef_
+    w = (coef * clf.inv_scale_).astype(np.float32)
+    b = (clf.lr_.intercept_ - (clf.mean_ * clf.inv_scale_) @ coef.T).astype(np.float32)
+    if w.shape[0] == 1:  # binary: logits (0, z)
+        w = np.vstack([np.zeros_like(w), w])
+        b = np.concatenate([[0.0], b]).astype(np.float32)
+    cols = clf.cols_
+    classes = clf.lr_.classes_
+
+    def work(i):
+        xc = X[i:i + chunk]
+        xc = xc[:, cols] if len(cols) < xc.shape[1] else xc
+        z = np.asarray(xc, dtype=np.float32) @ w.T
+        z += b
+        m = z.max(axis=1, keepdims=True)
+        z -= m
+        e = np.exp(z)
+        s = e.sum(axis=1)
+        H[i:i + chunk] = (np.log(s) - (e * z).sum(axis=1) / s) / np.float32(np.log(2))
+        ev[i:i + chunk] = classes[np.argmax(z, axis=1)] != 0
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        list(pool.map(work, range(0, len(X), chunk)))
+    np.maximum(H, 0.0, out=H)
+    return H, ev
+
+
+def scores_from_entropy(strategy: str, H: np.ndarray, is_event: np.ndarray,
+                        offsets: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """File scores of an aggregation strategy from precomputed segment entropies."""
+    if strategy == "random":
+        return aggregation.random(len(offsets) - 1, rng)
+    if strategy == "top_k":
+        return aggregation.top_k(H, offsets, k)
+    if strategy == "mean_event":
+        return aggregation.mean_event(H, offsets, is_event)
+    fn = {"mean": aggregation.mean, "median": aggregation.median, "max": aggregation.maximum}
+    return fn[strategy](H, offsets)
+
+
 def _cross_validated_iou(embs, labels, classes, seed) -> float | None:
     from sed.metrics import total_iou
 
@@ -278,8 +332,7 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         how = f"no recording is annotated yet: ranked at random (seed {seed})"
         scores = rng.random(len(pool))
         order = aggregation.rank(scores, rng)
-        probs = np.zeros((len(X_p), len(cls)), np.float32)
-        probs[:, 0] = 1.0
+        H = np.zeros(len(X_p), np.float32)
     elif len(present) < 2:
         how = (f"only one class ({cls[present[0]]}) is annotated so far, so the classifier's "
                "entropy is zero everywhere: ranked by novelty (distance of each recording's "
@@ -290,12 +343,13 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         scores = np.sqrt(diversify._min_sq_dist(means_p, means_a))
         order = aggregation.rank(scores, rng)
         clf = SegmentClassifier(len(cls)).fit(np.concatenate(emb_a), np.concatenate(lab_a))
-        probs = predict_streamed(clf, X_p)
+        H = np.zeros(len(X_p), np.float32)
     else:
         clf = SegmentClassifier(len(cls), max_iter=200).fit(np.concatenate(emb_a),
                                                            np.concatenate(lab_a))
-        probs = predict_streamed(clf, X_p)
-        order, scores = rank_embeddings(probs, off_p, strategy, k, rng)
+        H, is_event = entropy_streamed(clf, X_p)
+        scores = scores_from_entropy(strategy, H, is_event, off_p, k, rng)
+        order = aggregation.rank(scores, rng)
         how = f"ranked by {strategy}" + (f" (K={k})" if strategy == "top_k" else "") + \
             " of segment entropies"
     if diversify_method != "none" and len(pool):
@@ -310,7 +364,7 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         how += f", diversified by {diversify_method} among the top {factor} x batch"
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    h = aggregation.entropy(probs) if len(probs) else np.zeros(0)
+    h = H
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["rank", "file", "score", "duration_s", "uncertain_segments_s"])
@@ -323,7 +377,10 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     batch_files = []
     for i in order[:batch]:
         a, b = off_p[i], off_p[i + 1]
-        pred = decode(probs[a:b], np.array([0, b - a]), 3)
+        if clf is None:
+            pred = np.zeros(b - a, dtype=np.int64)
+        else:
+            pred = decode(clf.predict_proba(X_p[a:b]), np.array([0, b - a]), 3)
         events = segments_to_events(pred, cls, SEGMENT, HOP)
         events = [(s, min(e, round(pool[i].duration, 6)), lab) for s, e, lab in events]
         key = pool[i].key

@@ -3,6 +3,7 @@
 import csv
 import shutil
 
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -186,3 +187,21 @@ def test_embedding_on_a_dask_cluster_fills_the_same_cache(collection, yamnet_mod
         embed_collection(recs, remote, None, scheduler=cluster.scheduler_address)
     for r in recs:
         assert np.abs(remote.load(r.sha256) - local.load(r.sha256)).max() < 1e-5
+
+
+def test_streamed_entropy_matches_probabilities():
+    from benchmark.aggregation import entropy
+    from benchmark.query import entropy_streamed
+    from sed.model import SegmentClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 30)).astype(np.float32)
+    X[:, 20:] = 0
+    y = rng.integers(0, 3, 3000)
+    X[:, 0] += y
+    clf = SegmentClassifier(4).fit(X, y)
+    Xt = rng.normal(size=(1000, 30)).astype(np.float16)
+    H, ev = entropy_streamed(clf, Xt, chunk=128)
+    p = clf.predict_proba(Xt.astype(np.float32))
+    assert np.abs(H - entropy(p)).max() < 1e-4
+    assert (ev == (p.argmax(1) != 0)).all()
