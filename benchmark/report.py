@@ -109,6 +109,14 @@ def paired_vs(a: dict[int, float], b: dict[int, float]) -> dict:
 
 
 # -- figures -------------------------------------------------------------------
+def _percent_axis(ax) -> None:
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([0.5, 1, 2, 5, 10, 20, 50, 100]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+
 def _plot_curves(res: Results, dataset: str, labels, path: Path, title: str) -> None:
     import matplotlib
 
@@ -121,11 +129,12 @@ def _plot_curves(res: Results, dataset: str, labels, path: Path, title: str) -> 
             continue
         f, m, h, n = res.mean_curve(dataset, label)
         ax.plot(f * 100, m, marker="o", ms=3, label=f"{label} (n={n})")
-        ax.fill_between(f * 100, m - h, m + h, alpha=0.2)
+        ax.fill_between(f * 100, np.clip(m - h, 0, 1), np.clip(m + h, 0, 1), alpha=0.2)
     full = res.full_iou(dataset)
     if full is not None:
         ax.axhline(full, color="k", ls="--", lw=1, label=f"fully supervised ({full:.3f})")
-    ax.set_xscale("log")
+    _percent_axis(ax)
+    ax.set_ylim(0, 1)
     ax.set_xlabel("labelled training files (%)")
     ax.set_ylabel("total IoU (test)")
     ax.set_title(title)
@@ -149,11 +158,12 @@ def _plot_panel(res: Results, datasets: list[str], labels, path: Path, title: st
             if label in res.curves[ds]:
                 f, m, h, _ = res.mean_curve(ds, label)
                 ax.plot(f * 100, m, marker="o", ms=3, label=label)
-                ax.fill_between(f * 100, m - h, m + h, alpha=0.2)
+                ax.fill_between(f * 100, np.clip(m - h, 0, 1), np.clip(m + h, 0, 1), alpha=0.2)
         full = res.full_iou(ds)
         if full is not None:
             ax.axhline(full, color="k", ls="--", lw=1)
-        ax.set_xscale("log")
+        _percent_axis(ax)
+        ax.set_ylim(0, 1)
         ax.set_title(ds, fontsize=9)
         ax.set_xlabel("labelled files (%)")
         ax.grid(alpha=0.3)
