@@ -99,6 +99,15 @@ class RunConfig:
         return sha256_bytes(canonical_json(self.key_dict()).encode())[:20]
 
     @property
+    def query_key(self) -> str:
+        """Key of the run's random choices: the run key with the solver settings at their
+        defaults, so that solver settings (warm starts, iterations) never change which
+        files are drawn; for the default settings it equals :attr:`key`."""
+        import dataclasses
+
+        return dataclasses.replace(self, warm_start=True, max_iter=100).key
+
+    @property
     def label(self) -> str:
         """Human name of the strategy and its parameters, e.g. ``top_k(K=10)+farthest``."""
         s = f"top_k(K={self.k})" if self.strategy == "top_k" else self.strategy
@@ -211,7 +220,7 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None) -> list[dict]:
     test = np.flatnonzero(data.splits == "test")
     counts = schedule_counts(cfg.schedule, len(train))
     seed_rng = derive_rng(cfg.seed, "seed-set", cfg.manifest_sha256)
-    query_rng = derive_rng(cfg.seed, "query", cfg.key)
+    query_rng = derive_rng(cfg.seed, "query", cfg.query_key)
     labelled = np.sort(seed_rng.choice(train, size=counts[0], replace=False))
     rows = []
     clf = None

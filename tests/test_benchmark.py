@@ -175,3 +175,11 @@ def test_compare_results(results_1, capsys, tmp_path):
     assert "top_k(K=10)" in out and "0.0000" in out
     (tmp_path / "runs").mkdir()
     assert main(["compare", str(results_1), str(tmp_path)]) == 2
+
+
+def test_solver_settings_do_not_change_random_choices(al_dataset):
+    from benchmark.loop import RunConfig
+
+    a = RunConfig(str(al_dataset), "0" * 64, "random", 0)
+    b = RunConfig(str(al_dataset), "0" * 64, "random", 0, warm_start=False, max_iter=300)
+    assert a.key != b.key and a.query_key == b.query_key == a.key
