@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from generator.cliutil import run_main
+from generator.cliutil import Parser, run_main
 from generator.errors import GeneratorError
 from sed.errors import SedError
 
@@ -26,7 +26,7 @@ def _feature_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="sedbench", description="YAMNet features, supervised SED and the active-learning "
                                      "benchmark.")
     sub = parser.add_subparsers(dest="cmd", required=True)

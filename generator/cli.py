@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cliutil import run_main
+from .cliutil import Parser, run_main
 from .errors import GeneratorError
 from .spec import STUDY_GRID, DatasetSpec
 
@@ -37,7 +37,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="sedgen", description="Reproducible Scaper soundscape datasets for bioacoustic SED.")
     sub = parser.add_subparsers(dest="cmd", required=True)
 

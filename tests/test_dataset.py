@@ -295,3 +295,12 @@ def test_console_script_prints_no_traceback(tmp_path):
                         "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip() == "error: ratio must be in [0, 1], got 2.0"
+
+
+def test_usage_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["make", "--ratio", "abc"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: sedgen make: argument --ratio: invalid float value")
+    assert "\n" not in err
