@@ -247,9 +247,11 @@ def _build(dataset: Path, doc: dict, msha: str, params: FeatureParams, model, ke
             if c in done:
                 continue
             lo, hi = c * CHUNK_FILES, min(len(files), (c + 1) * CHUNK_FILES)
-            patches = [model.segment_patches(
-                read_audio_16k(resolve_inside(dataset, files[i]["audio"])),
-                params.segment, params.hop, params.mode) for i in range(lo, hi)]
+            waves = [read_audio_16k(resolve_inside(dataset, files[i]["audio"]))
+                     for i in range(lo, hi)]
+            mels = model.log_mel_many(waves) if params.mode == "patch" else [None] * len(waves)
+            patches = [model.segment_patches(w, params.segment, params.hop, params.mode, mel=m)
+                       for w, m in zip(waves, mels)]
             out = model.embed_patches(np.concatenate(patches))
             emb[offsets[lo]:offsets[hi]] = out.astype(params.dtype)
             emb.flush()

@@ -92,6 +92,38 @@ class YAMNet:
         self._head_w = tf.constant(weights.arrays["logits.kernel"])
         self._head_b = tf.constant(weights.arrays["logits.bias"])
         self._forward = tf.function(self._forward_impl, reduce_retracing=True)
+        self._mel_matrix = tf.signal.linear_to_mel_weight_matrix(
+            num_mel_bins=frontend.MEL_BANDS, num_spectrogram_bins=frontend.FFT_LENGTH // 2 + 1,
+            sample_rate=frontend.SAMPLE_RATE, lower_edge_hertz=frontend.MEL_MIN_HZ,
+            upper_edge_hertz=frontend.MEL_MAX_HZ)
+        self._log_mel_batch = tf.function(self._log_mel_impl, reduce_retracing=True)
+
+    def _log_mel_impl(self, waves):
+        tf = self._tf
+        mag = tf.abs(tf.signal.stft(waves, frame_length=frontend.WINDOW_SAMPLES,
+                                    frame_step=frontend.HOP_SAMPLES,
+                                    fft_length=frontend.FFT_LENGTH))
+        return tf.math.log(tf.matmul(mag, self._mel_matrix) + frontend.LOG_OFFSET)
+
+    def log_mel_many(self, waves: list[np.ndarray], batch: int = 64) -> list[np.ndarray]:
+        """Log-mel frames of many 16 kHz waveforms; equal lengths are computed as one batch
+        (the same values as :meth:`log_mel`, several times faster for 10 s files)."""
+        out: list[np.ndarray | None] = [None] * len(waves)
+        by_len: dict[int, list[int]] = {}
+        for i, w in enumerate(waves):
+            by_len.setdefault(len(w), []).append(i)
+        for n, idx in by_len.items():
+            if n < frontend.WINDOW_SAMPLES:
+                for i in idx:
+                    out[i] = np.zeros((0, frontend.MEL_BANDS), np.float32)
+                continue
+            for j in range(0, len(idx), batch):
+                part = idx[j:j + batch]
+                stack = np.stack([np.asarray(waves[i], np.float32) for i in part])
+                mels = self._log_mel_batch(self._tf.constant(stack)).numpy()
+                for k, i in enumerate(part):
+                    out[i] = mels[k]
+        return out
 
     def _forward_impl(self, x):
         tf = self._tf
@@ -172,8 +204,9 @@ class YAMNet:
         return 0 if f < sf_ else 1 + (f - sf_) // hf
 
     def segment_patches(self, x16k: np.ndarray, segment: float = 0.12, hop: float = 0.06,
-                        mode: str = "patch") -> np.ndarray:
-        """Network inputs [n_segments, frames, 64] for a 16 kHz float32 waveform."""
+                        mode: str = "patch", mel: np.ndarray | None = None) -> np.ndarray:
+        """Network inputs [n_segments, frames, 64] for a 16 kHz float32 waveform
+        (``mel``: its precomputed log-mel frames, patch mode only)."""
         if mode not in MODES:
             raise SedError(f"unknown embedding mode {mode!r}; choose from {', '.join(MODES)}")
         sf_, hf = self.segment_frames(segment, hop)
@@ -182,7 +215,8 @@ class YAMNet:
             return np.zeros((0, sf_ if mode == "patch" else frontend.PATCH_FRAMES,
                              frontend.MEL_BANDS), np.float32)
         if mode == "patch":
-            mel = frontend.log_mel(x16k, self._tf)
+            if mel is None:
+                mel = frontend.log_mel(x16k, self._tf)
             return frontend.frame(mel, sf_, hf)[:n]
         # context: 96 frames centred on each segment's centre
         half = (frontend.PATCH_FRAMES - sf_) // 2
