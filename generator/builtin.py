@@ -51,8 +51,10 @@ def write_builtin(out: str | os.PathLike, seed: int = 0, *, progress: bool = Fal
     Path
         ``out``.
     """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise GeneratorError(f"the built-in library's seed must be an integer >= 0, got {seed!r}")
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise GeneratorError(f"{out} exists and is not empty")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

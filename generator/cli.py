@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--files", nargs="+", default=None, metavar="ID",
                    help="only these file ids")
+    p.add_argument("--force", action="store_true",
+                   help="replace a different dataset (or other files) in --out")
     _common(p)
 
     p = sub.add_parser("sources", help="source libraries")
@@ -155,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.dir}: every file matches its manifest")
     elif args.cmd == "regenerate":
         bad = dataset.regenerate_dataset(args.manifest, args.out, sources=args.sources,
-                                         jobs=args.jobs, ids=args.files, progress=progress)
+                                         jobs=args.jobs, ids=args.files, force=args.force,
+                                         progress=progress)
         if bad:
             for rel in bad:
                 print(f"differs: {rel}")

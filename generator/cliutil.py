@@ -3,24 +3,41 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 
 
 def run_main(run: Callable[[], int], errors: tuple[type[BaseException], ...]) -> int:
-    """Call ``run``; print ``error: <message>`` and return 2 for ``errors`` and OS errors,
-    130 on Ctrl-C (the work done so far is kept; rerunning resumes)."""
+    """Call ``run`` and turn every user-facing failure into one line on stderr.
+
+    Exit codes: 2 for ``errors``, OS errors (full disk, permissions...), ``ValueError``
+    and ``MemoryError``; 130 on Ctrl-C (the work done so far is kept; rerunning
+    resumes). Set ``SEDAL_DEBUG=1`` to get the traceback instead.
+    """
+    debug = os.environ.get("SEDAL_DEBUG") == "1"
     try:
         return run()
-    except errors as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)
         return 130
-    except OSError as exc:
-        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+    except (*errors, OSError, ValueError, MemoryError) as exc:
+        if debug:
+            raise
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def one_line(exc: BaseException) -> str:
+    """A one-line message for ``exc`` (OS errors name their file; others their type when
+    the message is empty)."""
+    if isinstance(exc, MemoryError):
+        return "not enough memory for this job (use fewer or shorter files)"
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
 
 
 class Parser(argparse.ArgumentParser):

@@ -21,7 +21,14 @@ from pathlib import Path
 
 from .builtin import BUILTIN_VERSION, builtin_library, builtin_name
 from .errors import GeneratorError
-from .fsutil import canonical_json, resolve_inside, sha256_bytes, sha256_file, write_json_atomic
+from .fsutil import (
+    canonical_json,
+    check_component,
+    resolve_inside,
+    sha256_bytes,
+    sha256_file,
+    write_json_atomic,
+)
 from .library import PREPARE_VERSION, PreparedLibrary, hash_library, prepare_library, scan_library
 from .manifest import (
     FORMAT,
@@ -72,76 +79,181 @@ def dataset_key(spec: DatasetSpec, sources_meta: dict) -> str:
 
 
 def audio_rel(plan: FilePlan) -> str:
-    return f"audio/{plan.split}/{plan.id}.wav"
+    """``audio/<split>/<id>.wav`` (split and id checked to be plain names)."""
+    return f"audio/{_safe(plan.split)}/{_safe(plan.id)}.wav"
 
 
 def jams_rel(plan: FilePlan) -> str:
-    return f"annotations/{plan.split}/{plan.id}.jams"
+    """``annotations/<split>/<id>.jams`` (split and id checked to be plain names)."""
+    return f"annotations/{_safe(plan.split)}/{_safe(plan.id)}.jams"
+
+
+def _safe(name: str) -> str:
+    return check_component(name, what="file id or split")
+
+
+def _write_plan_outputs(out: str, plan: FilePlan, wav: bytes, jam: bytes) -> dict:
+    """Write one soundscape below ``out`` (confined) and return its journal record."""
+    from .render import write_outputs
+
+    write_outputs(wav, jam, resolve_inside(out, audio_rel(plan)),
+                  resolve_inside(out, jams_rel(plan)))
+    return {"id": plan.id, "audio_sha256": sha256_bytes(wav), "jams_sha256": sha256_bytes(jam)}
 
 
 # -- workers -----------------------------------------------------------------
-def _render_batch(batch: list[dict], spec_d: dict, fg: str, bg: str, out: str) -> list[str]:
+def _render_batch(batch: list[dict], spec_d: dict, fg: str, bg: str, out: str) -> list[dict]:
     """Render and write a batch of plans (runs in a worker process)."""
-    from .render import jams_bytes, pcm16_wav_bytes, render_plan, write_outputs
+    from .render import jams_bytes, pcm16_wav_bytes, render_plan
 
     spec = DatasetSpec.from_dict(spec_d)
     done = []
     for d in batch:
         plan = FilePlan.from_dict(d)
         audio, jam = render_plan(plan, spec, fg, bg)
-        write_outputs(pcm16_wav_bytes(audio, spec.sr), jams_bytes(jam, fg, bg),
-                      Path(out) / audio_rel(plan), Path(out) / jams_rel(plan))
-        done.append(plan.id)
+        done.append(_write_plan_outputs(out, plan, pcm16_wav_bytes(audio, spec.sr),
+                                        jams_bytes(jam, fg, bg)))
     return done
 
 
 def _rerender_batch(items: list[tuple[dict, str | None]], spec_d: dict, fg: str, bg: str,
-                    out: str) -> list[str]:
+                    out: str) -> list[dict]:
     """Re-render from JAMS files where given, else from the plan (worker)."""
-    from .render import jams_bytes, pcm16_wav_bytes, render_plan, rerender_jams, write_outputs
+    from .render import (
+        check_jams_sources,
+        jams_bytes,
+        pcm16_wav_bytes,
+        render_plan,
+        rerender_jams,
+    )
 
     spec = DatasetSpec.from_dict(spec_d)
     done = []
     for d, jams_path in items:
         plan = FilePlan.from_dict(d)
         if jams_path is not None:
+            check_jams_sources(jams_path, plan)
             audio, _ = rerender_jams(jams_path, fg, bg)
             jam = Path(jams_path).read_bytes()
         else:
             audio, jam_obj = render_plan(plan, spec, fg, bg)
             jam = jams_bytes(jam_obj, fg, bg)
-        write_outputs(pcm16_wav_bytes(audio, spec.sr), jam,
-                      Path(out) / audio_rel(plan), Path(out) / jams_rel(plan))
-        done.append(plan.id)
+        done.append(_write_plan_outputs(out, plan, pcm16_wav_bytes(audio, spec.sr), jam))
     return done
 
 
-def _run_batches(fn, items: list, args: tuple, jobs: int, progress: bool, desc: str) -> None:
-    """Run ``fn(batch, *args)`` over batches of ``items``, in ``jobs`` processes."""
+def _worker_init() -> None:
+    """Make a worker process die with its parent (Linux: the kernel's parent-death signal;
+    elsewhere a watchdog thread), so that killing the command stops every writer."""
+    import signal
+    import sys
+    import threading
+    import time
+
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - exotic libc
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True, name="sedal-parent-watch").start()
+
+
+def _run_batches(fn, items: list, args: tuple, jobs: int, progress: bool, desc: str,
+                 on_done=None) -> None:
+    """Run ``fn(batch, *args)`` over batches of ``items``, in ``jobs`` processes.
+
+    ``on_done(records)`` is called in this process with each finished batch's records.
+    """
     from tqdm import tqdm
 
     if not items:
         return
+    on_done = on_done or (lambda records: None)
     bar = tqdm(total=len(items), desc=desc, unit="file", disable=not progress)
     try:
         if jobs <= 1:
             step = 8
             for i in range(0, len(items), step):
-                bar.update(len(fn(items[i:i + step], *args)))
+                records = fn(items[i:i + step], *args)
+                on_done(records)
+                bar.update(len(records))
             return
         size = max(1, min(32, len(items) // (jobs * 4) or 1))
         batches = [items[i:i + size] for i in range(0, len(items), size)]
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
+                                 initializer=_worker_init) as pool:
             futures = [pool.submit(fn, b, *args) for b in batches]
             try:
                 for fut in as_completed(futures):
-                    bar.update(len(fut.result()))
+                    records = fut.result()
+                    on_done(records)
+                    bar.update(len(records))
             except BaseException:
                 for f in futures:
                     f.cancel()
                 raise
     finally:
         bar.close()
+
+
+class _Journal:
+    """``.sedgen/rendered.jsonl``: one line per file whose bytes this build wrote, with their
+    sha256 (the only record a resumed build trusts). A torn last line is ignored."""
+
+    def __init__(self, out: Path):
+        self.path = out / ".sedgen" / "rendered.jsonl"
+
+    def read(self) -> dict[str, dict]:
+        import json
+
+        out: dict[str, dict] = {}
+        if not self.path.exists():
+            return out
+        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                rec = json.loads(line)
+                out[str(rec["id"])] = {"audio_sha256": str(rec["audio_sha256"]),
+                                       "jams_sha256": str(rec["jams_sha256"])}
+            except (ValueError, KeyError, TypeError):
+                continue
+        return out
+
+    def append(self, records: list[dict]) -> None:
+        import json
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            for rec in records:
+                fh.write(json.dumps(rec, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _verified(out: Path, plans: list[FilePlan], trusted: dict[str, dict]) -> dict[str, dict]:
+    """The plans whose wav and JAMS on disk still have the bytes recorded in ``trusted``."""
+    ok = {}
+    for p in plans:
+        rec = trusted.get(p.id)
+        if rec is None:
+            continue
+        wav, jam = out / audio_rel(p), out / jams_rel(p)
+        if (wav.is_file() and jam.is_file() and sha256_file(jam) == rec["jams_sha256"]
+                and sha256_file(wav) == rec["audio_sha256"]):
+            ok[p.id] = rec
+    return ok
 
 
 # -- tables & manifest -------------------------------------------------------
@@ -172,15 +284,15 @@ def _write_tables(out: Path, plans: list[FilePlan]) -> dict[str, str]:
 
 
 def build_manifest(spec: DatasetSpec, sources_meta: dict, plans: list[FilePlan],
-                   out: Path, tables: dict[str, str]) -> dict:
-    """Assemble the manifest document for a finished dataset dir."""
+                   hashes: dict[str, dict], tables: dict[str, str]) -> dict:
+    """Assemble the manifest document from the verified output hashes of every plan."""
     files = []
     for p in plans:
         d = p.to_dict()
         d["audio"] = audio_rel(p)
-        d["audio_sha256"] = sha256_file(out / audio_rel(p))
+        d["audio_sha256"] = hashes[p.id]["audio_sha256"]
         d["jams"] = jams_rel(p)
-        d["jams_sha256"] = sha256_file(out / jams_rel(p))
+        d["jams_sha256"] = hashes[p.id]["jams_sha256"]
         files.append(d)
     return {
         "format": FORMAT,
@@ -195,38 +307,47 @@ def build_manifest(spec: DatasetSpec, sources_meta: dict, plans: list[FilePlan],
 
 
 # -- output dir guard --------------------------------------------------------
-def _prepare_out(out: Path, key: str, force: bool) -> None:
-    """Refuse to overwrite a different dataset (unless ``force``); mark as in progress."""
-    state = out / STATE
-    existing = None
+def _existing_key(out: Path) -> str | None:
+    """The dataset key of what ``out`` holds: None (nothing), a key, "foreign" or
+    "unreadable"."""
+    import json
+
     if (out / MANIFEST_NAME).exists():
         try:
             doc = load_manifest(out / MANIFEST_NAME)
-            existing = dataset_key(DatasetSpec.from_dict(doc["spec"]), doc["sources"])
-        except (GeneratorError, KeyError):
-            existing = "unreadable"
-    elif state.exists():
-        import json
-
+            return dataset_key(DatasetSpec.from_dict(doc["spec"]), doc["sources"])
+        except GeneratorError:
+            return "unreadable"
+    if (out / STATE).exists():
         try:
-            existing = json.loads(state.read_text()).get("key")
-        except (OSError, ValueError):
-            existing = "unreadable"
-    elif out.exists() and any(out.iterdir()):
-        existing = "foreign"
+            key = json.loads((out / STATE).read_text())["key"]
+            return key if isinstance(key, str) else "unreadable"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "unreadable"
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        return "foreign"
+    return None
+
+
+def _prepare_out(out: Path, key: str, force: bool) -> None:
+    """Refuse to overwrite a different dataset (unless ``force``); mark as in progress."""
+    existing = _existing_key(out)
     if existing is not None and existing != key:
         if not force:
             what = ("files that are not a sedgen dataset" if existing == "foreign"
                     else "a different dataset")
-            raise GeneratorError(f"output dir {out} holds {what}; use --force to replace it")
+            raise GeneratorError(f"output dir {out} holds {what}; use --force to replace it "
+                                 "(or choose another output dir)")
+        if not out.is_dir():
+            raise GeneratorError(f"output path {out} is a file, not a folder")
         for name in OWNED:
             p = out / name
-            if p.is_dir():
+            if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p)
-            elif p.exists():
+            elif p.exists() or p.is_symlink():
                 p.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(state, {"key": key})
+    write_json_atomic(out / STATE, {"key": key})
 
 
 def make_dataset(spec: DatasetSpec, out: str | os.PathLike, *, sources=None, jobs: int = 1,
@@ -258,17 +379,54 @@ def make_dataset(spec: DatasetSpec, out: str | os.PathLike, *, sources=None, job
     src = resolve_sources(sources, spec.sr, builtin_seed=builtin_seed, progress=progress)
     plans = plan_dataset(spec, src.prepared)
     key = dataset_key(spec, src.meta)
+    check_renderable(src.prepared, spec)
     _prepare_out(out, key, force)
-    todo = [p.to_dict() for p in plans
-            if not ((out / jams_rel(p)).exists() and (out / audio_rel(p)).exists())]
+    # Resume: trust only files whose bytes match a record this build made (the finished
+    # manifest, then the journal of files rendered since); re-render everything else.
+    journal = _Journal(out)
+    trusted: dict[str, dict] = {}
+    if (out / MANIFEST_NAME).exists():
+        trusted = {f["id"]: {"audio_sha256": f["audio_sha256"], "jams_sha256": f["jams_sha256"]}
+                   for f in load_manifest(out / MANIFEST_NAME)["files"]}
+    trusted.update(journal.read())
+    hashes = _verified(out, plans, trusted)
+    todo = [p.to_dict() for p in plans if p.id not in hashes]
+
+    def record(records: list[dict]) -> None:
+        journal.append(records)
+        hashes.update({r["id"]: r for r in records})
+
     _run_batches(_render_batch, todo,
                  (spec.to_dict(), src.prepared.fg_path(), src.prepared.bg_path(), str(out)),
-                 jobs, progress, "rendering")
+                 jobs, progress, "rendering", on_done=record)
     tables = _write_tables(out, plans)
-    doc = build_manifest(spec, src.meta, plans, out, tables)
+    doc = build_manifest(spec, src.meta, plans, hashes, tables)
     write_manifest(out / MANIFEST_NAME, doc)
     shutil.rmtree(out / ".sedgen", ignore_errors=True)
     return load_manifest(out / MANIFEST_NAME)
+
+
+def check_renderable(prepared: PreparedLibrary, spec: DatasetSpec) -> None:
+    """Refuse clips that cannot give a meaningful soundscape: digitally silent ones, and
+    foreground clips shorter than Scaper's fade-in plus fade-out.
+
+    Raises
+    ------
+    GeneratorError
+        Naming the first such clip.
+    """
+    from .library import MIN_CLIP_SECONDS, SILENT_PEAK
+
+    min_len = max(MIN_CLIP_SECONDS, 2 * spec.fade)
+    for c in sorted(prepared.clips.values(), key=lambda c: c.relpath):
+        if c.peak < SILENT_PEAK:
+            raise GeneratorError(f"source clip {c.relpath} is digitally silent (peak "
+                                 f"{c.peak:.1e}); remove it from the library")
+        if c.kind == "foreground" and c.duration < min_len:
+            raise GeneratorError(f"source clip {c.relpath} lasts {c.duration * 1000:.1f} ms, "
+                                 f"shorter than the {min_len * 1000:.0f} ms an event needs "
+                                 "(fades); remove it from the library")
+
 
 
 # -- info / verify / regenerate ---------------------------------------------
@@ -344,7 +502,7 @@ def check_sources(doc: dict, src: Sources) -> None:
 
 
 def regenerate_dataset(manifest: str | os.PathLike, out: str | os.PathLike, *, sources=None,
-                       jobs: int = 1, ids: list[str] | None = None,
+                       jobs: int = 1, ids: list[str] | None = None, force: bool = False,
                        progress: bool = False) -> list[str]:
     """Re-render a dataset from its manifest (and its JAMS files where present).
 
@@ -353,11 +511,14 @@ def regenerate_dataset(manifest: str | os.PathLike, out: str | os.PathLike, *, s
     manifest : path
         ``manifest.json`` (or a ``.json.gz`` from ``data_manifests/``).
     out : path
-        Destination dataset dir (may be the manifest's own dir).
+        Destination dataset dir (may be the manifest's own dir). A dir that holds
+        another dataset or other files is refused unless ``force``.
     sources : path or None
         The library the dataset was made from; ``None`` for a built-in one.
     ids : list of str, optional
         Only these file ids (the manifest is then not copied).
+    force : bool
+        Replace what ``out`` holds.
 
     Returns
     -------
@@ -375,39 +536,37 @@ def regenerate_dataset(manifest: str | os.PathLike, out: str | os.PathLike, *, s
         raise GeneratorError(
             f"manifest needs built-in library version {smeta.get('builtin_version')}, this sedal "
             f"has version {BUILTIN_VERSION}")
-    src = resolve_sources(sources, spec.sr, builtin_seed=smeta.get("builtin_seed", 0),
-                          progress=progress)
-    check_sources(doc, src)
-    out = Path(out)
-    src_dir = mpath.parent
     files = doc["files"]
     if ids is not None:
         unknown = sorted(set(ids) - {f["id"] for f in files})
         if unknown:
             raise GeneratorError(f"no file {unknown[0]!r} in the manifest")
         files = [f for f in files if f["id"] in set(ids)]
+    src = resolve_sources(sources, spec.sr, builtin_seed=smeta.get("builtin_seed", 0),
+                          progress=progress)
+    check_sources(doc, src)
+    out = Path(out)
+    _prepare_out(out, dataset_key(spec, smeta), force)
+    src_dir = mpath.parent
     items = []
     for f in files:
-        resolve_inside(src_dir, f["audio"])
-        jp = resolve_inside(src_dir, f["jams"])
+        jp = resolve_inside(src_dir, f["jams"], what="JAMS path", origin=mpath)
         use_jams = jp.is_file() and sha256_file(jp) == f["jams_sha256"]
         plan = {k: f[k] for k in ("id", "split", "bg_label", "bg_source", "bg_source_time",
                                   "events")}
         items.append((plan, str(jp) if use_jams else None))
-    out.mkdir(parents=True, exist_ok=True)
+    hashes: dict[str, dict] = {}
     _run_batches(_rerender_batch, items,
                  (spec.to_dict(), src.prepared.fg_path(), src.prepared.bg_path(), str(out)),
-                 jobs, progress, "regenerating")
-    bad = []
-    for f in files:
-        for key in ("audio", "jams"):
-            p = resolve_inside(out, f[key])
-            if sha256_file(p) != f[key + "_sha256"]:
-                bad.append(f[key])
+                 jobs, progress, "regenerating",
+                 on_done=lambda records: hashes.update({r["id"]: r for r in records}))
+    bad = [f[key] for f in files for key in ("audio", "jams")
+           if hashes[f["id"]][key + "_sha256"] != f[key + "_sha256"]]
     if ids is None:
         plans = [FilePlan.from_dict(f) for f in doc["files"]]
         _write_tables(out, plans)
         if mpath.resolve() != (out / MANIFEST_NAME).resolve():
             write_manifest(out / MANIFEST_NAME, {k: v for k, v in doc.items()
                                                  if k != "manifest_sha256"})
+    shutil.rmtree(out / ".sedgen", ignore_errors=True)
     return bad

@@ -6,3 +6,7 @@ class GeneratorError(Exception):
 
     The message is one line, meant to be printed as ``error: <message>``.
     """
+
+
+class UnsafePathError(GeneratorError):
+    """A path read from a file that would leave its root (or is not a path at all)."""

@@ -6,10 +6,11 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
-from .errors import GeneratorError
+from .errors import GeneratorError, UnsafePathError
 
 _CHUNK = 1 << 20
 
@@ -75,21 +76,66 @@ def write_json_atomic(path: str | os.PathLike, obj) -> None:
     write_bytes_atomic(path, canonical_json(obj).encode("utf-8"))
 
 
-def resolve_inside(root: str | os.PathLike, relpath: str) -> Path:
+def resolve_inside(root: str | os.PathLike, relpath: object, *, what: str = "path",
+                   origin: str | os.PathLike | None = None) -> Path:
     """Resolve ``relpath`` below ``root``; refuse anything that escapes it.
+
+    This is sedal's one confinement check: every path read from a file
+    (manifest, JAMS, label table, config, wheel or archive member) goes through
+    it before anything is opened for reading or writing. Symbolic links are
+    followed, so a link inside ``root`` that points outside is refused too.
+
+    Parameters
+    ----------
+    root : path
+        The folder the path must stay in.
+    relpath : str
+        The untrusted path, relative to ``root`` (``/`` separated).
+    what : str
+        What the path is, for the message (e.g. ``"audio path"``).
+    origin : path, optional
+        The file the path was read from, for the message.
 
     Raises
     ------
-    GeneratorError
-        If ``relpath`` is absolute or resolves outside ``root``.
+    UnsafePathError
+        If ``relpath`` is not a non-empty string, is absolute, holds a NUL,
+        backslash or control character, or resolves outside ``root``.
     """
+    where = f"{origin}: " if origin is not None else ""
+    if not isinstance(relpath, str) or not relpath:
+        raise UnsafePathError(f"{where}{what} {relpath!r} is not a path; refusing it")
+    if any(ord(ch) < 0x20 or ch in "\\\x7f" for ch in relpath):
+        raise UnsafePathError(f"{where}{what} {relpath!r} holds a control character or a "
+                              "backslash; refusing it")
+    if os.path.isabs(relpath) or relpath.startswith("/"):
+        raise UnsafePathError(f"{where}{what} {relpath!r} is absolute; refusing it")
     root = Path(root).resolve()
-    if os.path.isabs(relpath) or relpath.startswith(("/", "\\")):
-        raise GeneratorError(f"path {relpath!r} in manifest is absolute; refusing it")
     target = (root / relpath).resolve()
     if target != root and root not in target.parents:
-        raise GeneratorError(f"path {relpath!r} in manifest escapes the dataset dir; refusing it")
+        raise UnsafePathError(f"{where}{what} {relpath!r} escapes {root}; refusing it")
     return target
+
+
+_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def check_component(name: object, *, what: str = "name",
+                    origin: str | os.PathLike | None = None) -> str:
+    """Return ``name`` if it is safe as one path component, else raise.
+
+    Safe: 1-200 characters of ``A-Z a-z 0-9 . _ -``, not starting with ``.``,
+    ``_`` or ``-`` (so never ``..`` or a hidden name).
+
+    Raises
+    ------
+    UnsafePathError
+    """
+    if not isinstance(name, str) or not _COMPONENT.match(name):
+        where = f"{origin}: " if origin is not None else ""
+        raise UnsafePathError(f"{where}{what} {name!r} is not a plain file name "
+                              "(letters, digits, '.', '_', '-'); refusing it")
+    return name
 
 
 def cache_dir() -> Path:

@@ -33,6 +33,10 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".mp3")
 #: Bumped when the conversion changes.
 PREPARE_VERSION = 1
 KINDS = ("foreground", "background")
+#: Peak amplitude below this (-80 dBFS) counts as digitally silent.
+SILENT_PEAK = 1e-4
+#: Shortest usable clip, in seconds (Scaper fades each event in and out).
+MIN_CLIP_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,11 @@ def scan_library(root: str | os.PathLike, *, min_clips: int = 1) -> SourceLibrar
                 if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS
                 and not f.name.startswith(".")
             )
+            for rel in [f"{kind}/{ldir.name}", *files]:
+                if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in rel):
+                    raise GeneratorError(
+                        f"source library {root}: {rel!r} has a tab, newline or other control "
+                        "character in its name; rename it")
             if len(files) < min_clips:
                 raise GeneratorError(
                     f"class {kind}/{ldir.name} has {len(files)} clip(s); "
@@ -135,6 +144,8 @@ class ClipInfo:
     sha256: str
     n_samples: int
     sr: int
+    peak: float = 1.0  # largest absolute sample of the prepared clip
+
 
     @property
     def duration(self) -> float:
@@ -220,7 +231,7 @@ def prepare_library(
                 dest = tmp / name
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 sf.write(dest, mono, sr, subtype="PCM_16")
-                lines.append(f"{name}\t{mono.size}\n")
+                lines.append(f"{name}\t{mono.size}\t{_peak(dest)!r}\n")
             (tmp / ".complete").write_text("".join(lines))
             if root.exists():
                 shutil.rmtree(root)
@@ -231,15 +242,23 @@ def prepare_library(
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    lengths = {}
+    lengths, peaks = {}, {}
     for line in (root / ".complete").read_text().splitlines():
-        name, n = line.split("\t")
+        name, n, *peak = line.split("\t")
         lengths[name] = int(n)
+        # caches written before peaks were recorded: measure the prepared clip
+        peaks[name] = float(peak[0]) if peak else _peak(root / name)
     clips = {}
     for name, rel in names.items():
         kind, label = Path(rel).parts[0], Path(rel).parts[1]
-        clips[name] = ClipInfo(kind, label, rel, hashes[rel], lengths[name], sr)
+        clips[name] = ClipInfo(kind, label, rel, hashes[rel], lengths[name], sr, peaks[name])
     return PreparedLibrary(lib, root, sr, clips, lib_hash)
+
+
+def _peak(path: Path) -> float:
+    """Largest absolute sample of a prepared (16-bit) clip, in full-scale units."""
+    x, _ = sf.read(str(path), dtype="float32", always_2d=True)
+    return float(np.max(np.abs(x))) if x.size else 0.0
 
 
 def split_clips(

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import platform
+import re
 from importlib import metadata
 from pathlib import Path
 
@@ -94,4 +96,121 @@ def load_manifest(path: str | Path) -> dict:
     if doc.get("manifest_sha256") != _body_hash(doc):
         raise GeneratorError(
             f"manifest {path} was modified after it was written (checksum mismatch)")
+    validate_manifest(doc, path)
     return doc
+
+
+# -- structure -----------------------------------------------------------------
+# The checksum only detects accidental edits: anyone can recompute it. So a
+# manifest is validated field by field before any of it is used, and every path
+# in it is checked to be a plain relative path of the expected shape.
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _fail(path, where: str, msg: str):
+    raise GeneratorError(f"manifest {path}: {where} {msg}")
+
+
+def _get(d: dict, key: str, kind, path, where: str):
+    if not isinstance(d, dict):
+        _fail(path, where, "is not a table")
+    if key not in d:
+        _fail(path, where, f"has no {key!r}")
+    v = d[key]
+    if kind is float:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            _fail(path, f"{where}.{key}", f"must be a finite number, got {v!r}")
+    elif kind is int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            _fail(path, f"{where}.{key}", f"must be an integer, got {v!r}")
+    elif not isinstance(v, kind):
+        _fail(path, f"{where}.{key}", f"must be a {getattr(kind, '__name__', kind)}, "
+                                      f"got {type(v).__name__}")
+    return v
+
+
+def _clean_text(v: str, path, where: str) -> None:
+    if not v or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in v):
+        _fail(path, where, f"{v!r} is empty or holds a control character")
+
+
+def _clip_path(v: str, kind: str, path, where: str) -> None:
+    parts = v.split("/")
+    if (len(parts) != 3 or parts[0] != kind or any(p in ("", ".", "..") for p in parts)
+            or "\\" in v):
+        _fail(path, where, f"{v!r} is not a {kind}/<label>/<clip> path")
+    _clean_text(v, path, where)
+
+
+def _hex(v: object, path, where: str) -> None:
+    if not isinstance(v, str) or not _HEX64.match(v):
+        _fail(path, where, f"is not a sha256 hex digest: {v!r}")
+
+
+def validate_manifest(doc: dict, path: str | Path = "manifest") -> None:
+    """Check every field a reader uses: types, finite numbers, safe ids and paths.
+
+    Raises
+    ------
+    GeneratorError
+        One line naming the manifest and the first bad field.
+    """
+    from .fsutil import check_component
+    from .plan import SPLITS
+    from .spec import DatasetSpec
+
+    _get(doc, "dataset_id", str, path, "manifest")
+    DatasetSpec.from_dict(_get(doc, "spec", dict, path, "manifest"))
+    src = _get(doc, "sources", dict, path, "manifest")
+    kind = _get(src, "kind", str, path, "sources")
+    if kind not in ("builtin", "folder"):
+        _fail(path, "sources.kind", f"must be 'builtin' or 'folder', got {kind!r}")
+    _get(src, "name", str, path, "sources")
+    _hex(_get(src, "library_sha256", str, path, "sources"), path, "sources.library_sha256")
+    if kind == "builtin":
+        _get(src, "builtin_version", int, path, "sources")
+        if _get(src, "builtin_seed", int, path, "sources") < 0:
+            _fail(path, "sources.builtin_seed", "must be >= 0")
+    for rel, digest in _get(src, "clips", dict, path, "sources").items():
+        if rel.split("/", 1)[0] not in ("foreground", "background"):
+            _fail(path, "sources.clips", f"{rel!r} is not a foreground/ or background/ path")
+        _clean_text(rel, path, "sources.clips")
+        _hex(digest, path, f"sources.clips[{rel!r}]")
+    for k, v in _get(doc, "versions", dict, path, "manifest").items():
+        if not isinstance(v, str):
+            _fail(path, f"versions.{k}", "must be a string")
+    tables = _get(doc, "tables", dict, path, "manifest")
+    for rel, digest in tables.items():
+        if rel not in {f"metadata/{s}.tsv" for s in SPLITS}:
+            _fail(path, "tables", f"names an unexpected file {rel!r}")
+        _hex(digest, path, f"tables[{rel!r}]")
+    seen: set[str] = set()
+    for i, f in enumerate(_get(doc, "files", list, path, "manifest")):
+        where = f"files[{i}]"
+        fid = check_component(_get(f, "id", str, path, where), what=f"{where}.id",
+                              origin=f"manifest {path}")
+        if fid in seen:
+            _fail(path, where, f"repeats the id {fid!r}")
+        seen.add(fid)
+        split = _get(f, "split", str, path, where)
+        if split not in SPLITS:
+            _fail(path, f"{where}.split", f"must be one of {', '.join(SPLITS)}, got {split!r}")
+        for key, want in (("audio", f"audio/{split}/{fid}.wav"),
+                          ("jams", f"annotations/{split}/{fid}.jams")):
+            if _get(f, key, str, path, where) != want:
+                _fail(path, f"{where}.{key}", f"must be {want!r}, got {f[key]!r}")
+            _hex(f.get(key + "_sha256"), path, f"{where}.{key}_sha256")
+        _clean_text(_get(f, "bg_label", str, path, where), path, f"{where}.bg_label")
+        _clip_path(_get(f, "bg_source", str, path, where), "background", path,
+                   f"{where}.bg_source")
+        _get(f, "bg_source_time", float, path, where)
+        for j, e in enumerate(_get(f, "events", list, path, where)):
+            ew = f"{where}.events[{j}]"
+            _clean_text(_get(e, "label", str, path, ew), path, f"{ew}.label")
+            _clip_path(_get(e, "source", str, path, ew), "foreground", path, f"{ew}.source")
+            for key in ("source_time", "event_time", "event_duration", "snr"):
+                _get(e, key, float, path, ew)
+            extra = set(e) - {"label", "source", "source_time", "event_time", "event_duration",
+                              "snr"}
+            if extra:
+                _fail(path, ew, f"has unknown keys {sorted(extra)}")

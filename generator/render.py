@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .fsutil import atomic_path
+from .errors import GeneratorError
+from .fsutil import atomic_path, resolve_inside
 from .plan import FilePlan
 from .scaper_compat import import_scaper
 from .spec import DatasetSpec
@@ -74,6 +75,48 @@ def _quiet():
             logger.setLevel(level)
 
 
+def library_clip(kind_path: str, source: str, kind: str) -> Path:
+    """The prepared clip a plan names (``<kind>/<label>/<clip>``), confined to the library.
+
+    Raises
+    ------
+    GeneratorError
+        The path leaves the library, or names a clip the library does not hold.
+    """
+    prefix = kind + "/"
+    if not isinstance(source, str) or not source.startswith(prefix):
+        raise GeneratorError(f"{kind} source {source!r} is not a {prefix}<label>/<clip> path")
+    path = resolve_inside(kind_path, source[len(prefix):], what=f"{kind} source")
+    if not path.is_file():
+        raise GeneratorError(f"{kind} source {source!r} is not in the source library")
+    return path
+
+
+def check_jams_sources(jams_path: str | Path, plan: FilePlan) -> None:
+    """Refuse a JAMS whose sources are not exactly the plan's (checked before Scaper reads it).
+
+    Scaper's ``generate_from_jams`` rebuilds each source path as
+    ``<fg_path>/<parent folder>/<file name>`` from the JAMS, so a crafted JAMS could
+    otherwise point it anywhere.
+
+    Raises
+    ------
+    GeneratorError
+        Unreadable or malformed JAMS, or sources that differ from the plan.
+    """
+    try:
+        doc = json.loads(Path(jams_path).read_text(encoding="utf-8"))
+        anns = [a for a in doc["annotations"] if a.get("namespace") == "scaper"]
+        sources = sorted(obs["value"]["source_file"] for a in anns for obs in a["data"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise GeneratorError(f"{jams_path} is not a valid sedal JAMS ({type(exc).__name__}: "
+                             f"{exc})") from None
+    want = sorted([plan.bg_source] + [e.source for e in plan.events])
+    if len(anns) != 1 or sources != want:
+        raise GeneratorError(f"{jams_path} does not match its manifest entry (sources "
+                             f"{sources} instead of {want})")
+
+
 def render_plan(plan: FilePlan, spec: DatasetSpec, fg_path: str, bg_path: str):
     """Mix one soundscape with Scaper.
 
@@ -94,13 +137,13 @@ def render_plan(plan: FilePlan, spec: DatasetSpec, fg_path: str, bg_path: str):
         sc.fade_out_len = spec.fade
         sc.add_background(
             label=("const", plan.bg_label),
-            source_file=("const", os.path.join(bg_path, *plan.bg_source.split("/")[1:])),
+            source_file=("const", str(library_clip(bg_path, plan.bg_source, "background"))),
             source_time=("const", plan.bg_source_time),
         )
         for e in plan.events:
             sc.add_event(
                 label=("const", e.label),
-                source_file=("const", os.path.join(fg_path, *e.source.split("/")[1:])),
+                source_file=("const", str(library_clip(fg_path, e.source, "foreground"))),
                 source_time=("const", e.source_time),
                 event_time=("const", e.event_time),
                 event_duration=("const", e.event_duration),
@@ -108,15 +151,19 @@ def render_plan(plan: FilePlan, spec: DatasetSpec, fg_path: str, bg_path: str):
                 pitch_shift=None,
                 time_stretch=None,
             )
-        audio, jam, _, _ = sc.generate(
-            audio_path=None,
-            jams_path=None,
-            allow_repeated_label=True,
-            allow_repeated_source=True,
-            fix_clipping=True,
-            disable_sox_warnings=True,
-            disable_instantiation_warnings=True,
-        )
+        try:
+            audio, jam, _, _ = sc.generate(
+                audio_path=None,
+                jams_path=None,
+                allow_repeated_label=True,
+                allow_repeated_source=True,
+                fix_clipping=True,
+                disable_sox_warnings=True,
+                disable_instantiation_warnings=True,
+            )
+        except Exception as exc:  # Scaper, jams and SoX raise many types
+            raise GeneratorError(f"cannot render {plan.id}: {type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
     return audio, jam
 
 
@@ -126,10 +173,14 @@ def rerender_jams(jams_path: str | Path, fg_path: str, bg_path: str):
     Returns the float mix [n_samples, 1] and the new JAMS object.
     """
     scaper = import_scaper()
-    with _quiet():
-        audio, jam, _, _ = scaper.generate_from_jams(
-            str(jams_path), audio_outfile=None, fg_path=fg_path, bg_path=bg_path
-        )
+    try:
+        with _quiet():
+            audio, jam, _, _ = scaper.generate_from_jams(
+                str(jams_path), audio_outfile=None, fg_path=fg_path, bg_path=bg_path
+            )
+    except Exception as exc:  # Scaper, jams and SoX raise many types
+        raise GeneratorError(f"cannot re-render {jams_path}: {type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
     return audio, jam
 
 

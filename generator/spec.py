@@ -11,6 +11,10 @@ from pathlib import Path
 from .errors import GeneratorError
 
 #: The study's grid of (SNR dB, event ratio).
+#: Upper bounds that keep a typo from exhausting memory or disk.
+MAX_FILES = 1_000_000
+MAX_DURATION = 3600.0  # seconds
+MAX_EVENTS = 100
 STUDY_GRID: tuple[tuple[float, float], ...] = ((0.0, 0.2), (10.0, 0.2), (-10.0, 0.2), (0.0, 1.0))
 
 
@@ -73,24 +77,33 @@ class DatasetSpec:
 
         def finite(name: str) -> float:
             v = getattr(self, name)
-            if not isinstance(v, int | float) or not math.isfinite(v):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
                 raise GeneratorError(f"{name} must be a finite number, got {v!r}")
             return float(v)
 
-        if not isinstance(self.n_files, int) or self.n_files < 1:
-            raise GeneratorError(f"n_files must be an integer >= 1, got {self.n_files!r}")
-        if finite("duration") <= 0:
-            raise GeneratorError(f"duration must be > 0 seconds, got {self.duration!r}")
-        if not isinstance(self.sr, int) or not 8000 <= self.sr <= 192000:
-            raise GeneratorError(f"sr must be an integer in [8000, 192000] Hz, got {self.sr!r}")
+        def integer(name: str, lo: int, hi: int) -> int:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise GeneratorError(f"{name} must be an integer in [{lo}, {hi}], got {v!r}")
+            return v
+
+        integer("n_files", 1, MAX_FILES)
+        if not 0 < finite("duration") <= MAX_DURATION:
+            raise GeneratorError(
+                f"duration must be in (0, {MAX_DURATION:g}] seconds, got {self.duration!r}")
+        integer("sr", 8000, 192000)
         if not 0.0 <= finite("event_ratio") <= 1.0:
             raise GeneratorError(f"ratio must be in [0, 1], got {self.event_ratio!r}")
         finite("snr")
         if self.snr_range is not None:
-            lo, hi = self.snr_range
-            if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
-                raise GeneratorError(f"snr range must be LO <= HI, got {self.snr_range!r}")
-        if not (1 <= self.min_events <= self.max_events):
+            rng = self.snr_range
+            if (not isinstance(rng, tuple | list) or len(rng) != 2
+                    or any(isinstance(x, bool) or not isinstance(x, int | float)
+                           or not math.isfinite(x) for x in rng) or rng[0] > rng[1]):
+                raise GeneratorError(f"snr range must be two numbers LO <= HI, got {rng!r}")
+        integer("min_events", 1, MAX_EVENTS)
+        integer("max_events", 1, MAX_EVENTS)
+        if self.min_events > self.max_events:
             raise GeneratorError("events per file must satisfy 1 <= min_events <= max_events")
         if finite("max_event_duration") <= 0:
             raise GeneratorError("max_event_duration must be > 0 seconds")
@@ -104,10 +117,14 @@ class DatasetSpec:
             raise GeneratorError(f"train_fraction must be in (0, 1), got {self.train_fraction!r}")
         if not 0.0 < finite("source_test_fraction") < 1.0:
             raise GeneratorError("source_test_fraction must be in (0, 1)")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise GeneratorError(f"seed must be a non-negative integer, got {self.seed!r}")
+        integer("seed", 0, 2**63 - 1)
         if not 0.0 <= finite("fade") <= 0.1:
             raise GeneratorError("fade must be in [0, 0.1] seconds")
+        if self.n_train < 1 or self.n_test < 1:
+            raise GeneratorError(
+                f"{self.n_files} file(s) with train_fraction {self.train_fraction:g} leave the "
+                f"{'training' if self.n_train < 1 else 'test'} split empty, so no score would "
+                "mean anything; use more files")
 
     # -- splits -------------------------------------------------------------
     @property
@@ -147,21 +164,32 @@ class DatasetSpec:
         if unknown:
             raise GeneratorError(f"unknown dataset spec keys: {', '.join(sorted(unknown))}")
         d = dict(d)
-        if d.get("snr_range") is not None:
-            d["snr_range"] = tuple(float(x) for x in d["snr_range"])
-        try:
-            return cls(**d)
-        except TypeError as exc:
-            raise GeneratorError(f"bad dataset spec: {exc}") from None
+        rng = d.get("snr_range")
+        if isinstance(rng, list | tuple):
+            d["snr_range"] = tuple(
+                float(x) if isinstance(x, int | float) and not isinstance(x, bool) else x
+                for x in rng)
+        return cls(**d)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> DatasetSpec:
         """Load a spec from a TOML file (table ``[dataset]`` or top level)."""
         try:
-            data = tomllib.loads(Path(path).read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise GeneratorError(f"cannot read spec {path}: {exc}") from None
-        return cls.from_dict(data.get("dataset", data))
+        if "dataset" in data:
+            extra = sorted(set(data) - {"dataset"})
+            if extra:
+                raise GeneratorError(f"{path}: unknown top-level keys {', '.join(extra)} "
+                                     "(only a [dataset] table is read)")
+            data = data["dataset"]
+            if not isinstance(data, dict):
+                raise GeneratorError(f"{path}: dataset must be a table")
+        try:
+            return cls.from_dict(data)
+        except GeneratorError as exc:
+            raise GeneratorError(f"{path}: {exc}") from None
 
     def replace(self, **changes) -> DatasetSpec:
         """A copy with some fields changed (validated)."""

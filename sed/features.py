@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from .errors import SedError
 from .labels import classes_from_manifest, segment_labels
 
 CHUNK_FILES = 32
+EMBED_DIM = 1024
 DTYPES = ("float32", "float16")
 STORE_VERSION = 1
 
@@ -121,16 +123,61 @@ def read_audio_16k(path: Path) -> np.ndarray:
     return x
 
 
+class CorruptStoreError(SedError):
+    """A feature store whose files cannot be read or do not agree with each other."""
+
+
+def _read_meta(path: Path) -> dict | None:
+    """``meta.json`` of a store (None when absent); corrupt content raises
+    :class:`CorruptStoreError`."""
+    meta_p = path / "meta.json"
+    if not meta_p.exists():
+        return None
+    try:
+        meta = json.loads(meta_p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CorruptStoreError(f"feature store {path}: unreadable meta.json ({exc})") from None
+    if not (isinstance(meta, dict) and isinstance(meta.get("key"), str)
+            and isinstance(meta.get("complete"), bool) and meta.get("dtype") in DTYPES
+            and isinstance(meta.get("n_segments"), int) and meta["n_segments"] >= 0
+            and isinstance(meta.get("classes"), list)):
+        raise CorruptStoreError(f"feature store {path}: meta.json lacks or mistypes its fields")
+    return meta
+
+
 def open_store(path: str | os.PathLike) -> FeatureStore:
-    """Open a complete store (no validation of its key; see :func:`ensure_store`)."""
+    """Open a complete store (no validation of its key; see :func:`ensure_store`).
+
+    Raises
+    ------
+    CorruptStoreError
+        Unreadable or inconsistent ``meta.json``, ``index.npz`` or ``embeddings.bin``.
+    """
     path = Path(path)
-    meta = json.loads((path / "meta.json").read_text())
-    if not meta.get("complete"):
+    meta = _read_meta(path)
+    if meta is None or not meta["complete"]:
         raise SedError(f"feature store {path} is incomplete; run sedbench embed again")
-    idx = np.load(path / "index.npz", allow_pickle=False)
-    emb = np.memmap(path / "embeddings.bin", dtype=meta["dtype"], mode="r",
-                    shape=(int(meta["n_segments"]), 1024))
-    return FeatureStore(path, meta, emb, idx["offsets"], idx["file_ids"], idx["splits"],
+    n = meta["n_segments"]
+    try:
+        with np.load(path / "index.npz", allow_pickle=False) as z:
+            idx = {k: z[k] for k in ("offsets", "file_ids", "splits", "labels", "times")}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise CorruptStoreError(f"feature store {path}: unreadable index.npz ({exc})") from None
+    offsets = idx["offsets"]
+    n_files = len(idx["file_ids"])
+    if (offsets.ndim != 1 or len(offsets) != n_files + 1 or len(idx["splits"]) != n_files
+            or (n_files and (offsets[0] != 0 or offsets[-1] != n or np.any(np.diff(offsets) < 0)))
+            or len(idx["labels"]) != n or len(idx["times"]) != n):
+        raise CorruptStoreError(f"feature store {path}: index.npz does not match meta.json")
+    emb_p = path / "embeddings.bin"
+    want = n * EMBED_DIM * np.dtype(meta["dtype"]).itemsize
+    have = emb_p.stat().st_size if emb_p.exists() else -1
+    if have != want:
+        raise CorruptStoreError(f"feature store {path}: embeddings.bin has {max(have, 0)} bytes, "
+                                f"{want} expected (truncated?)")
+    emb = (np.memmap(emb_p, dtype=meta["dtype"], mode="r", shape=(n, EMBED_DIM)) if n
+           else np.zeros((0, EMBED_DIM), dtype=meta["dtype"]))
+    return FeatureStore(path, meta, emb, offsets, idx["file_ids"], idx["splits"],
                         idx["labels"], idx["times"])
 
 
@@ -162,27 +209,35 @@ def ensure_store(dataset: str | os.PathLike, params: FeatureParams | None = None
     doc, msha = load_dataset_manifest(dataset)
     dataset = Path(dataset)
     path = find_store(dataset, params)
-    if model is None and (path / "meta.json").exists():
-        # A complete, matching store needs no model: check against the cached weights' sha.
-        meta = json.loads((path / "meta.json").read_text())
-        if meta.get("complete") and meta.get("manifest_sha256") == msha and (
-                yamnet_path is None and os.environ.get("SEDAL_YAMNET") is None):
-            return open_store(path)
-    if model is None:
-        from .yamnet import load_yamnet
+    try:
+        meta = _read_meta(path)
+        if model is None and meta is not None:
+            # A complete, matching store needs no model: check against the manifest only.
+            if meta["complete"] and meta.get("manifest_sha256") == msha and (
+                    yamnet_path is None and os.environ.get("SEDAL_YAMNET") is None):
+                return open_store(path)
+        if model is None:
+            from .yamnet import load_yamnet
 
-        model = load_yamnet(yamnet_path)
-    key = store_key(msha, params, model.provenance["weights_sha256"])
-    meta_p = path / "meta.json"
-    if meta_p.exists():
-        meta = json.loads(meta_p.read_text())
-        if meta.get("key") == key and meta.get("complete"):
-            return open_store(path)
-        if meta.get("key") != key:
-            if rebuild == "never":
-                raise SedError(f"feature store {path} was built for other params or data; "
-                               "run sedbench embed to rebuild it")
-            shutil.rmtree(path)
+            model = load_yamnet(yamnet_path)
+        key = store_key(msha, params, model.provenance["weights_sha256"])
+        if meta is not None:
+            if meta["key"] == key and meta["complete"]:
+                return open_store(path)
+            if meta["key"] != key:
+                if rebuild == "never":
+                    raise SedError(f"feature store {path} was built for other params or data; "
+                                   "run sedbench embed to rebuild it")
+                shutil.rmtree(path)
+    except CorruptStoreError as exc:
+        if rebuild == "never":
+            raise SedError(f"{exc}; run sedbench embed to rebuild it") from None
+        shutil.rmtree(path)
+        if model is None:
+            from .yamnet import load_yamnet
+
+            model = load_yamnet(yamnet_path)
+        key = store_key(msha, params, model.provenance["weights_sha256"])
     return _build(dataset, doc, msha, params, model, key, path, progress)
 
 
@@ -224,23 +279,22 @@ def _build(dataset: Path, doc: dict, msha: str, params: FeatureParams, model, ke
         write_json_atomic(meta_p, {**base_meta, "complete": False})
     ids = np.array([f["id"] for f in files])
     splits = np.array([f["split"] for f in files])
-    if not (path / "index.npz").exists():
-        from generator.fsutil import atomic_path
+    from generator.fsutil import atomic_path
 
-        with atomic_path(path / "index.npz") as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, offsets=offsets, file_ids=ids, splits=splits, labels=labels,
-                         times=times)
+    with atomic_path(path / "index.npz") as tmp:  # cheap and derived: always rewritten
+        with open(tmp, "wb") as fh:
+            np.savez(fh, offsets=offsets, file_ids=ids, splits=splits, labels=labels,
+                     times=times)
     emb_p = path / "embeddings.bin"
-    itemsize = np.dtype(params.dtype).itemsize
-    if not emb_p.exists() or emb_p.stat().st_size != total * 1024 * itemsize:
-        with open(emb_p, "wb") as fh:
-            fh.truncate(total * 1024 * itemsize)
+    row_bytes = EMBED_DIM * np.dtype(params.dtype).itemsize
     prog_p = path / "progress.json"
-    done = set(json.loads(prog_p.read_text())["done"]) if prog_p.exists() else set()
     n_chunks = (len(files) + CHUNK_FILES - 1) // CHUNK_FILES
-    if total:
-        emb = np.memmap(emb_p, dtype=params.dtype, mode="r+", shape=(total, 1024))
+    fd = os.open(emb_p, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        _allocate(fd, emb_p, total * row_bytes)
+        # Resume: a chunk counts as done only if its bytes still hash to what was recorded.
+        done = {c: h for c, h in _read_progress(prog_p).items()
+                if 0 <= c < n_chunks and _chunk_sha(fd, offsets, c, row_bytes) == h}
         bar = tqdm(total=len(files), desc="embedding", unit="file", disable=not progress)
         bar.update(sum(min(CHUNK_FILES, len(files) - c * CHUNK_FILES) for c in done))
         for c in range(n_chunks):
@@ -252,15 +306,64 @@ def _build(dataset: Path, doc: dict, msha: str, params: FeatureParams, model, ke
             mels = model.log_mel_many(waves) if params.mode == "patch" else [None] * len(waves)
             patches = [model.segment_patches(w, params.segment, params.hop, params.mode, mel=m)
                        for w, m in zip(waves, mels)]
-            out = model.embed_patches(np.concatenate(patches))
-            emb[offsets[lo]:offsets[hi]] = out.astype(params.dtype)
-            emb.flush()
-            done.add(c)
-            write_json_atomic(prog_p, {"done": sorted(done)})
+            data = np.ascontiguousarray(
+                model.embed_patches(np.concatenate(patches)).astype(params.dtype)).tobytes()
+            _pwrite_all(fd, data, int(offsets[lo]) * row_bytes, emb_p)
+            os.fsync(fd)
+            done[c] = sha256_bytes(data)
+            write_json_atomic(prog_p, {"done": sorted(done),
+                                       "sha256": {str(k): v for k, v in sorted(done.items())}})
             bar.update(hi - lo)
         bar.close()
-        del emb
+    finally:
+        os.close(fd)
     write_json_atomic(meta_p, {**base_meta, "complete": True})
     if prog_p.exists():
         prog_p.unlink()
     return open_store(path)
+
+
+def _allocate(fd: int, path: Path, nbytes: int) -> None:
+    """Give ``path`` its full size on disk now (not a sparse file), so that a full disk is
+    an ordinary error here instead of a SIGBUS in the middle of a memory-mapped write."""
+    if os.fstat(fd).st_size > nbytes:
+        os.ftruncate(fd, nbytes)
+    if nbytes == 0:
+        return
+    try:
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(fd, 0, nbytes)
+        elif os.fstat(fd).st_size < nbytes:  # pragma: no cover - non-POSIX systems
+            os.ftruncate(fd, nbytes)
+    except OSError as exc:
+        raise SedError(f"cannot allocate {nbytes / 1e9:.2f} GB for the feature store {path}: "
+                       f"{exc.strerror or exc}; free some space and run the command again "
+                       "(finished chunks are kept)") from None
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int, path: Path) -> None:
+    """Write all of ``data`` at ``offset`` with ordinary I/O (errors are OSError, not SIGBUS)."""
+    view = memoryview(data)
+    try:
+        while view:
+            n = os.pwrite(fd, view, offset)
+            view, offset = view[n:], offset + n
+    except OSError as exc:
+        raise SedError(f"cannot write the feature store {path}: {exc.strerror or exc}; "
+                       "free some space and run the command again (finished chunks are "
+                       "kept)") from None
+
+
+def _read_progress(path: Path) -> dict[int, str]:
+    """``{chunk: sha256}`` recorded by an interrupted build (empty when absent or unreadable)."""
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))["sha256"]
+        return {int(k): str(v) for k, v in rec.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _chunk_sha(fd: int, offsets: np.ndarray, c: int, row_bytes: int) -> str:
+    lo = int(offsets[c * CHUNK_FILES])
+    hi = int(offsets[min(len(offsets) - 1, (c + 1) * CHUNK_FILES)])
+    return sha256_bytes(os.pread(fd, (hi - lo) * row_bytes, lo * row_bytes))

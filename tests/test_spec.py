@@ -18,7 +18,7 @@ def test_defaults_follow_the_study():
     [
         ({"event_ratio": 1.5}, "ratio must be in [0, 1]"),
         ({"event_ratio": -0.1}, "ratio must be in [0, 1]"),
-        ({"n_files": 0}, "n_files must be an integer >= 1"),
+        ({"n_files": 0}, "n_files must be an integer in [1, 1000000]"),
         ({"max_event_duration": 12.0}, "longer than the file"),
         ({"snr_range": (5.0, -5.0)}, "snr range"),
         ({"seed": -1}, "seed"),

@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..library import KINDS, scan_library
-
-SILENT_PEAK = 1e-4  # peak amplitude below this (-80 dBFS) counts as silent
+from ..library import KINDS, MIN_CLIP_SECONDS, SILENT_PEAK, scan_library
 
 
 @dataclass
@@ -34,7 +32,7 @@ def check_library(root: str | os.PathLike) -> tuple[list[ClassReport], list[str]
     -------
     reports : list of ClassReport
     problems : list of str
-        One line per problem: a corrupt or silent clip (named), or a class with
+        One line per problem: a corrupt, silent or too short clip (named), or a class with
         fewer than 2 clips (it cannot be split between train and test).
     """
     lib = scan_library(root, min_clips=0)
@@ -62,6 +60,9 @@ def check_library(root: str | os.PathLike) -> tuple[list[ClassReport], list[str]
                 if np.max(np.abs(x)) < SILENT_PEAK:
                     r.silent.append(rel)
                     problems.append(f"silent clip {rel}")
+                if kind == "foreground" and dur < MIN_CLIP_SECONDS:
+                    problems.append(f"clip {rel} lasts {dur * 1000:.1f} ms, shorter than the "
+                                    f"{MIN_CLIP_SECONDS * 1000:.0f} ms an event needs")
             if r.clips < 2:
                 problems.append(f"class {kind}/{label} has {r.clips} usable clip(s); at least 2 "
                                 "are needed to split it between train and test")
