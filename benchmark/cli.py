@@ -137,13 +137,18 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(res, sort_keys=True))
         else:
+            def num(v) -> str:
+                return "undefined" if v is None else f"{v:.4f}"
+
             print(f"trained on {res['n_train_files']} files in {res['fit_seconds']:.1f} s")
-            print(f"total IoU  {res['total_iou']:.4f}")
-            print(f"macro IoU  {res['macro_iou']:.4f}")
+            if res.get("warning"):
+                print(f"warning: {res['warning']}", file=sys.stderr)
+            print(f"total IoU  {num(res['total_iou'])}")
+            print(f"macro IoU  {num(res['macro_iou'])}")
             for c, v in res["per_class_iou"].items():
                 print(f"  {c:<12} {'n/a' if v is None else f'{v:.4f}'}")
-            print(f"event F1 (collar 0.2 s)  {res['event_f1']:.4f}")
-            print(f"segment F1 (1 s)         {res['segment_f1']:.4f}")
+            print(f"event F1 (collar 0.2 s)  {num(res.get('event_f1'))}")
+            print(f"segment F1 (1 s)         {num(res.get('segment_f1'))}")
     elif args.cmd == "run":
         return _run(args)
     elif args.cmd == "query":

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from generator.fsutil import cache_dir, sha256_file, write_bytes_atomic
+from generator.errors import UnsafePathError
+from generator.fsutil import cache_dir, resolve_inside, sha256_file, write_bytes_atomic
 from generator.rng import derive_rng
 from sed.annotations import read_labels, recording_key
 from sed.errors import SedError
@@ -82,10 +83,22 @@ class EmbeddingCache:
         return self.root / sha[:2] / f"{sha}.npy"
 
     def load(self, sha: str) -> np.ndarray:
-        return np.load(self.path(sha))
+        return np.load(self.path(sha), allow_pickle=False)
 
     def has(self, sha: str) -> bool:
-        return self.path(sha).exists()
+        """Whether a valid embedding of ``sha`` is cached; a corrupt entry is deleted (and
+        then recomputed by the caller)."""
+        p = self.path(sha)
+        if not p.exists():
+            return False
+        try:
+            emb = self.load(sha)
+            ok = emb.ndim == 2 and emb.shape[1] == 1024 and bool(np.all(np.isfinite(emb)))
+        except (OSError, ValueError, EOFError):
+            ok = False
+        if not ok:
+            p.unlink(missing_ok=True)
+        return ok
 
     def save(self, sha: str, emb: np.ndarray) -> None:
         buf = io.BytesIO()
@@ -159,8 +172,10 @@ def load_annotations(labels_root: str | os.PathLike | None, recs: list[Recording
     if labels_root is None:
         return {}
     labels_root = Path(labels_root)
-    if not labels_root.exists():
-        return {}
+    if not labels_root.is_dir():
+        state = "is a file, not a folder" if labels_root.exists() else "does not exist"
+        raise BenchmarkError(f"labels folder {labels_root} {state} (create it, even empty, to "
+                             "start annotating)")
     by_key = {r.key: r for r in recs}
     by_name: dict[str, list[Recording]] = {}
     for r in recs:
@@ -169,6 +184,11 @@ def load_annotations(labels_root: str | os.PathLike | None, recs: list[Recording
     for p in sorted(labels_root.rglob("*")):
         if not p.is_file() or p.name.startswith("."):
             continue
+        try:  # a link that leads out of the labels folder is refused
+            resolve_inside(labels_root, p.relative_to(labels_root).as_posix(),
+                           what="label file", origin=f"labels folder {labels_root}")
+        except UnsafePathError as exc:
+            raise BenchmarkError(str(exc)) from None
         key = recording_key(p, labels_root)
         rec = by_key.get(key)
         if rec is None:  # allow a flat labels folder when names are unique

@@ -33,22 +33,32 @@ K_SWEEP = (1, 3, 5, 10, 20, 50)
 DIVERSIFIED = ("top_k", "mean")
 
 
+#: Most seeds one command may expand to (a typo such as 0-10000000000 is an error).
+MAX_SEEDS = 10_000
+
+
 def parse_seeds(text: str) -> list[int]:
-    """``"0-4"`` -> [0..4]; ``"0,2,5"`` -> [0, 2, 5]."""
-    out: list[int] = []
+    """``"0-4"`` -> [0..4]; ``"0,2,5"`` -> [0, 2, 5] (at most :data:`MAX_SEEDS` seeds)."""
+    out: set[int] = set()
+    bad = BenchmarkError(f"bad seeds {text!r}; use e.g. 0-4 or 0,1,2")
     try:
         for part in str(text).split(","):
             part = part.strip()
             if "-" in part:
-                a, b = part.split("-", 1)
-                out.extend(range(int(a), int(b) + 1))
+                a, b = (int(x) for x in part.split("-", 1))
+                if b - a + 1 > MAX_SEEDS:
+                    raise BenchmarkError(f"seeds {part} are {b - a + 1} seeds; at most "
+                                         f"{MAX_SEEDS} per command")
+                out.update(range(a, b + 1))
             elif part:
-                out.append(int(part))
+                out.add(int(part))
+            if len(out) > MAX_SEEDS:
+                raise BenchmarkError(f"more than {MAX_SEEDS} seeds in {text!r}")
     except ValueError:
-        raise BenchmarkError(f"bad seeds {text!r}; use e.g. 0-4 or 0,1,2") from None
-    if not out or min(out) < 0:
-        raise BenchmarkError(f"bad seeds {text!r}; use e.g. 0-4 or 0,1,2")
-    return sorted(set(out))
+        raise bad from None
+    if not out or min(out) < 0 or max(out) >= 2**32:
+        raise bad
+    return sorted(out)
 
 
 @dataclass(frozen=True)
@@ -95,8 +105,15 @@ def real_grid(data_root: Path, n_files: int = 500, seed: int = 0) -> list[Experi
     return exps
 
 
+_CONFIG_KEYS = {"seeds": (str, list), "max_fraction": (int, float), "schedule": (list,),
+                "experiment": (list,)}
+_EXPERIMENT_KEYS = {"dataset": (str,), "strategies": (list,), "k": (list,), "diversify": (list,)}
+
+
 def load_config(path: Path) -> dict:
-    """Read a grid config in TOML.
+    """Read and validate a grid config in TOML (unknown keys and wrong types are errors).
+
+    Dataset paths are relative to the config file's folder and must stay inside it.
 
     Example::
 
@@ -110,21 +127,57 @@ def load_config(path: Path) -> dict:
         diversify = ["none", "farthest"]            # optional
     """
     try:
-        cfg = tomllib.loads(Path(path).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BenchmarkError(f"cannot read config {path}: {exc}") from None
+        cfg = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BenchmarkError(f"cannot read config {path}: {' '.join(str(exc).split())}") from None
+    _check_table(cfg, _CONFIG_KEYS, path, "config")
     if not cfg.get("experiment"):
         raise BenchmarkError(f"config {path} has no [[experiment]] table")
+    for i, e in enumerate(cfg["experiment"]):
+        where = f"experiment[{i}]"
+        if not isinstance(e, dict):
+            raise BenchmarkError(f"config {path}: {where} must be a table")
+        _check_table(e, _EXPERIMENT_KEYS, path, where)
+        if "dataset" not in e or "strategies" not in e:
+            raise BenchmarkError(f"config {path}: each [[experiment]] needs dataset and "
+                                 "strategies")
+        for key, kind in (("strategies", str), ("diversify", str), ("k", int)):
+            if any(not isinstance(v, kind) or isinstance(v, bool) for v in e.get(key, [])):
+                raise BenchmarkError(f"config {path}: {where}.{key} must be a list of "
+                                     f"{'integers' if kind is int else 'strings'}")
+    seeds = cfg.get("seeds")
+    if isinstance(seeds, list) and any(not isinstance(v, int) or isinstance(v, bool)
+                                       for v in seeds):
+        raise BenchmarkError(f"config {path}: seeds must be a string or a list of integers")
+    if any(not isinstance(v, int | float) or isinstance(v, bool)
+           for v in cfg.get("schedule", [])):
+        raise BenchmarkError(f"config {path}: schedule must be a list of numbers")
     return cfg
 
 
+def _check_table(table: dict, keys: dict, path: Path, where: str) -> None:
+    unknown = sorted(set(table) - set(keys))
+    if unknown:
+        raise BenchmarkError(f"config {path}: unknown key(s) {', '.join(unknown)} in {where} "
+                             f"(known: {', '.join(sorted(keys))})")
+    for key, kinds in keys.items():
+        if key in table and (not isinstance(table[key], kinds) or isinstance(table[key], bool)):
+            raise BenchmarkError(f"config {path}: {where}.{key} has the wrong type "
+                                 f"({type(table[key]).__name__})")
+
+
 def experiments_from_config(cfg: dict, base: Path) -> list[Experiment]:
+    """Experiments of a :func:`load_config` config; dataset paths confined to ``base``."""
+    from generator.errors import UnsafePathError
+    from generator.fsutil import resolve_inside
+
     exps = []
     for e in cfg["experiment"]:
-        if "dataset" not in e or "strategies" not in e:
-            raise BenchmarkError("each [[experiment]] needs dataset and strategies")
-        ds = str((base / e["dataset"]).resolve()) if not os.path.isabs(e["dataset"]) \
-            else e["dataset"]
+        try:
+            ds = str(resolve_inside(base, e["dataset"], what="dataset path",
+                                    origin=f"config in {base}"))
+        except UnsafePathError as exc:
+            raise BenchmarkError(str(exc)) from None
         for s in e["strategies"]:
             for d in e.get("diversify", ["none"]):
                 for k in (e.get("k", [10]) if s == "top_k" else [10]):
@@ -245,7 +298,7 @@ class ResultsStore:
     def check_datasets(self, datasets: dict[str, str]) -> None:
         """Refuse a dataset path whose build changed since earlier results."""
         p = self.root / "datasets.json"
-        known = json.loads(p.read_text()) if p.exists() else {}
+        known = _read_json(p, dict) if p.exists() else {}
         for path, sha in datasets.items():
             if path in known and known[path] != sha:
                 raise BenchmarkError(
@@ -272,16 +325,28 @@ class ResultsStore:
     def records(self) -> list[dict]:
         out = []
         for p in sorted((self.root / "runs").glob("*.json")):
-            try:
-                out.append(json.loads(p.read_text()))
-            except (OSError, ValueError):
-                raise BenchmarkError(f"unreadable result file {p}") from None
+            rec = _read_json(p, dict)
+            if not (isinstance(rec.get("key"), str) and isinstance(rec.get("rows"), list)
+                    and all(isinstance(r, dict) for r in rec["rows"])):
+                raise BenchmarkError(f"result file {p} is not a sedbench run record; delete it "
+                                     "and run again to redo that run")
+            out.append(rec)
         return out
+
+    def reference_ok(self, sha: str) -> bool:
+        """Whether the reference of dataset ``sha`` exists and is readable."""
+        try:
+            return _valid_reference(_read_json(self.reference_path(sha), dict))
+        except BenchmarkError:
+            return False
 
     def references(self) -> dict[str, dict]:
         out = {}
         for p in sorted((self.root / "references").glob("*.json")):
-            d = json.loads(p.read_text())
+            d = _read_json(p, dict)
+            if not _valid_reference(d):
+                raise BenchmarkError(f"reference file {p} is not a supervised reference; delete "
+                                     "it and run again to recompute it")
             out[d["dataset_id"]] = d
         return out
 
@@ -317,8 +382,7 @@ def execute(plan: Plan, store: ResultsStore, *, jobs: int = 1, scheduler: str | 
     store.save_config(plan)
     todo = sorted((r for r in plan.runs if not store.done(r.key)),
                   key=lambda r: (r.dataset, r.key))
-    refs = [(p, sha) for p, sha in sorted(plan.datasets.items())
-            if not store.reference_path(sha).exists()]
+    refs = [(p, sha) for p, sha in sorted(plan.datasets.items()) if not store.reference_ok(sha)]
     max_iter = plan.settings["max_iter"]
     tasks = [("ref", p, sha) for p, sha in refs] + [("run", r, None) for r in todo]
     bar = tqdm(total=len(tasks), desc="AL runs", unit="run", disable=not progress)
@@ -349,6 +413,25 @@ def execute(plan: Plan, store: ResultsStore, *, jobs: int = 1, scheduler: str | 
         bar.close()
         store.write_table()
     return {"ran": len(todo), "skipped": len(plan.runs) - len(todo), "references": len(refs)}
+
+
+def _read_json(path: Path, kind: type):
+    """Parse a JSON file of the results store; anything unreadable is a one-line error."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchmarkError(f"{path} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise BenchmarkError(f"{path} is corrupt ({type(exc).__name__}); delete it and run "
+                             "again") from None
+    if not isinstance(data, kind):
+        raise BenchmarkError(f"{path} is corrupt (not a JSON {kind.__name__}); delete it and "
+                             "run again")
+    return data
+
+
+def _valid_reference(d: dict) -> bool:
+    return isinstance(d.get("dataset_id"), str) and isinstance(d.get("total_iou"), int | float)
 
 
 def _task(kind, payload, max_iter):

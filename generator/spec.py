@@ -125,6 +125,12 @@ class DatasetSpec:
                 f"{self.n_files} file(s) with train_fraction {self.train_fraction:g} leave the "
                 f"{'training' if self.n_train < 1 else 'test'} split empty, so no score would "
                 "mean anything; use more files")
+        for split in ("train", "test"):
+            if self.event_ratio > 0 and self.n_with_events(split) == 0:
+                raise GeneratorError(
+                    f"event ratio {self.event_ratio:g} of {self.n_files} files gives no file "
+                    f"with events in the {split} split, so scores there are undefined; use more "
+                    "files or a larger ratio")
 
     # -- splits -------------------------------------------------------------
     @property

@@ -20,6 +20,14 @@ LABEL_SUFFIXES = (".Table.1.selections.txt", ".selections.txt", ".audacity.txt",
                   ".csv")
 
 
+def _lines(path: Path) -> list[str]:
+    """The lines of a text label file: UTF-8 with or without a BOM, any line ending."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig", errors="replace").splitlines()
+    except OSError as exc:
+        raise SedError(f"cannot read label file {path}: {exc.strerror or exc}") from None
+
+
 def _time(text: str, path: Path, line: int, what: str) -> float:
     try:
         v = float(text)
@@ -42,7 +50,7 @@ def _check_span(a: float, b: float, path: Path, line: int, duration: float | Non
 
 def read_raven(path: Path, label_column: str = "Annotation", duration: float | None = None):
     """A Raven selection table (tab-separated, header with Begin/End Time (s))."""
-    lines = Path(path).read_text(encoding="utf-8-sig", errors="replace").splitlines()
+    lines = _lines(path)
     if not lines or not lines[0].strip():
         return []
     head = [h.strip() for h in lines[0].split("\t")]
@@ -69,7 +77,7 @@ def read_audacity(path: Path, duration: float | None = None):
     """An Audacity label track: ``start<TAB>end<TAB>label`` per line (frequency lines, which
     start with a backslash, are skipped)."""
     events = []
-    for n, line in enumerate(Path(path).read_text(errors="replace").splitlines(), start=1):
+    for n, line in enumerate(_lines(path), start=1):
         if not line.strip() or line.startswith("\\"):
             continue
         cells = line.split("\t")
@@ -85,7 +93,7 @@ def read_audacity(path: Path, duration: float | None = None):
 def read_dcase(path: Path, duration: float | None = None):
     """A DCASE tsv (``[filename] onset offset event_label``, header optional)."""
     events = []
-    for n, line in enumerate(Path(path).read_text(errors="replace").splitlines(), start=1):
+    for n, line in enumerate(_lines(path), start=1):
         cells = [c.strip() for c in line.split("\t")]
         if not line.strip() or (n == 1 and "onset" in cells):
             continue
@@ -104,7 +112,7 @@ def read_dcase(path: Path, duration: float | None = None):
 
 def sniff_format(path: Path) -> str:
     """'raven', 'audacity' or 'dcase' from a label file's first non-empty line."""
-    for line in Path(path).read_text(encoding="utf-8-sig", errors="replace").splitlines():
+    for line in _lines(path):
         if not line.strip():
             continue
         if "Begin Time" in line or "Selection" in line.split("\t")[0]:

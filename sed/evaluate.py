@@ -37,6 +37,14 @@ def score(store: FeatureStore, clf: SegmentClassifier, doc: dict | None = None, 
     _, pred, offsets = predict_files(store, clf, test, kernel)
     ref = store.labels[store.rows(test)].astype(np.int64)
     classes = store.classes
+    if not np.any(ref > 0):
+        # IoU over an empty reference is 0/0: report it as undefined, never as a perfect score
+        out = {"total_iou": None, "macro_iou": None,
+               "per_class_iou": {c: None for c in classes[1:]},
+               "warning": "the test split has no event segments: IoU is undefined"}
+        if with_f1:
+            out.update({"event_f1": None, "segment_f1": None})
+        return out
     out = {
         "total_iou": total_iou(ref, pred, len(classes)),
         "macro_iou": macro_iou(ref, pred, classes),

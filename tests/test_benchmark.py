@@ -114,9 +114,10 @@ def test_killed_run_restarts_to_the_same_results(results_1, al_dataset, tmp_path
 
 
 def test_config_toml_and_saved_config(al_dataset, tmp_path):
-    cfg = tmp_path / "grid.toml"
+    # dataset paths in a config are relative to its folder (and must stay inside it)
+    cfg = al_dataset.parent / "grid.toml"
     cfg.write_text(f'seeds = "0"\nmax_fraction = 0.03\n[[experiment]]\n'
-                   f'dataset = "{al_dataset}"\nstrategies = ["mean", "top_k"]\nk = [3]\n'
+                   f'dataset = "{al_dataset.name}"\nstrategies = ["mean", "top_k"]\nk = [3]\n'
                    f'diversify = ["none", "farthest"]\n')
     out = tmp_path / "rc"
     assert main(["run", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 0

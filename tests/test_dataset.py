@@ -220,7 +220,7 @@ def test_class_with_no_clips(tmp_path, capsys):
 
 def test_class_with_one_clip_cannot_be_split(tmp_path, capsys):
     lib = _library(tmp_path, n=1)
-    assert main(["make", "--sources", str(lib), "--n-files", "5", "--out",
+    assert main(["make", "--sources", str(lib), "--n-files", "5", "--ratio", "1", "--out",
                  str(tmp_path / "o")]) == 2
     assert "at least 2 are needed to split" in _err(capsys)
 
@@ -229,7 +229,7 @@ def test_corrupt_wav_is_named(tmp_path, capsys):
     lib = _library(tmp_path)
     bad = lib / "foreground" / "a" / "1.wav"
     bad.write_bytes(b"RIFF\x00\x00garbage" * 10)
-    assert main(["make", "--sources", str(lib), "--n-files", "5", "--out",
+    assert main(["make", "--sources", str(lib), "--n-files", "5", "--ratio", "1", "--out",
                  str(tmp_path / "o")]) == 2
     assert "foreground/a/1.wav" in _err(capsys)
     assert not (tmp_path / "o").exists()
