@@ -10,7 +10,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from .errors import GeneratorError, UnsafePathError
+from .errors import UnsafePathError
 
 _CHUNK = 1 << 20
 
