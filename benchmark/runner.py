@@ -441,6 +441,9 @@ def _task(kind, payload, max_iter):
 
 
 def _task_tagged(i, kind, payload, max_iter):
+    from generator.procutil import die_with_parent
+
+    die_with_parent(pdeathsig=False)  # loky/Dask may start workers from helper threads
     return i, _task(kind, payload, max_iter)
 
 

@@ -39,6 +39,7 @@ from .manifest import (
     write_manifest,
 )
 from .plan import SPLITS, FilePlan, plan_dataset
+from .procutil import die_with_parent
 from .spec import DatasetSpec
 
 STATE = Path(".sedgen") / "state.json"
@@ -142,35 +143,6 @@ def _rerender_batch(items: list[tuple[dict, str | None]], spec_d: dict, fg: str,
     return done
 
 
-def _worker_init() -> None:
-    """Make a worker process die with its parent (Linux: the kernel's parent-death signal;
-    elsewhere a watchdog thread), so that killing the command stops every writer."""
-    import signal
-    import sys
-    import threading
-    import time
-
-    parent = os.getppid()
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):  # pragma: no cover - exotic libc
-            pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
-
-    def watch() -> None:
-        while True:
-            if os.getppid() != parent:
-                os._exit(1)
-            time.sleep(0.5)
-
-    threading.Thread(target=watch, daemon=True, name="sedal-parent-watch").start()
-
-
 def _run_batches(fn, items: list, args: tuple, jobs: int, progress: bool, desc: str,
                  on_done=None) -> None:
     """Run ``fn(batch, *args)`` over batches of ``items``, in ``jobs`` processes.
@@ -194,7 +166,7 @@ def _run_batches(fn, items: list, args: tuple, jobs: int, progress: bool, desc: 
         size = max(1, min(32, len(items) // (jobs * 4) or 1))
         batches = [items[i:i + size] for i in range(0, len(items), size)]
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
-                                 initializer=_worker_init) as pool:
+                                 initializer=die_with_parent) as pool:
             futures = [pool.submit(fn, b, *args) for b in batches]
             try:
                 for fut in as_completed(futures):

@@ -51,3 +51,27 @@ def yamnet_model():
     from sed.yamnet import load_yamnet
 
     return load_yamnet()
+
+
+@pytest.fixture(scope="session")
+def al_dataset(yamnet_model, tmp_path_factory):
+    """A 300-file built-in dataset with its feature store (for AL runs)."""
+    from generator.dataset import make_dataset
+    from generator.spec import DatasetSpec
+    from sed.features import ensure_store
+
+    ds = tmp_path_factory.mktemp("al") / "D300"
+    make_dataset(DatasetSpec(n_files=300, seed=11), ds, jobs=2)
+    ensure_store(ds, model=yamnet_model)
+    return ds
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """A 10-file built-in dataset (8 train, 2 test, one test file with events)."""
+    from generator.dataset import make_dataset
+    from generator.spec import DatasetSpec
+
+    out = tmp_path_factory.mktemp("tiny") / "T"
+    make_dataset(DatasetSpec(n_files=10, snr=0.0, event_ratio=0.5, seed=3), out)
+    return out

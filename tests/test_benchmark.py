@@ -13,18 +13,6 @@ from benchmark.loop import DEFAULT_SCHEDULE, schedule_counts
 TIMING = {"fit_seconds", "solver_iterations"}
 
 
-@pytest.fixture(scope="session")
-def al_dataset(yamnet_model, tmp_path_factory):
-    from generator.dataset import make_dataset
-    from generator.spec import DatasetSpec
-    from sed.features import ensure_store
-
-    ds = tmp_path_factory.mktemp("al") / "D300"
-    make_dataset(DatasetSpec(n_files=300, seed=11), ds, jobs=2)
-    ensure_store(ds, model=yamnet_model)
-    return ds
-
-
 def _rows(results_dir):
     with open(results_dir / "results.csv") as fh:
         return [{k: v for k, v in r.items() if k not in TIMING} for r in csv.DictReader(fh)]

@@ -12,6 +12,7 @@ from sed import features
 from sed.errors import SedError
 from sed.evaluate import fit_on_files, score, supervised
 from sed.features import FeatureParams, ensure_store, load_dataset_manifest
+from tests.helpers import interrupt_on_call
 
 
 @pytest.fixture(scope="session")
@@ -44,22 +45,13 @@ def test_interrupted_embedding_resumes_to_the_same_bytes(embedded, yamnet_model,
     ds, store = embedded
     copy = tmp_path / "X"
     shutil.copytree(ds, copy, ignore=shutil.ignore_patterns("features"))
-    calls = {"n": 0}
-    real = yamnet_model.embed_patches
-
-    def flaky(p):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(p)
-
-    monkeypatch.setattr(yamnet_model, "embed_patches", flaky)
+    interrupt_on_call(monkeypatch, yamnet_model, "embed_patches", 3)
     with pytest.raises(KeyboardInterrupt):
         ensure_store(copy, model=yamnet_model)
     path = features.find_store(copy)
     assert not json.loads((path / "meta.json").read_text())["complete"]
     assert json.loads((path / "progress.json").read_text())["done"] == [0, 1]
-    monkeypatch.setattr(yamnet_model, "embed_patches", real)
+    monkeypatch.undo()
     again = ensure_store(copy, model=yamnet_model)
     assert (path / "embeddings.bin").read_bytes() == (store.path / "embeddings.bin").read_bytes()
     assert again.meta["complete"]

@@ -1,0 +1,18 @@
+"""Small helpers shared by tests."""
+
+from __future__ import annotations
+
+
+def interrupt_on_call(monkeypatch, owner, name: str, call: int) -> None:
+    """Replace ``owner.name`` by a wrapper that raises KeyboardInterrupt on its ``call``-th
+    call (1-based) and otherwise calls the original (a simulated Ctrl-C mid-job)."""
+    real = getattr(owner, name)
+    calls = {"n": 0}
+
+    def wrapper(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, wrapper)
