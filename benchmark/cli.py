@@ -15,6 +15,23 @@ from sed.errors import SedError
 from .errors import BenchmarkError
 
 
+def _detector_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tol", type=float, default=1e-4,
+                   help="lbfgs tolerance every classifier fit runs to (default 1e-4)")
+    p.add_argument("--max-iter", type=int, default=10_000,
+                   help="safety stop on lbfgs iterations; fits that reach it are flagged "
+                        "(default 10000)")
+
+
+def _detector(args):
+    from sed.evaluate import DetectorSettings
+
+    try:
+        return DetectorSettings(tol=args.tol, max_iter=args.max_iter)
+    except ValueError as exc:
+        raise BenchmarkError(str(exc)) from None
+
+
 def _feature_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yamnet", type=Path, default=None,
                    help="YAMNet SavedModel dir or yamnet.h5 (else $SEDAL_YAMNET, cache, TF-Hub, "
@@ -42,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     _feature_args(p)
     p.add_argument("--fraction", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-iter", type=int, default=200)
+    _detector_args(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
 
@@ -63,7 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", default=None,
                    help="cumulative labelled fractions, comma separated")
     p.add_argument("--max-fraction", type=float, default=None, help="cut the schedule here")
-    p.add_argument("--max-iter", type=int, default=100, help="lbfgs iterations per fit")
+    p.add_argument("--long-seeds", default="0-19",
+                   help="with --all: seeds of Top-10 and Mean on SNR 0, r 0.2 (study Fig. 3)")
+    p.add_argument("--dataset-seeds", default="0-4",
+                   help="with --all: dataset realisations of SNR 0, r 0.2 that random runs on")
+    _detector_args(p)
+    _feature_args(p)
     p.add_argument("--cold", action="store_true",
                    help="refit from scratch each iteration (the plain baseline)")
     p.add_argument("--out", type=Path, default=Path("results"), help="results dir")
@@ -78,7 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "(SNR 0, r 0.2 and 1.0; random, mean, top_k) for use with --sources")
     p.add_argument("--sources", type=Path, default=None,
                    help="source library for datasets that must be built")
-    p.add_argument("--yamnet", type=Path, default=None)
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("query", help="rank unlabelled recordings for annotation")
@@ -133,14 +154,16 @@ def run(args: argparse.Namespace) -> int:
         store = ensure_store(args.dataset, _params(args), yamnet_path=args.yamnet,
                              progress=not args.no_progress)
         res = supervised(store, doc, args.fraction, random_state=args.seed,
-                         max_iter=args.max_iter)
+                         settings=_detector(args))
         if args.json:
             print(json.dumps(res, sort_keys=True))
         else:
             def num(v) -> str:
                 return "undefined" if v is None else f"{v:.4f}"
 
-            print(f"trained on {res['n_train_files']} files in {res['fit_seconds']:.1f} s")
+            print(f"trained on {res['n_train_files']} files in {res['fit_seconds']:.1f} s "
+                  f"({res['solver_iterations']} lbfgs iterations, "
+                  f"{'converged' if res['converged'] else 'NOT converged'})")
             if res.get("warning"):
                 print(f"warning: {res['warning']}", file=sys.stderr)
             print(f"total IoU  {num(res['total_iou'])}")
@@ -199,7 +222,9 @@ def _run(args) -> int:
     if args.all and args.grid == "real":
         exps = runner.real_grid(args.data_root, n_files=args.n_files or 500)
     elif args.all:
-        exps = runner.study_grid(args.data_root, n_files=args.n_files or 2500)
+        exps = runner.study_grid(args.data_root, n_files=args.n_files or 2500,
+                                 seeds=seeds, long_seeds=runner.parse_seeds(args.long_seeds),
+                                 dataset_seeds=runner.parse_seeds(args.dataset_seeds))
     elif args.config:
         cfg = runner.load_config(args.config)
         exps = runner.experiments_from_config(cfg, args.config.parent)
@@ -213,8 +238,8 @@ def _run(args) -> int:
         exps = [runner.Experiment(str(args.dataset), args.strategy, args.k, args.diversify)]
     progress = not args.no_progress
     plan = runner.resolve(exps, seeds, schedule=schedule, max_fraction=args.max_fraction,
-                          max_iter=args.max_iter, factor=args.factor, sources=args.sources,
-                          warm_start=not args.cold,
+                          detector=_detector(args), features=_params(args), factor=args.factor,
+                          sources=args.sources, warm_start=not args.cold,
                           jobs=args.jobs, yamnet=args.yamnet, progress=progress)
     t0 = time.perf_counter()
     counts = runner.execute(plan, runner.ResultsStore(args.out), jobs=args.jobs,

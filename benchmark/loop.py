@@ -15,9 +15,10 @@ import numpy as np
 
 from generator.fsutil import canonical_json, sha256_bytes
 from generator.rng import derive_rng
-from sed.metrics import macro_iou, per_class_iou, total_iou
+from sed.errors import SedError
+from sed.evaluate import DetectorSettings, evaluate_segments, fit_segments
+from sed.features import FeatureParams
 from sed.model import SegmentClassifier
-from sed.postprocess import decode
 
 from . import aggregation, diversify
 from .errors import BenchmarkError
@@ -62,7 +63,12 @@ def check_strategy(strategy: str, k: int, diversify_method: str) -> None:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that defines one AL run (and its key in the results store)."""
+    """Everything that defines one AL run (and its key in the results store).
+
+    ``features`` names the feature store the run reads (see
+    :meth:`sed.features.FeatureParams.name`); ``C``, ``tol``, ``max_iter`` and ``kernel``
+    are the detector (:class:`sed.evaluate.DetectorSettings`): every fit runs to ``tol``.
+    """
 
     dataset: str  # path of the dataset dir
     manifest_sha256: str
@@ -72,9 +78,11 @@ class RunConfig:
     diversify: str = "none"
     factor: int = 3
     schedule: tuple[float, ...] = DEFAULT_SCHEDULE
-    max_iter: int = 100
     warm_start: bool = True
     features: str = "yamnet-patch-0.12-0.06-float32"
+    C: float = 1.0
+    tol: float = 1e-4
+    max_iter: int = 10_000
     kernel: int = 3
 
     def __post_init__(self):
@@ -82,6 +90,17 @@ class RunConfig:
         if self.factor < 1:
             raise BenchmarkError("the diversification factor must be >= 1")
         validate_schedule(self.schedule)
+        try:
+            self.detector  # noqa: B018 - validates the detector settings
+            FeatureParams.from_name(self.features)
+        except (ValueError, SedError) as exc:
+            raise BenchmarkError(str(exc)) from None
+
+    @property
+    def detector(self) -> DetectorSettings:
+        """The detector settings of this run."""
+        return DetectorSettings(C=self.C, tol=self.tol, max_iter=self.max_iter,
+                                kernel=self.kernel)
 
     def key_dict(self) -> dict:
         d = asdict(self)
@@ -99,13 +118,31 @@ class RunConfig:
         return sha256_bytes(canonical_json(self.key_dict()).encode())[:20]
 
     @property
-    def query_key(self) -> str:
-        """Key of the run's random choices: the run key with the solver settings at their
-        defaults, so that solver settings (warm starts, iterations) never change which
-        files are drawn; for the default settings it equals :attr:`key`."""
-        import dataclasses
+    def settings_key(self) -> str:
+        """What makes runs comparable on one dataset: every setting except the strategy, its
+        parameters and the seed (schedule, warm starts, features, detector)."""
+        d = self.key_dict()
+        for name in ("strategy", "seed", "k", "diversify", "factor", "manifest_sha256"):
+            d.pop(name, None)
+        return sha256_bytes(canonical_json(d).encode())[:8]
 
-        return dataclasses.replace(self, warm_start=True, max_iter=100).key
+    @property
+    def reference_key(self) -> str:
+        """Key of the fully supervised reference this run is compared with: the dataset,
+        the features and the detector (the same code and settings as the run's fits)."""
+        return sha256_bytes(canonical_json({
+            "manifest_sha256": self.manifest_sha256, "features": self.features,
+            "detector": self.detector.to_dict()}).encode())[:20]
+
+    @property
+    def query_key(self) -> str:
+        """Key of the run's random choices: the dataset, strategy, its parameters and the
+        seed only, so that neither solver settings nor the schedule (nor cutting it with
+        ``--max-fraction``) change which files are drawn."""
+        return sha256_bytes(canonical_json({
+            "manifest_sha256": self.manifest_sha256, "strategy": self.strategy,
+            "k": self.k, "diversify": self.diversify, "factor": self.factor,
+            "seed": self.seed}).encode())[:20]
 
     @property
     def label(self) -> str:
@@ -128,6 +165,13 @@ class RunData:
     dataset_id: str
     dataset_name: str
     file_means: np.ndarray | None = field(default=None)
+    spec: dict = field(default_factory=dict)  # the dataset's DatasetSpec, as a dict
+    library: str = ""  # name of its source library
+
+    def describe(self, manifest_sha256: str) -> dict:
+        """What a report needs to find and name this dataset (folder, content id, spec)."""
+        return {"name": self.dataset_name, "manifest_sha256": manifest_sha256,
+                "dataset_id": self.dataset_id, "spec": self.spec, "library": self.library}
 
     def rows(self, files: np.ndarray) -> np.ndarray:
         if len(files) == 0:
@@ -163,7 +207,8 @@ def load_run_data(store, doc: dict, dataset_name: str) -> RunData:
         X=X, labels=store.labels.astype(np.int64), offsets=store.offsets.astype(np.int64),
         splits=store.splits, has_events=np.array([bool(f["events"]) for f in files]),
         durations=np.full(len(files), float(doc["spec"]["duration"])),
-        classes=store.classes, dataset_id=doc["dataset_id"], dataset_name=dataset_name)
+        classes=store.classes, dataset_id=doc["dataset_id"], dataset_name=dataset_name,
+        spec=dict(doc["spec"]), library=str(doc["sources"]["name"]))
 
 
 def file_mean_embeddings(data: RunData) -> np.ndarray:
@@ -188,23 +233,21 @@ def schedule_counts(schedule, n_train: int) -> list[int]:
 
 
 def evaluate(data: RunData, clf: SegmentClassifier, test: np.ndarray, kernel: int) -> dict:
-    """Total, macro and per-class IoU on the test files."""
+    """Total, macro and per-class IoU on the test files (through :mod:`sed.evaluate`)."""
     rows = data.rows(test)
-    probs = clf.predict_proba(data.X[rows])
-    pred = decode(probs, data.local_offsets(test), kernel)
-    ref = data.labels[rows]
-    out = {"total_iou": total_iou(ref, pred, len(data.classes)),
-           "macro_iou": macro_iou(ref, pred, data.classes)}
-    for c, v in per_class_iou(ref, pred, data.classes).items():
-        out[f"iou_{c}"] = v
-    return out
+    out = evaluate_segments(clf, data.X[rows], data.labels[rows], data.local_offsets(test),
+                            data.classes, kernel)
+    flat = {"total_iou": out["total_iou"], "macro_iou": out["macro_iou"]}
+    for c, v in out["per_class_iou"].items():
+        flat[f"iou_{c}"] = v
+    return flat
 
 
 def fit(data: RunData, files: np.ndarray, cfg: RunConfig, prev=None) -> SegmentClassifier:
+    """Fit the run's detector on the segments of ``files`` (warm-started from ``prev``)."""
     rows = data.rows(np.sort(files))
-    clf = SegmentClassifier(len(data.classes), max_iter=cfg.max_iter)
-    return clf.fit(data.X[rows], data.labels[rows],
-                   warm_start_from=prev if cfg.warm_start else None)
+    return fit_segments(data.X[rows], data.labels[rows], len(data.classes), cfg.detector,
+                        warm_start_from=prev if cfg.warm_start else None)
 
 
 def run_al(data: RunData, cfg: RunConfig, *, progress=None) -> list[dict]:
@@ -258,6 +301,8 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None) -> list[dict]:
                 "labelled_seconds": float(data.durations[labelled].sum()),
                 "labelled_event_fraction": float(data.has_events[labelled].mean()),
                 **metrics, "fit_seconds": round(fit_s, 4), "solver_iterations": clf.n_iter_,
+                "converged": bool(clf.converged_), "manifest_sha256": cfg.manifest_sha256,
+                "settings_key": cfg.settings_key, "features": cfg.features,
             })
             if progress is not None:
                 progress()
@@ -272,18 +317,21 @@ def _farthest(order, batch, factor, feats, pool, labelled):
     return np.array([pos[f] for f in chosen], dtype=np.int64)
 
 
-def supervised_reference(data: RunData, max_iter: int = 100) -> dict:
-    """The fully supervised reference: one fit on all training files."""
+def supervised_reference(data: RunData, cfg: RunConfig) -> dict:
+    """The fully supervised reference of ``cfg``: one fit on all training files with the
+    very same code and detector settings as the run's fits (from scratch, to ``tol``)."""
     from threadpoolctl import threadpool_limits
 
     train = np.flatnonzero(data.splits == "train")
     test = np.flatnonzero(data.splits == "test")
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
-        rows = data.rows(train)
-        clf = SegmentClassifier(len(data.classes), max_iter=max_iter).fit(data.X[rows],
-                                                                          data.labels[rows])
+        clf = fit(data, train, cfg)
         fit_s = time.perf_counter() - t0
-        out = evaluate(data, clf, test, 3)
+        out = evaluate(data, clf, test, cfg.kernel)
     return {**out, "fit_seconds": round(fit_s, 3), "n_train_files": int(len(train)),
-            "dataset_id": data.dataset_id, "dataset": data.dataset_name}
+            "solver_iterations": clf.n_iter_, "converged": bool(clf.converged_),
+            "reference_key": cfg.reference_key, "manifest_sha256": cfg.manifest_sha256,
+            "features": cfg.features, "detector": cfg.detector.to_dict(),
+            "dataset_id": data.dataset_id, "dataset": data.dataset_name,
+            "dataset_info": data.describe(cfg.manifest_sha256)}

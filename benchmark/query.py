@@ -29,10 +29,11 @@ from generator.fsutil import cache_dir, resolve_inside, sha256_file, write_bytes
 from generator.rng import derive_rng
 from sed.annotations import read_labels, recording_key
 from sed.errors import SedError
+from sed.evaluate import PAPER, DetectorSettings, fit_segments, iou_metrics, segment_decisions
 from sed.events_io import to_audacity, to_raven
 from sed.labels import class_list, segment_labels
 from sed.model import SegmentClassifier
-from sed.postprocess import decode, segments_to_events
+from sed.postprocess import segments_to_events
 
 from . import aggregation, diversify
 from .errors import BenchmarkError
@@ -234,36 +235,22 @@ def entropy_streamed(clf: SegmentClassifier, X: np.ndarray, chunk: int = 1 << 18
                      threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Segment entropies (bits) and "argmax is an event class" flags, without storing
     the probabilities: ``H = (logsumexp(z) - sum_c p_c z_c) / ln 2`` from the logits ``z``
-    (the scaler folded into the weights), in float32 chunks on ``threads`` threads.
+    (:meth:`SegmentClassifier.decision_function`, the scaler folded into the weights), in
+    float32 chunks on ``threads`` threads.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     H = np.empty(len(X), np.float32)
     ev = np.empty(len(X), bool)
-    if clf.lr_ is None:  # one class: certain everywhere
-        H[:] = 0.0
-        ev[:] = clf.classes_[0] != 0
-        return H, ev
-    coef = clf.lr_.coef_
-    w = (coef * clf.inv_scale_).astype(np.float32)
-    b = (clf.lr_.intercept_ - (clf.mean_ * clf.inv_scale_) @ coef.T).astype(np.float32)
-    if w.shape[0] == 1:  # binary: logits (0, z)
-        w = np.vstack([np.zeros_like(w), w])
-        b = np.concatenate([[0.0], b]).astype(np.float32)
-    cols = clf.cols_
-    classes = clf.lr_.classes_
 
     def work(i):
-        xc = X[i:i + chunk]
-        xc = xc[:, cols] if len(cols) < xc.shape[1] else xc
-        z = np.asarray(xc, dtype=np.float32) @ w.T
-        z += b
-        m = z.max(axis=1, keepdims=True)
-        z -= m
-        e = np.exp(z)
+        z = clf.decision_function(X[i:i + chunk])
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)  # absent classes: exp(-inf) = 0, and they add nothing below
         s = e.sum(axis=1)
-        H[i:i + chunk] = (np.log(s) - (e * z).sum(axis=1) / s) / np.float32(np.log(2))
-        ev[i:i + chunk] = classes[np.argmax(z, axis=1)] != 0
+        ez = np.where(e > 0, e * np.where(np.isfinite(z), z, 0), 0).sum(axis=1)
+        H[i:i + chunk] = (np.log(s) - ez / s) / np.float32(np.log(2))
+        ev[i:i + chunk] = np.argmax(z, axis=1) != 0
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         list(pool.map(work, range(0, len(X), chunk)))
@@ -284,26 +271,35 @@ def scores_from_entropy(strategy: str, H: np.ndarray, is_event: np.ndarray,
     return fn[strategy](H, offsets)
 
 
-def _cross_validated_iou(embs, labels, classes, seed) -> float | None:
-    from sed.metrics import total_iou
+def cross_validated_iou(embs: list[np.ndarray], labels: list[np.ndarray], classes: list[str],
+                        folds: list[tuple[np.ndarray, np.ndarray]],
+                        settings: DetectorSettings = PAPER) -> float | None:
+    """Total IoU of the detector over held-out recordings, through :mod:`sed.evaluate`.
 
+    Each fold ``(train, test)`` (indices into ``embs``) fits on the train recordings and
+    decides on the test ones; the decisions of every fold are pooled into one test
+    timeline, as the benchmark pools its test split. ``None`` when undefined.
+    """
+    refs, preds = [], []
+    for train, test in folds:
+        clf = fit_segments(np.concatenate([embs[i] for i in train]),
+                           np.concatenate([labels[i] for i in train]), len(classes), settings)
+        X = np.concatenate([embs[i] for i in test])
+        offsets = np.concatenate([[0], np.cumsum([len(embs[i]) for i in test])])
+        preds.append(segment_decisions(clf, X, offsets, settings.kernel)[1])
+        refs.append(np.concatenate([labels[i] for i in test]))
+    return iou_metrics(np.concatenate(refs), np.concatenate(preds), classes)["total_iou"]
+
+
+def _cross_validated_iou(embs, labels, classes, seed) -> float | None:
     n = len(embs)
     if n < 4 or len({c for lab in labels for c in np.unique(lab)}) < 2:
         return None
-    folds = min(5, n)
+    n_folds = min(5, n)
     order = derive_rng(seed, "query-cv").permutation(n)
-    refs, preds = [], []
-    for f in range(folds):
-        test = order[f::folds]
-        train = np.setdiff1d(order, test)
-        Xtr = np.concatenate([embs[i] for i in train])
-        ytr = np.concatenate([labels[i] for i in train])
-        clf = SegmentClassifier(len(classes), max_iter=200).fit(Xtr, ytr)
-        for i in test:
-            p = clf.predict_proba(embs[i])
-            preds.append(decode(p, np.array([0, len(p)]), 3))
-            refs.append(labels[i])
-    return total_iou(np.concatenate(refs), np.concatenate(preds), len(classes))
+    folds = [(np.setdiff1d(order, order[f::n_folds]), order[f::n_folds])
+             for f in range(n_folds)]
+    return cross_validated_iou(embs, labels, classes, folds)
 
 
 def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
@@ -362,11 +358,10 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
             if emb_p else np.zeros((0, 1024))
         scores = np.sqrt(diversify._min_sq_dist(means_p, means_a))
         order = aggregation.rank(scores, rng)
-        clf = SegmentClassifier(len(cls)).fit(np.concatenate(emb_a), np.concatenate(lab_a))
+        clf = fit_segments(np.concatenate(emb_a), np.concatenate(lab_a), len(cls))
         H = np.zeros(len(X_p), np.float32)
     else:
-        clf = SegmentClassifier(len(cls), max_iter=200).fit(np.concatenate(emb_a),
-                                                           np.concatenate(lab_a))
+        clf = fit_segments(np.concatenate(emb_a), np.concatenate(lab_a), len(cls))
         H, is_event = entropy_streamed(clf, X_p)
         scores = scores_from_entropy(strategy, H, is_event, off_p, k, rng)
         order = aggregation.rank(scores, rng)
@@ -400,7 +395,7 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         if clf is None:
             pred = np.zeros(b - a, dtype=np.int64)
         else:
-            pred = decode(clf.predict_proba(X_p[a:b]), np.array([0, b - a]), 3)
+            pred = segment_decisions(clf, X_p[a:b], np.array([0, b - a]), PAPER.kernel)[1]
         events = segments_to_events(pred, cls, SEGMENT, HOP)
         events = [(s, min(e, round(pool[i].duration, 6)), lab) for s, e, lab in events]
         key = pool[i].key

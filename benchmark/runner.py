@@ -70,10 +70,22 @@ class Experiment:
     k: int = 10
     diversify: str = "none"
     spec: dict | None = None  # how to build the dataset if it is missing
+    seeds: tuple[int, ...] | None = None  # None: the command's --seeds
 
 
-def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0) -> list[Experiment]:
-    """The study's grid: 4 datasets x 5 strategies, the K sweep, and diversification."""
+def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0, *,
+               seeds: list[int] | None = None, long_seeds: list[int] | None = None,
+               dataset_seeds: list[int] | None = None) -> list[Experiment]:
+    """The study's grid and seed protocol.
+
+    - 4 datasets (SNR 0 / +10 / -10 at r 0.2, SNR 0 at r 1) x 5 strategies (``seeds``);
+    - on SNR 0, r 0.2: the K sweep and diversification (``seeds``), and Top-10 and Mean
+      over ``long_seeds`` (the study's Fig. 3 uses 20);
+    - random over dataset realisations: SNR 0, r 0.2 rebuilt with each of
+      ``dataset_seeds`` (seed ``seed`` is the main dataset), random over ``seeds`` on each.
+
+    ``seeds=None`` means the command's ``--seeds`` everywhere.
+    """
     exps = []
     if n_files != 2500 or seed != 0:  # keep non-standard builds apart from the standard grid
         data_root = data_root / f"n{n_files}_seed{seed}"
@@ -87,6 +99,17 @@ def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0) -> list[Expe
                      for k in K_SWEEP if k != 10]
             exps += [Experiment(path, s, 10, d, spec.to_dict())
                      for s in DIVERSIFIED for d in ("farthest", "random_selection")]
+            if long_seeds:
+                exps += [Experiment(path, s, k, "none", spec.to_dict(), tuple(long_seeds))
+                         for s, k in (("top_k", 10), ("mean", 10))]
+            for ds_seed in dataset_seeds or []:
+                if ds_seed == seed:
+                    continue
+                other = spec.replace(seed=ds_seed)
+                exps.append(Experiment(str(data_root / f"{other.default_dirname()}"
+                                                       f"_dseed{ds_seed}"),
+                                       "random", 10, "none", other.to_dict(),
+                                       tuple(seeds) if seeds else None))
     return exps
 
 
@@ -199,9 +222,10 @@ class Plan:
                          for r in self.runs]}
 
 
-def ensure_dataset(exp: Experiment, *, sources=None, jobs: int = 1, yamnet=None,
-                   progress: bool = False, build: bool = True) -> str:
-    """Make sure the dataset exists and is embedded; returns its manifest sha256."""
+def ensure_dataset(exp: Experiment, *, features=None, sources=None, jobs: int = 1,
+                   yamnet=None, progress: bool = False, build: bool = True) -> str:
+    """Make sure the dataset exists and is embedded with ``features`` (a
+    :class:`sed.features.FeatureParams`); returns its manifest sha256."""
     from sed.errors import SedError
     from sed.features import ensure_store, load_dataset_manifest
 
@@ -215,7 +239,7 @@ def ensure_dataset(exp: Experiment, *, sources=None, jobs: int = 1, yamnet=None,
         make_dataset(DatasetSpec.from_dict(exp.spec), path, sources=sources, jobs=jobs,
                      progress=progress)
     try:
-        ensure_store(path, yamnet_path=yamnet, progress=progress)
+        ensure_store(path, features, yamnet_path=yamnet, progress=progress)
     except SedError as exc:
         raise BenchmarkError(f"dataset {path} has no embeddings and they cannot be built: "
                              f"{exc}") from None
@@ -223,10 +247,19 @@ def ensure_dataset(exp: Experiment, *, sources=None, jobs: int = 1, yamnet=None,
 
 
 def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDULE,
-            max_fraction=None, max_iter: int = 100, factor: int = 3, sources=None,
-            warm_start: bool = True,
-            jobs: int = 1, yamnet=None, progress: bool = False) -> Plan:
-    """Validate, build/embed missing datasets, and expand into RunConfigs."""
+            max_fraction=None, detector=None, features=None, factor: int = 3, sources=None,
+            warm_start: bool = True, jobs: int = 1, yamnet=None,
+            progress: bool = False) -> Plan:
+    """Validate, build/embed missing datasets, and expand into RunConfigs.
+
+    ``detector`` is a :class:`sed.evaluate.DetectorSettings` (default: the paper's) and
+    ``features`` a :class:`sed.features.FeatureParams` (default: patch, 0.12 s / 0.06 s).
+    """
+    from sed.evaluate import PAPER
+    from sed.features import FeatureParams
+
+    detector = detector or PAPER
+    features = features or FeatureParams()
     for e in exps:
         check_strategy(e.strategy, e.k, e.diversify)
     sched = cut_schedule(validate_schedule(schedule), max_fraction)
@@ -234,53 +267,60 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
     for e in exps:
         key = str(Path(e.dataset).resolve())
         if key not in datasets:
-            datasets[key] = ensure_dataset(e, sources=sources, jobs=jobs, yamnet=yamnet,
-                                           progress=progress)
+            datasets[key] = ensure_dataset(e, features=features, sources=sources, jobs=jobs,
+                                           yamnet=yamnet, progress=progress)
     runs = []
     seen = set()
     for e in exps:
         path = str(Path(e.dataset).resolve())
-        for seed in seeds:
+        for seed in (e.seeds if e.seeds is not None else seeds):
             cfg = RunConfig(path, datasets[path], e.strategy, seed, k=e.k,
                             diversify=e.diversify, factor=factor, schedule=sched,
-                            max_iter=max_iter, warm_start=warm_start)
+                            warm_start=warm_start, features=features.name(),
+                            C=detector.C, tol=detector.tol, max_iter=detector.max_iter,
+                            kernel=detector.kernel)
             if cfg.key not in seen:
                 seen.add(cfg.key)
                 runs.append(cfg)
-    settings = {"seeds": seeds, "schedule": list(sched), "max_iter": max_iter, "factor": factor,
-                "warm_start": warm_start}
+    settings = {"seeds": seeds, "schedule": list(sched), "factor": factor,
+                "warm_start": warm_start, "features": features.name(),
+                "detector": detector.to_dict()}
     return Plan(runs, datasets, settings)
 
 
 # -- executing -----------------------------------------------------------------
-_DATA_CACHE: dict[str, object] = {}  # per worker process: the last dataset loaded
+_DATA_CACHE: dict[tuple[str, str], object] = {}  # per worker process: the last dataset loaded
 
 
-def _run_data(path: str):
-    from sed.features import ensure_store, load_dataset_manifest
+def _run_data(path: str, features: str):
+    from sed.features import FeatureParams, ensure_store, load_dataset_manifest
 
     from .loop import load_run_data
 
-    if path not in _DATA_CACHE:
+    if (path, features) not in _DATA_CACHE:
         _DATA_CACHE.clear()
-        store = ensure_store(path, rebuild="never")
+        store = ensure_store(path, FeatureParams.from_name(features), rebuild="never")
         doc, _ = load_dataset_manifest(path)
-        _DATA_CACHE[path] = load_run_data(store, doc, Path(path).name)
-    return _DATA_CACHE[path]
+        _DATA_CACHE[(path, features)] = load_run_data(store, doc, Path(path).name)
+    return _DATA_CACHE[(path, features)]
 
 
 def execute_run(cfg: RunConfig) -> dict:
     """Run one configuration (in any process) and return its record."""
     from .loop import run_al
 
-    rows = run_al(_run_data(cfg.dataset), cfg)
-    return {"key": cfg.key, "config": {"dataset": cfg.dataset, **cfg.key_dict()}, "rows": rows}
+    data = _run_data(cfg.dataset, cfg.features)
+    rows = run_al(data, cfg)
+    return {"key": cfg.key, "config": {"dataset": cfg.dataset, **cfg.key_dict()},
+            "reference_key": cfg.reference_key, "settings_key": cfg.settings_key,
+            "dataset_info": data.describe(cfg.manifest_sha256), "rows": rows}
 
 
-def execute_reference(path: str, max_iter: int) -> dict:
+def execute_reference(cfg: RunConfig) -> dict:
+    """The fully supervised reference of ``cfg`` (its dataset, features and detector)."""
     from .loop import supervised_reference
 
-    return supervised_reference(_run_data(path), max_iter=max_iter)
+    return supervised_reference(_run_data(cfg.dataset, cfg.features), cfg)
 
 
 class ResultsStore:
@@ -319,8 +359,9 @@ class ResultsStore:
     def save_run(self, record: dict) -> None:
         write_json_atomic(self.run_path(record["key"]), record)
 
-    def reference_path(self, sha: str) -> Path:
-        return self.root / "references" / f"{sha[:16]}.json"
+    def reference_path(self, key: str) -> Path:
+        """The reference file of a :attr:`RunConfig.reference_key`."""
+        return self.root / "references" / f"{key}.json"
 
     def records(self) -> list[dict]:
         out = []
@@ -333,21 +374,22 @@ class ResultsStore:
             out.append(rec)
         return out
 
-    def reference_ok(self, sha: str) -> bool:
-        """Whether the reference of dataset ``sha`` exists and is readable."""
+    def reference_ok(self, key: str) -> bool:
+        """Whether the reference ``key`` exists and is readable."""
         try:
-            return _valid_reference(_read_json(self.reference_path(sha), dict))
+            return _valid_reference(_read_json(self.reference_path(key), dict))
         except BenchmarkError:
             return False
 
     def references(self) -> dict[str, dict]:
+        """``{reference_key: reference}`` of every reference file."""
         out = {}
         for p in sorted((self.root / "references").glob("*.json")):
             d = _read_json(p, dict)
             if not _valid_reference(d):
-                raise BenchmarkError(f"reference file {p} is not a supervised reference; delete "
-                                     "it and run again to recompute it")
-            out[d["dataset_id"]] = d
+                raise BenchmarkError(f"reference file {p} is not a supervised reference of "
+                                     "this sedal; delete it and run again to recompute it")
+            out[d["reference_key"]] = d
         return out
 
     def write_table(self) -> Path:
@@ -382,33 +424,34 @@ def execute(plan: Plan, store: ResultsStore, *, jobs: int = 1, scheduler: str | 
     store.save_config(plan)
     todo = sorted((r for r in plan.runs if not store.done(r.key)),
                   key=lambda r: (r.dataset, r.key))
-    refs = [(p, sha) for p, sha in sorted(plan.datasets.items()) if not store.reference_ok(sha)]
-    max_iter = plan.settings["max_iter"]
-    tasks = [("ref", p, sha) for p, sha in refs] + [("run", r, None) for r in todo]
+    refs: dict[str, RunConfig] = {}
+    for r in plan.runs:
+        if r.reference_key not in refs and not store.reference_ok(r.reference_key):
+            refs[r.reference_key] = r
+    tasks = [("ref", r) for _, r in sorted(refs.items())] + [("run", r) for r in todo]
     bar = tqdm(total=len(tasks), desc="AL runs", unit="run", disable=not progress)
 
-    def finish(kind, payload, sha, result):
+    def finish(kind, cfg, result):
         if kind == "ref":
-            write_json_atomic(store.reference_path(sha), result)
+            write_json_atomic(store.reference_path(cfg.reference_key), result)
         else:
             store.save_run(result)
         bar.update(1)
 
     try:
         if scheduler:
-            _execute_dask(tasks, scheduler, max_iter, finish)
+            _execute_dask(tasks, scheduler, finish)
         elif jobs <= 1:
-            for kind, payload, sha in tasks:
-                finish(kind, payload, sha, _task(kind, payload, max_iter))
+            for kind, cfg in tasks:
+                finish(kind, cfg, _task(kind, cfg))
         else:
             from joblib import Parallel, delayed
 
             par = Parallel(n_jobs=jobs, return_as="generator_unordered")
-            results = par(delayed(_task_tagged)(i, kind, payload, max_iter)
-                          for i, (kind, payload, _) in enumerate(tasks))
+            results = par(delayed(_task_tagged)(i, kind, cfg)
+                          for i, (kind, cfg) in enumerate(tasks))
             for i, res in results:
-                kind, payload, sha = tasks[i]
-                finish(kind, payload, sha, res)
+                finish(*tasks[i], res)
     finally:
         bar.close()
         store.write_table()
@@ -431,23 +474,22 @@ def _read_json(path: Path, kind: type):
 
 
 def _valid_reference(d: dict) -> bool:
-    return isinstance(d.get("dataset_id"), str) and isinstance(d.get("total_iou"), int | float)
+    return (isinstance(d.get("reference_key"), str)
+            and isinstance(d.get("total_iou"), int | float))
 
 
-def _task(kind, payload, max_iter):
-    if kind == "ref":
-        return execute_reference(payload, max_iter)
-    return execute_run(payload)
+def _task(kind: str, cfg: RunConfig) -> dict:
+    return execute_reference(cfg) if kind == "ref" else execute_run(cfg)
 
 
-def _task_tagged(i, kind, payload, max_iter):
+def _task_tagged(i: int, kind: str, cfg: RunConfig):
     from generator.procutil import die_with_parent
 
     die_with_parent(pdeathsig=False)  # loky/Dask may start workers from helper threads
-    return i, _task(kind, payload, max_iter)
+    return i, _task(kind, cfg)
 
 
-def _execute_dask(tasks, address: str, max_iter: int, finish) -> None:
+def _execute_dask(tasks, address: str, finish) -> None:
     try:
         from distributed import Client, as_completed
     except ImportError:  # pragma: no cover - dask[distributed] is a dependency
@@ -457,11 +499,10 @@ def _execute_dask(tasks, address: str, max_iter: int, finish) -> None:
     except (OSError, TimeoutError) as exc:
         raise BenchmarkError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
-        futures = {client.submit(_task_tagged, i, kind, payload, max_iter, pure=False): i
-                   for i, (kind, payload, _) in enumerate(tasks)}
+        futures = {client.submit(_task_tagged, i, kind, cfg, pure=False): i
+                   for i, (kind, cfg) in enumerate(tasks)}
         for fut in as_completed(futures):
             i, res = fut.result()
-            kind, payload, sha = tasks[i]
-            finish(kind, payload, sha, res)
+            finish(*tasks[i], res)
     finally:
         client.close()

@@ -1,8 +1,15 @@
-"""Train the segment classifier on some training files and score the test split."""
+"""THE one evaluation path: fit -> predict -> median filter -> events -> metrics.
+
+``sedbench supervised``, the active-learning loop (and its fully supervised reference) and
+``sedbench query``'s cross-validation all go through :func:`fit_segments` and
+:func:`evaluate_segments`, with the same :class:`DetectorSettings`, so a number means the
+same thing wherever it is printed.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -14,69 +21,128 @@ from .model import SegmentClassifier
 from .postprocess import decode, segments_to_events
 
 
+@dataclass(frozen=True)
+class DetectorSettings:
+    """The detector: classifier hyper-parameters and post-processing.
+
+    Parameters
+    ----------
+    C : float
+        Inverse L2 regularisation of the logistic regression.
+    tol : float
+        lbfgs tolerance every fit runs to (scikit-learn's gradient criterion).
+    max_iter : int
+        Safety stop only; a fit that reaches it is recorded as not converged.
+    kernel : int
+        Median-filter length in segments (odd; 1 = none).
+    """
+
+    C: float = 1.0
+    tol: float = 1e-4
+    max_iter: int = 10_000
+    kernel: int = 3
+
+    def __post_init__(self):
+        if not self.C > 0 or not self.tol > 0 or self.max_iter < 1 or self.kernel < 1:
+            raise ValueError("detector settings need C > 0, tol > 0, max_iter >= 1, kernel >= 1")
+
+    def classifier(self, n_classes: int) -> SegmentClassifier:
+        """An unfitted classifier with these settings."""
+        return SegmentClassifier(n_classes, C=self.C, tol=self.tol, max_iter=self.max_iter)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+#: The study's detector (patch embeddings, LR with C = 1, median 3), fitted to convergence.
+PAPER = DetectorSettings()
+
+
+def fit_segments(X: np.ndarray, y: np.ndarray, n_classes: int,
+                 settings: DetectorSettings = PAPER, *,
+                 warm_start_from: SegmentClassifier | None = None) -> SegmentClassifier:
+    """Fit the segment classifier on embeddings ``X`` [n, d] and labels ``y`` [n]."""
+    return settings.classifier(n_classes).fit(X, y, warm_start_from=warm_start_from)
+
+
+def segment_decisions(clf: SegmentClassifier, X: np.ndarray, offsets: np.ndarray,
+                      kernel: int) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, decisions): raw class probabilities and median-filtered argmax,
+    the filter applied within each file (``offsets`` [n_files + 1] into the rows of ``X``)."""
+    probs = clf.predict_proba(X)
+    return probs, decode(probs, offsets, kernel)
+
+
+def iou_metrics(reference: np.ndarray, decisions: np.ndarray, classes: list[str]) -> dict:
+    """Total, macro and per-class IoU of per-segment decisions.
+
+    When the reference holds no event segment, every IoU is 0/0: reported as ``None``
+    (undefined) with a ``warning``, never as a perfect score.
+    """
+    if not np.any(reference > 0):
+        return {"total_iou": None, "macro_iou": None,
+                "per_class_iou": {c: None for c in classes[1:]},
+                "warning": "the test split has no event segments: IoU is undefined"}
+    return {"total_iou": total_iou(reference, decisions, len(classes)),
+            "macro_iou": macro_iou(reference, decisions, classes),
+            "per_class_iou": per_class_iou(reference, decisions, classes)}
+
+
+def evaluate_segments(clf: SegmentClassifier, X: np.ndarray, reference: np.ndarray,
+                      offsets: np.ndarray, classes: list[str], kernel: int) -> dict:
+    """IoU metrics of ``clf`` on test segments ``X`` (files delimited by ``offsets``).
+
+    Also returns the ``decisions`` (per segment) for event-level scoring.
+    """
+    _, pred = segment_decisions(clf, X, offsets, kernel)
+    return {**iou_metrics(np.asarray(reference), pred, classes), "decisions": pred}
+
+
 def reference_events(doc: dict, split: str = "test") -> dict:
     """``{file_id: [(onset_s, offset_s, label), ...]}`` for every file of a split."""
     return {f["id"]: [(e["event_time"], e["event_time"] + e["event_duration"], e["label"])
                       for e in f["events"]] for f in doc["files"] if f["split"] == split}
 
 
-def predict_files(store: FeatureStore, clf: SegmentClassifier, files: np.ndarray,
-                  kernel: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Raw probabilities, decisions and local offsets for the given files."""
-    rows = store.rows(files)
-    probs = clf.predict_proba(np.asarray(store.embeddings[rows], dtype=np.float32))
-    counts = store.offsets[files + 1] - store.offsets[files]
-    offsets = np.concatenate([[0], np.cumsum(counts)])
-    return probs, decode(probs, offsets, kernel), offsets
-
-
 def score(store: FeatureStore, clf: SegmentClassifier, doc: dict | None = None, *,
-          kernel: int = 3, with_f1: bool = True) -> dict:
+          kernel: int = PAPER.kernel, with_f1: bool = True) -> dict:
     """Metrics of ``clf`` on the test split (segment IoUs, and sed_eval F1s if ``doc``)."""
     test = store.file_rows("test")
-    _, pred, offsets = predict_files(store, clf, test, kernel)
-    ref = store.labels[store.rows(test)].astype(np.int64)
-    classes = store.classes
-    if not np.any(ref > 0):
-        # IoU over an empty reference is 0/0: report it as undefined, never as a perfect score
-        out = {"total_iou": None, "macro_iou": None,
-               "per_class_iou": {c: None for c in classes[1:]},
-               "warning": "the test split has no event segments: IoU is undefined"}
-        if with_f1:
-            out.update({"event_f1": None, "segment_f1": None})
-        return out
-    out = {
-        "total_iou": total_iou(ref, pred, len(classes)),
-        "macro_iou": macro_iou(ref, pred, classes),
-        "per_class_iou": per_class_iou(ref, pred, classes),
-    }
+    rows = store.rows(test)
+    counts = store.offsets[test + 1] - store.offsets[test]
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    out = evaluate_segments(clf, np.asarray(store.embeddings[rows], dtype=np.float32),
+                            store.labels[rows].astype(np.int64), offsets, store.classes, kernel)
+    pred = out.pop("decisions")
     if with_f1 and doc is not None:
-        seg, hop = store.meta["params"]["segment"], store.meta["params"]["hop"]
-        est = {str(store.file_ids[f]): segments_to_events(pred[offsets[i]:offsets[i + 1]],
-                                                          classes, seg, hop)
-               for i, f in enumerate(test)}
-        out.update(sed_eval_f1(reference_events(doc), est, classes[1:]))
+        if out["total_iou"] is None:
+            out.update({"event_f1": None, "segment_f1": None})
+        else:
+            seg, hop = store.meta["params"]["segment"], store.meta["params"]["hop"]
+            est = {str(store.file_ids[f]): segments_to_events(pred[offsets[i]:offsets[i + 1]],
+                                                              store.classes, seg, hop)
+                   for i, f in enumerate(test)}
+            out.update(sed_eval_f1(reference_events(doc), est, store.classes[1:]))
     return out
 
 
-def fit_on_files(store: FeatureStore, files: np.ndarray, *, max_iter: int = 200,
-                 warm_start_from=None) -> SegmentClassifier:
-    """Fit a classifier on the segments of ``files``."""
+def fit_on_files(store: FeatureStore, files: np.ndarray,
+                 settings: DetectorSettings = PAPER) -> SegmentClassifier:
+    """Fit the detector's classifier on the segments of the store's ``files``."""
     rows = store.rows(np.sort(files))
-    clf = SegmentClassifier(len(store.classes), max_iter=max_iter)
-    return clf.fit(np.asarray(store.embeddings[rows], dtype=np.float32),
-                   store.labels[rows].astype(np.int64), warm_start_from=warm_start_from)
+    return fit_segments(np.asarray(store.embeddings[rows], dtype=np.float32),
+                        store.labels[rows].astype(np.int64), len(store.classes), settings)
 
 
 def supervised(store: FeatureStore, doc: dict, fraction: float = 1.0, *, random_state=0,
-               max_iter: int = 200, kernel: int = 3) -> dict:
+               settings: DetectorSettings = PAPER) -> dict:
     """Train on a random ``fraction`` of the training files and report test metrics.
 
     Returns
     -------
     dict
         ``total_iou``, ``macro_iou``, ``per_class_iou``, ``event_f1``, ``segment_f1``,
-        ``n_train_files`` and ``fit_seconds``.
+        ``n_train_files``, ``fit_seconds``, ``solver_iterations`` and ``converged``.
     """
     if not 0.0 < fraction <= 1.0:
         raise ValueError("fraction must be in (0, 1]")
@@ -86,8 +152,9 @@ def supervised(store: FeatureStore, doc: dict, fraction: float = 1.0, *, random_
         rng = check_random_state(random_state, "supervised-fraction")
         train = np.sort(rng.choice(train, size=n, replace=False))
     t0 = time.perf_counter()
-    clf = fit_on_files(store, train, max_iter=max_iter)
+    clf = fit_on_files(store, train, settings)
     fit_s = time.perf_counter() - t0
-    out = score(store, clf, doc, kernel=kernel)
-    out.update({"n_train_files": int(n), "fit_seconds": round(fit_s, 3)})
+    out = score(store, clf, doc, kernel=settings.kernel)
+    out.update({"n_train_files": int(n), "fit_seconds": round(fit_s, 3),
+                "solver_iterations": clf.n_iter_, "converged": bool(clf.converged_)})
     return out

@@ -47,7 +47,23 @@ class FeatureParams:
     dtype: str = "float32"
 
     def name(self) -> str:
+        """``yamnet-<mode>-<segment>-<hop>-<dtype>``, the store's folder name."""
         return f"yamnet-{self.mode}-{self.segment:g}-{self.hop:g}-{self.dtype}"
+
+    @classmethod
+    def from_name(cls, name: str) -> FeatureParams:
+        """Parse :meth:`name` back (validated)."""
+        parts = str(name).split("-")
+        try:
+            if len(parts) != 5 or parts[0] != "yamnet":
+                raise ValueError
+            params = cls(segment=float(parts[2]), hop=float(parts[3]), mode=parts[1],
+                         dtype=parts[4])
+        except ValueError:
+            raise SedError(f"bad feature setting {name!r}; expected "
+                           "yamnet-<mode>-<segment>-<hop>-<dtype>") from None
+        params.validate()
+        return params
 
     def validate(self) -> None:
         from .yamnet import MODES, YAMNet

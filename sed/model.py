@@ -5,15 +5,20 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 
-class SegmentClassifier:
-    """Linear softmax classifier over segment embeddings.
+class SegmentClassifier(ClassifierMixin, BaseEstimator):
+    """Linear softmax classifier over segment embeddings (a scikit-learn estimator).
 
     ``predict_proba`` always returns one column per class, in the order of
     ``range(n_classes)``, even when the training set lacks some classes:
     missing classes get probability 0, and a one-class training set gives
     that class probability 1.
+
+    Every fit runs lbfgs to the tolerance ``tol`` (scikit-learn's gradient
+    criterion); ``max_iter`` is only a safety stop. Whether the fit converged
+    and how many iterations it took are kept in ``converged_`` and ``n_iter_``.
 
     Features that are constant over the training set are standardised to 0
     by the scaler, so their coefficients are exactly 0 at the optimum (and
@@ -27,18 +32,30 @@ class SegmentClassifier:
         Number of classes (background included).
     C : float
         Inverse L2 regularisation strength.
+    tol : float
+        lbfgs stopping tolerance (projected gradient).
     max_iter : int
-        lbfgs iterations.
+        Safety stop on lbfgs iterations; a fit that hits it has ``converged_ = False``.
     random_state : int or None
         Passed to LogisticRegression (lbfgs is deterministic; kept for API symmetry).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 8)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> clf = SegmentClassifier(n_classes=3).fit(X, y)
+    >>> clf.predict_proba(X).shape, bool(clf.converged_)
+    ((200, 3), True)
     """
 
-    def __init__(self, n_classes: int, C: float = 1.0, max_iter: int = 200,
-                 tol: float = 1e-4, random_state: int | None = 0):
-        self.n_classes = int(n_classes)
+    def __init__(self, n_classes: int = 2, C: float = 1.0, tol: float = 1e-4,
+                 max_iter: int = 10_000, random_state: int | None = 0):
+        self.n_classes = n_classes
         self.C = C
-        self.max_iter = max_iter
         self.tol = tol
+        self.max_iter = max_iter
         self.random_state = random_state
 
     def fit(self, X: np.ndarray, y: np.ndarray, warm_start_from: SegmentClassifier | None = None):
@@ -54,8 +71,9 @@ class SegmentClassifier:
         y = np.asarray(y)
         if X.ndim != 2 or len(X) != len(y) or len(y) == 0:
             raise ValueError("X must be [n, d] with n == len(y) > 0")
-        if y.min() < 0 or y.max() >= self.n_classes:
-            raise ValueError(f"labels must be in [0, {self.n_classes})")
+        n_classes = int(self.n_classes)
+        if y.min() < 0 or y.max() >= n_classes:
+            raise ValueError(f"labels must be in [0, {n_classes})")
         self.classes_ = np.unique(y)
         scaler = StandardScaler().fit(X)
         active = np.flatnonzero(scaler.var_ > 0)
@@ -64,6 +82,7 @@ class SegmentClassifier:
         self.mean_ = scaler.mean_[self.cols_].astype(np.float32)
         self.inv_scale_ = (1.0 / scaler.scale_[self.cols_]).astype(np.float32)
         self.n_iter_ = 0
+        self.converged_ = True
         if len(self.classes_) == 1:
             self.lr_ = None
             return self
@@ -79,10 +98,11 @@ class SegmentClassifier:
             lr.coef_ = coef
             lr.intercept_ = prev.lr_.intercept_.copy()
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter is expected
+            warnings.simplefilter("ignore")  # recorded in converged_ instead
             lr.fit(self._transform(X), y)
         self.lr_ = lr
         self.n_iter_ = int(np.max(lr.n_iter_))
+        self.converged_ = self.n_iter_ < self.max_iter
         return self
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
@@ -91,12 +111,15 @@ class SegmentClassifier:
         out *= self.inv_scale_
         return out
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities [n, n_classes] (float32)."""
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """Class logits [n, n_classes] (float32); ``-inf`` for classes absent from training.
+
+        Softmax of these is :meth:`predict_proba`.
+        """
         X = np.asarray(X, dtype=np.float32)
-        out = np.zeros((len(X), self.n_classes), dtype=np.float32)
+        out = np.full((len(X), int(self.n_classes)), -np.inf, dtype=np.float32)
         if self.lr_ is None:
-            out[:, self.classes_[0]] = 1.0
+            out[:, self.classes_[0]] = 0.0
             return out
         # The scaler is folded into the linear map (no standardised copy of X):
         # ((X - m) * s) @ W.T + b  ==  X @ (W * s).T + (b - (m * s) @ W.T)
@@ -106,8 +129,17 @@ class SegmentClassifier:
         logits = Xc @ w.T + b.astype(np.float32)
         if logits.shape[1] == 1:  # binary: sklearn's decision is for the second class
             logits = np.hstack([np.zeros_like(logits), logits])
+        out[:, self.lr_.classes_] = logits
+        return out
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities [n, n_classes] (float32)."""
+        logits = self.decision_function(X)
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
         logits /= logits.sum(axis=1, keepdims=True)
-        out[:, self.lr_.classes_] = logits
-        return out
+        return logits
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The most probable class of each row (no temporal smoothing)."""
+        return np.argmax(self.predict_proba(X), axis=1)

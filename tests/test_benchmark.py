@@ -170,5 +170,5 @@ def test_solver_settings_do_not_change_random_choices(al_dataset):
     from benchmark.loop import RunConfig
 
     a = RunConfig(str(al_dataset), "0" * 64, "random", 0)
-    b = RunConfig(str(al_dataset), "0" * 64, "random", 0, warm_start=False, max_iter=300)
+    b = RunConfig(str(al_dataset), "0" * 64, "random", 0, warm_start=False, tol=1e-3)
     assert a.key != b.key and a.query_key == b.query_key == a.key
