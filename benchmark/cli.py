@@ -16,8 +16,8 @@ from .errors import BenchmarkError
 
 
 def _detector_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tol", type=float, default=1e-4,
-                   help="lbfgs tolerance every classifier fit runs to (default 1e-4)")
+    p.add_argument("--tol", type=float, default=1e-5,
+                   help="lbfgs tolerance every classifier fit runs to (default 1e-5)")
     p.add_argument("--max-iter", type=int, default=10_000,
                    help="safety stop on lbfgs iterations; fits that reach it are flagged "
                         "(default 10000)")

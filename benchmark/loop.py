@@ -81,7 +81,7 @@ class RunConfig:
     warm_start: bool = True
     features: str = "yamnet-patch-0.12-0.06-float32"
     C: float = 1.0
-    tol: float = 1e-4
+    tol: float = 1e-5
     max_iter: int = 10_000
     kernel: int = 3
 

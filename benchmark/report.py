@@ -79,6 +79,13 @@ def aulc(fractions, ious, lo: float | None = None, hi: float | None = None) -> f
     return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)) / (x[-1] - x[0]))
 
 
+def _mean(x: np.ndarray) -> float:
+    """Mean of the finite values (nan when there are none, without a warning)."""
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if len(x) else math.nan
+
+
 def _fmt(x, nd: int = 3) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
@@ -346,7 +353,7 @@ def dataset_table(g: Group) -> list[str]:
         c = comps.get(label)
         lines.append(
             f"| {label} | {n} | {_fmt(float(whole.mean()))} {_ci(C.t_ci(whole))} | "
-            f"{_fmt(float(np.nanmean(low)))} {_ci(C.t_ci(low))} | "
+            f"{_fmt(_mean(low))} {_ci(C.t_ci(low))} | "
             + (f"{c.effect:+.4f} {_ci(c.ci, 4)} | {_p(c.p)} | {_p(adj[label])} | "
                if c else "— | — | — | ")
             + (f"{_fmt(stay.effect)} {_ci(stay.ci)}, {stay.extra['not_reached']} |"

@@ -50,7 +50,7 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
     ((200, 3), True)
     """
 
-    def __init__(self, n_classes: int = 2, C: float = 1.0, tol: float = 1e-4,
+    def __init__(self, n_classes: int = 2, C: float = 1.0, tol: float = 1e-5,
                  max_iter: int = 10_000, random_state: int | None = 0):
         self.n_classes = n_classes
         self.C = C

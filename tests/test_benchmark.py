@@ -171,4 +171,6 @@ def test_solver_settings_do_not_change_random_choices(al_dataset):
 
     a = RunConfig(str(al_dataset), "0" * 64, "random", 0)
     b = RunConfig(str(al_dataset), "0" * 64, "random", 0, warm_start=False, tol=1e-3)
-    assert a.key != b.key and a.query_key == b.query_key == a.key
+    c = RunConfig(str(al_dataset), "0" * 64, "random", 0, schedule=DEFAULT_SCHEDULE[:5])
+    assert a.key != b.key != c.key and a.query_key == b.query_key == c.query_key
+    assert a.settings_key != b.settings_key and a.reference_key == c.reference_key
