@@ -29,7 +29,14 @@ from .fsutil import (
     sha256_file,
     write_json_atomic,
 )
-from .library import PREPARE_VERSION, PreparedLibrary, hash_library, prepare_library, scan_library
+from .library import (
+    PREPARE_VERSION,
+    PreparedLibrary,
+    hash_library,
+    prepare_library,
+    scan_library,
+    split_groups,
+)
 from .manifest import (
     FORMAT,
     FORMAT_VERSION,
@@ -105,12 +112,13 @@ def _write_plan_outputs(out: str, plan: FilePlan, wav: bytes, jam: bytes) -> dic
 # -- workers -----------------------------------------------------------------
 def _render_batch(batch: list[dict], spec_d: dict, fg: str, bg: str, out: str) -> list[dict]:
     """Render and write a batch of plans (runs in a worker process)."""
-    from .render import jams_bytes, pcm16_wav_bytes, render_plan
+    from .render import ensure_bed, jams_bytes, pcm16_wav_bytes, render_plan
 
     spec = DatasetSpec.from_dict(spec_d)
     done = []
     for d in batch:
         plan = FilePlan.from_dict(d)
+        ensure_bed(plan, bg, spec.sr)
         audio, jam = render_plan(plan, spec, fg, bg)
         done.append(_write_plan_outputs(out, plan, pcm16_wav_bytes(audio, spec.sr),
                                         jams_bytes(jam, fg, bg)))
@@ -122,6 +130,7 @@ def _rerender_batch(items: list[tuple[dict, str | None]], spec_d: dict, fg: str,
     """Re-render from JAMS files where given, else from the plan (worker)."""
     from .render import (
         check_jams_sources,
+        ensure_bed,
         jams_bytes,
         pcm16_wav_bytes,
         render_plan,
@@ -132,6 +141,7 @@ def _rerender_batch(items: list[tuple[dict, str | None]], spec_d: dict, fg: str,
     done = []
     for d, jams_path in items:
         plan = FilePlan.from_dict(d)
+        ensure_bed(plan, bg, spec.sr)
         if jams_path is not None:
             check_jams_sources(jams_path, plan)
             audio, _ = rerender_jams(jams_path, fg, bg)
@@ -256,8 +266,13 @@ def _write_tables(out: Path, plans: list[FilePlan]) -> dict[str, str]:
 
 
 def build_manifest(spec: DatasetSpec, sources_meta: dict, plans: list[FilePlan],
-                   hashes: dict[str, dict], tables: dict[str, str]) -> dict:
-    """Assemble the manifest document from the verified output hashes of every plan."""
+                   hashes: dict[str, dict], tables: dict[str, str],
+                   groups: dict | None = None) -> dict:
+    """Assemble the manifest document from the verified output hashes of every plan.
+
+    ``groups`` (from :func:`generator.library.split_groups`) records which recordings each
+    split holds, for classes whose clips were cut from shared recordings.
+    """
     files = []
     for p in plans:
         d = p.to_dict()
@@ -275,7 +290,7 @@ def build_manifest(spec: DatasetSpec, sources_meta: dict, plans: list[FilePlan],
         "versions": package_versions(),
         "files": files,
         "tables": tables,
-    }
+    } | ({"split_groups": groups} if groups else {})
 
 
 # -- output dir guard --------------------------------------------------------
@@ -371,11 +386,25 @@ def make_dataset(spec: DatasetSpec, out: str | os.PathLike, *, sources=None, job
     _run_batches(_render_batch, todo,
                  (spec.to_dict(), src.prepared.fg_path(), src.prepared.bg_path(), str(out)),
                  jobs, progress, "rendering", on_done=record)
+    check_unique(plans, hashes)
     tables = _write_tables(out, plans)
-    doc = build_manifest(spec, src.meta, plans, hashes, tables)
+    doc = build_manifest(spec, src.meta, plans, hashes, tables,
+                         split_groups(src.prepared, spec.source_test_fraction, spec.seed))
     write_manifest(out / MANIFEST_NAME, doc)
     shutil.rmtree(out / ".sedgen", ignore_errors=True)
     return load_manifest(out / MANIFEST_NAME)
+
+
+def check_unique(plans: list[FilePlan], hashes: dict[str, dict]) -> None:
+    """Refuse a dataset in which two soundscapes have identical audio."""
+    seen: dict[str, str] = {}
+    for p in plans:
+        h = hashes[p.id]["audio_sha256"]
+        if h in seen:
+            raise GeneratorError(
+                f"soundscapes {seen[h]} and {p.id} are identical; the background pool is too "
+                "small for this many files (add background recordings)")
+        seen[h] = p.id
 
 
 def check_renderable(prepared: PreparedLibrary, spec: DatasetSpec) -> None:
@@ -525,7 +554,7 @@ def regenerate_dataset(manifest: str | os.PathLike, out: str | os.PathLike, *, s
         jp = resolve_inside(src_dir, f["jams"], what="JAMS path", origin=mpath)
         use_jams = jp.is_file() and sha256_file(jp) == f["jams_sha256"]
         plan = {k: f[k] for k in ("id", "split", "bg_label", "bg_source", "bg_source_time",
-                                  "events")}
+                                  "events", "bg_bed") if k in f}
         items.append((plan, str(jp) if use_jams else None))
     hashes: dict[str, dict] = {}
     _run_batches(_rerender_batch, items,

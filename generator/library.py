@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -261,14 +262,55 @@ def _peak(path: Path) -> float:
     return float(np.max(np.abs(x))) if x.size else 0.0
 
 
+_SEG = re.compile(r"_seg\d+$")
+
+
+def clip_groups(lib: SourceLibrary) -> dict[str, str]:
+    """``{relpath: group}``: which original recording (or, for backgrounds, site) a clip
+    comes from, so that splits never put pieces of one recording in both.
+
+    From the library's ``provenance.csv`` when it has one (columns ``file`` and ``origin``,
+    and optionally ``site``, which wins for backgrounds); otherwise the file name with a
+    trailing ``_segN`` removed (the convention for clips cut from one recording).
+    """
+    prov = _read_provenance(lib.root)
+    out = {}
+    for rel in lib.all_clips():
+        row = prov.get(rel, {})
+        stem = _SEG.sub("", Path(rel).stem)
+        group = row.get("origin") or f"{Path(rel).parent.as_posix()}/{stem}"
+        if rel.startswith("background/") and row.get("site"):
+            group = "site:" + row["site"]
+        out[rel] = group
+    return out
+
+
+def _read_provenance(root: Path) -> dict[str, dict]:
+    import csv
+
+    path = Path(root) / "provenance.csv"
+    if not path.is_file():
+        return {}
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise GeneratorError(f"cannot read {path}: {exc}") from None
+    if rows and "file" not in rows[0]:
+        raise GeneratorError(f"{path} has no 'file' column")
+    return {r["file"]: {k: (v or "").strip() for k, v in r.items() if k} for r in rows}
+
+
 def split_clips(
     prepared: PreparedLibrary, test_fraction: float, seed: int
 ) -> dict[str, dict[str, dict[str, list[ClipInfo]]]]:
-    """Assign every clip to exactly one split, per class.
+    """Assign every clip to exactly one split, per class, keeping each recording whole.
 
-    Each class's clips (sorted by path) are permuted by a generator derived
-    from ``seed`` and the class, and the first ``max(1, round(f * n))`` go to
-    test. A class needs at least 2 clips.
+    Each class's clips are grouped by origin (:func:`clip_groups`); the groups, ordered by
+    their first clip's path, are permuted by a generator derived from ``seed`` and the
+    class, and the first ``max(1, round(f * n_groups))`` go to test (for backgrounds at
+    least 2 in each split when there are 4 or more groups). A class needs at least 2
+    groups. With one clip per group this is exactly a per-clip split.
 
     Returns
     -------
@@ -277,20 +319,49 @@ def split_clips(
     """
     from .rng import derive_rng
 
+    groups_of = clip_groups(prepared.source)
     out: dict[str, dict[str, dict[str, list[ClipInfo]]]] = {
         "train": {k: {} for k in KINDS},
         "test": {k: {} for k in KINDS},
     }
     for kind in KINDS:
         for label, clips in prepared.by_class(kind).items():
-            if len(clips) < 2:
+            groups: dict[str, list[ClipInfo]] = {}
+            for c in sorted(clips, key=lambda c: c.relpath):
+                groups.setdefault(groups_of.get(c.relpath, c.relpath), []).append(c)
+            keys = list(groups)  # in order of their first clip's path
+            if len(keys) < 2:
                 raise GeneratorError(
-                    f"class {kind}/{label} has {len(clips)} clip(s); at least 2 are needed to "
-                    "split it between train and test"
+                    f"class {kind}/{label} has {len(keys)} recording(s) "
+                    f"({len(clips)} clip(s)); at least 2 are needed to split it between "
+                    "train and test"
                 )
-            order = derive_rng(seed, "source-split", kind, label).permutation(len(clips))
-            n_test = min(len(clips) - 1, max(1, int(math.floor(test_fraction * len(clips) + 0.5))))
-            test_idx = set(order[:n_test].tolist())
-            out["test"][kind][label] = [c for i, c in enumerate(clips) if i in test_idx]
-            out["train"][kind][label] = [c for i, c in enumerate(clips) if i not in test_idx]
+            order = derive_rng(seed, "source-split", kind, label).permutation(len(keys))
+            n_test = max(1, int(math.floor(test_fraction * len(keys) + 0.5)))
+            if kind == "background" and len(keys) >= 4:
+                n_test = max(2, n_test)
+            n_test = min(len(keys) - (2 if kind == "background" and len(keys) >= 4 else 1),
+                         n_test)
+            test_keys = {keys[i] for i in order[:n_test].tolist()}
+            out["test"][kind][label] = [c for k in keys if k in test_keys for c in groups[k]]
+            out["train"][kind][label] = [c for k in keys if k not in test_keys
+                                         for c in groups[k]]
+    return out
+
+
+def split_groups(prepared: PreparedLibrary, test_fraction: float, seed: int) -> dict:
+    """The recordings (groups) of each class in each split, for the manifest; only classes
+    where some group holds more than one clip (otherwise the clip list says it all)."""
+    groups_of = clip_groups(prepared.source)
+    pools = split_clips(prepared, test_fraction, seed)
+    out = {}
+    for split, kinds in pools.items():
+        for kind, labels in kinds.items():
+            for label, clips in labels.items():
+                gs = [groups_of.get(c.relpath, c.relpath) for c in prepared.clips.values()
+                      if c.kind == kind and c.label == label]
+                if len(set(gs)) == len(gs):
+                    continue
+                out.setdefault(f"{kind}/{label}", {})[split] = sorted(
+                    {groups_of.get(c.relpath, c.relpath) for c in clips})
     return out

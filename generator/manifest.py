@@ -184,6 +184,12 @@ def validate_manifest(doc: dict, path: str | Path = "manifest") -> None:
         if rel not in {f"metadata/{s}.tsv" for s in SPLITS}:
             _fail(path, "tables", f"names an unexpected file {rel!r}")
         _hex(digest, path, f"tables[{rel!r}]")
+    if "split_groups" in doc:
+        for cls, splits in _get(doc, "split_groups", dict, path, "manifest").items():
+            if not isinstance(splits, dict) or not all(
+                    k in SPLITS and isinstance(v, list) and all(isinstance(x, str) for x in v)
+                    for k, v in splits.items()):
+                _fail(path, f"split_groups[{cls!r}]", "must map splits to lists of names")
     seen: set[str] = set()
     for i, f in enumerate(_get(doc, "files", list, path, "manifest")):
         where = f"files[{i}]"
@@ -204,6 +210,14 @@ def validate_manifest(doc: dict, path: str | Path = "manifest") -> None:
         _clip_path(_get(f, "bg_source", str, path, where), "background", path,
                    f"{where}.bg_source")
         _get(f, "bg_source_time", float, path, where)
+        if "bg_bed" in f:
+            for j, b in enumerate(_get(f, "bg_bed", list, path, where)):
+                bw = f"{where}.bg_bed[{j}]"
+                _clip_path(_get(b, "source", str, path, bw), "background", path, f"{bw}.source")
+                for key in ("source_time", "duration", "gain_db"):
+                    _get(b, key, float, path, bw)
+                if set(b) != {"source", "source_time", "duration", "gain_db"}:
+                    _fail(path, bw, f"has unexpected keys {sorted(set(b))}")
         for j, e in enumerate(_get(f, "events", list, path, where)):
             ew = f"{where}.events[{j}]"
             _clean_text(_get(e, "label", str, path, ew), path, f"{ew}.label")

@@ -36,8 +36,25 @@ class EventPlan:
 
 
 @dataclass(frozen=True)
+class BedSegment:
+    """One piece of a background bed: ``duration`` s of ``source`` from ``source_time`` s,
+    scaled by ``gain_db`` dB."""
+
+    source: str
+    source_time: float
+    duration: float
+    gain_db: float
+
+
+@dataclass(frozen=True)
 class FilePlan:
-    """One soundscape: its id, split, background and events."""
+    """One soundscape: its id, split, background and events.
+
+    The background is a window of one long recording (``bg_source`` from
+    ``bg_source_time``), or, when the library's recordings are not much longer than a
+    file, a *bed*: the pieces in ``bg_bed`` crossfaded into one clip (rendered by sedal into
+    the file ``bg_source`` names), so that no two files share a background.
+    """
 
     id: str
     split: str
@@ -45,14 +62,20 @@ class FilePlan:
     bg_source: str
     bg_source_time: float
     events: tuple[EventPlan, ...]
+    bg_bed: tuple[BedSegment, ...] | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["events"] = [asdict(e) for e in self.events]
+        if self.bg_bed is None:
+            d.pop("bg_bed")
+        else:
+            d["bg_bed"] = [asdict(b) for b in self.bg_bed]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> FilePlan:
+        bed = d.get("bg_bed")
         return cls(
             id=d["id"],
             split=d["split"],
@@ -60,7 +83,50 @@ class FilePlan:
             bg_source=d["bg_source"],
             bg_source_time=float(d["bg_source_time"]),
             events=tuple(EventPlan(**e) for e in d["events"]),
+            bg_bed=None if bed is None else tuple(BedSegment(**b) for b in bed),
         )
+
+
+#: A background recording must be this much longer than a file (s) to give it a window;
+#: shorter ones are crossfaded into beds.
+BED_SLACK = 2.0
+#: Crossfade between the pieces of a bed (s, equal power), at most a quarter of a piece.
+BED_CROSSFADE = 0.5
+#: Gain range of a bed's pieces (dB, uniform).
+BED_GAIN_DB = 3.0
+BED_VERSION = 1
+
+
+def plan_bed(clips: list[ClipInfo], duration: float, rng) -> tuple[BedSegment, ...]:
+    """Pieces of random clips (random offsets, lengths and gains) that crossfade into at
+    least ``duration`` seconds."""
+    pieces: list[BedSegment] = []
+    total = 0.0
+    while True:
+        c = clips[int(rng.integers(len(clips)))]
+        longest = c.duration
+        shortest = min(longest, max(1.0, 0.3 * longest))
+        dur = float(rng.uniform(shortest, longest))
+        start = float(rng.uniform(0.0, longest - dur)) if longest > dur else 0.0
+        gain = float(rng.uniform(-BED_GAIN_DB, BED_GAIN_DB))
+        pieces.append(BedSegment(_clip_key(c), start, dur, gain))
+        total += dur - (bed_crossfade(pieces[-2].duration, dur) if len(pieces) > 1 else 0.0)
+        if total >= duration:
+            return tuple(pieces)
+
+
+def bed_crossfade(a: float, b: float) -> float:
+    """Crossfade (s) between two bed pieces of lengths ``a`` and ``b`` seconds."""
+    return min(BED_CROSSFADE, a / 4, b / 4)
+
+
+def bed_name(label: str, bed: tuple[BedSegment, ...], sr: int) -> str:
+    """The bed's file, ``background/<label>/bed-<hash>.wav`` (a function of its pieces)."""
+    from .fsutil import canonical_json, sha256_bytes
+
+    h = sha256_bytes(canonical_json({"v": BED_VERSION, "sr": sr,
+                                     "pieces": [asdict(b) for b in bed]}).encode())
+    return f"background/{label}/bed-{h[:20]}.wav"
 
 
 def file_id(split: str, index: int) -> str:
@@ -114,6 +180,9 @@ def plan_file(
     bg_clips = pool["background"][bg_label]
     bg = bg_clips[int(rng.integers(len(bg_clips)))]
     bg_start = float(rng.uniform(0.0, max(0.0, bg.duration - spec.duration)))
+    bed = None
+    if bg.duration < spec.duration + BED_SLACK:
+        bed = plan_bed(bg_clips, spec.duration, derive_rng(spec.seed, "bed", split, index))
     events: list[EventPlan] = []
     if has_events:
         fg_labels = sorted(pool["foreground"])
@@ -132,6 +201,9 @@ def plan_file(
         onsets = place_events([d[3] for d in drawn], spec.duration, rng)
         for (label, clip, src_t, dur, snr), onset in zip(drawn, onsets, strict=True):
             events.append(EventPlan(label, _clip_key(clip), src_t, onset, dur, snr))
+    if bed is not None:
+        return FilePlan(file_id(split, index), split, bg_label, bed_name(bg_label, bed, spec.sr),
+                        0.0, tuple(events), bed)
     return FilePlan(
         id=file_id(split, index),
         split=split,

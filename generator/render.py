@@ -83,13 +83,61 @@ def library_clip(kind_path: str, source: str, kind: str) -> Path:
     GeneratorError
         The path leaves the library, or names a clip the library does not hold.
     """
-    prefix = kind + "/"
-    if not isinstance(source, str) or not source.startswith(prefix):
-        raise GeneratorError(f"{kind} source {source!r} is not a {prefix}<label>/<clip> path")
-    path = resolve_inside(kind_path, source[len(prefix):], what=f"{kind} source")
+    path = library_clip_path(kind_path, source, kind)
     if not path.is_file():
         raise GeneratorError(f"{kind} source {source!r} is not in the source library")
     return path
+
+
+def ensure_bed(plan: FilePlan, bg_path: str, sr: int) -> None:
+    """Render the plan's background bed into the library's background folder (once).
+
+    The pieces are cut from the prepared clips, scaled, joined with equal-power crossfades
+    and written as 16-bit PCM under the name :func:`generator.plan.bed_name` derives from
+    them (so a plan cannot name any other file).
+
+    Raises
+    ------
+    GeneratorError
+        A bed whose name does not match its pieces, or a piece outside the library.
+    """
+    from .plan import bed_crossfade, bed_name
+
+    if plan.bg_bed is None:
+        return
+    if plan.bg_source != bed_name(plan.bg_label, plan.bg_bed, sr):
+        raise GeneratorError(f"{plan.id}: background bed name {plan.bg_source!r} does not match "
+                             "its pieces")
+    dest = library_clip_path(bg_path, plan.bg_source, "background")
+    if dest.is_file():
+        return
+    out: np.ndarray | None = None
+    prev_len = 0.0
+    for piece in plan.bg_bed:
+        x, clip_sr = sf.read(str(library_clip(bg_path, piece.source, "background")),
+                             dtype="float64", always_2d=True)
+        if clip_sr != sr:
+            raise GeneratorError(f"bed piece {piece.source} is at {clip_sr} Hz, not {sr}")
+        a = int(round(piece.source_time * sr))
+        seg = x[a:a + int(round(piece.duration * sr)), 0] * 10 ** (piece.gain_db / 20)
+        if out is None:
+            out = seg
+        else:
+            n = min(int(round(bed_crossfade(prev_len, piece.duration) * sr)), len(out), len(seg))
+            t = (np.arange(n) + 0.5) / max(n, 1)
+            mixed = out[len(out) - n:] * np.cos(t * np.pi / 2) + seg[:n] * np.sin(t * np.pi / 2)
+            out = np.concatenate([out[:len(out) - n], mixed, seg[n:]])
+        prev_len = piece.duration
+    with atomic_path(dest) as tmp:
+        sf.write(str(tmp), np.clip(out, -1.0, 1.0), sr, subtype="PCM_16", format="WAV")
+
+
+def library_clip_path(kind_path: str, source: str, kind: str) -> Path:
+    """Where a ``<kind>/<label>/<clip>`` path lives in the library (confined; may not exist)."""
+    prefix = kind + "/"
+    if not isinstance(source, str) or not source.startswith(prefix):
+        raise GeneratorError(f"{kind} source {source!r} is not a {prefix}<label>/<clip> path")
+    return resolve_inside(kind_path, source[len(prefix):], what=f"{kind} source")
 
 
 def check_jams_sources(jams_path: str | Path, plan: FilePlan) -> None:
