@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from generator.builtin import BUILTINS, DEFAULT_BUILTIN
 from generator.cliutil import Parser, run_main
 from generator.errors import GeneratorError
 from sed.errors import SedError
@@ -100,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(SNR 0, r 0.2 and 1.0; random, mean, top_k) for use with --sources")
     p.add_argument("--sources", type=Path, default=None,
                    help="source library for datasets that must be built")
+    p.add_argument("--builtin", choices=sorted(BUILTINS), default=DEFAULT_BUILTIN,
+                   help="with --all and no --sources: the built-in library of the grid "
+                        f"(default {DEFAULT_BUILTIN}; others live under DATA_ROOT/builtin-NAME)")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("query", help="rank unlabelled recordings for annotation")
@@ -118,6 +122,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
     p.add_argument("--scheduler", default=None, help="Dask scheduler for embedding")
+    p.add_argument("--yamnet", type=Path, default=None)
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("difficulty", help="supervised IoU of a library over SNR x ratio, band "
+                                          "energies and a raw log-mel baseline")
+    p.add_argument("--sources", type=Path, default=None,
+                   help="a source library (default: a built-in one)")
+    p.add_argument("--builtin", choices=sorted(BUILTINS), default=DEFAULT_BUILTIN)
+    p.add_argument("--n-files", type=int, default=500)
+    p.add_argument("--snrs", default="10,0,-10", help="comma-separated SNRs in dB")
+    p.add_argument("--ratios", default="0.2,1.0", help="comma-separated event ratios")
+    p.add_argument("--seed", type=int, default=0, help="dataset seed")
+    p.add_argument("--data-root", type=Path, default=Path("data/difficulty"))
+    p.add_argument("--out", type=Path, required=True,
+                   help="result file stem: writes OUT.json and OUT.md")
+    p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--yamnet", type=Path, default=None)
     p.add_argument("--no-progress", action="store_true")
 
@@ -185,6 +205,21 @@ def run(args: argparse.Namespace) -> int:
                         scheduler=args.scheduler, progress=not args.no_progress)
         print(res["text"], end="")
         print(f"wrote {args.out / 'ranking.csv'}")
+    elif args.cmd == "difficulty":
+        from . import difficulty
+
+        try:
+            snrs = tuple(float(x) for x in args.snrs.split(","))
+            ratios = tuple(float(x) for x in args.ratios.split(","))
+        except ValueError:
+            raise BenchmarkError("--snrs and --ratios take comma-separated numbers") from None
+        res = difficulty.measure(sources=args.sources, builtin=args.builtin,
+                                 n_files=args.n_files, snrs=snrs, ratios=ratios, seed=args.seed,
+                                 data_root=args.data_root, jobs=args.jobs, yamnet=args.yamnet,
+                                 progress=not args.no_progress)
+        difficulty.write(res, args.out)
+        print(difficulty.format_table(res), end="")
+        print(f"wrote {args.out.with_suffix('.json')} and {args.out.with_suffix('.md')}")
     elif args.cmd == "compare":
         from .report import compare_results
 
@@ -224,7 +259,8 @@ def _run(args) -> int:
     elif args.all:
         exps = runner.study_grid(args.data_root, n_files=args.n_files or 2500,
                                  seeds=seeds, long_seeds=runner.parse_seeds(args.long_seeds),
-                                 dataset_seeds=runner.parse_seeds(args.dataset_seeds))
+                                 dataset_seeds=runner.parse_seeds(args.dataset_seeds),
+                                 builtin=args.builtin)
     elif args.config:
         cfg = runner.load_config(args.config)
         exps = runner.experiments_from_config(cfg, args.config.parent)

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from .builtin import BUILTINS, DEFAULT_BUILTIN
 from .cliutil import Parser, run_main
 from .errors import GeneratorError
 from .spec import STUDY_GRID, DatasetSpec
@@ -31,7 +32,10 @@ def _add_make_args(p: argparse.ArgumentParser) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sources", type=Path, default=None,
-                   help="source library in Scaper's layout (default: the built-in one)")
+                   help="source library in Scaper's layout (default: a built-in one)")
+    p.add_argument("--builtin", choices=sorted(BUILTINS), default=DEFAULT_BUILTIN,
+                   help="which built-in library, without --sources: 'field' (field-realistic) "
+                        f"or 'clean' (the first, easily separable one); default {DEFAULT_BUILTIN}")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
@@ -51,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--n-files", type=int, default=2500)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out-root", type=Path, default=Path("data"))
+    p.add_argument("--out-root", type=Path, default=None,
+                   help="default data (data/builtin-NAME for a non-default --builtin)")
     p.add_argument("--manifests", type=Path, default=None,
                    help="also write gzipped manifests into this folder (e.g. data_manifests)")
     p.add_argument("--force", action="store_true")
@@ -74,9 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sources", help="source libraries")
     ssub = p.add_subparsers(dest="sources_cmd", required=True)
-    q = ssub.add_parser("builtin", help="write the built-in (synthetic) library to a folder")
+    q = ssub.add_parser("builtin", help="write a built-in (synthetic) library to a folder")
     q.add_argument("--out", type=Path, required=True)
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--library", choices=sorted(BUILTINS), default=DEFAULT_BUILTIN,
+                   help=f"which built-in library (default {DEFAULT_BUILTIN})")
     q = ssub.add_parser("fetch", help="download a published corpus into a library")
     q.add_argument("name", help="esc50, nigens, dcase-fewshot or tut-park")
     q.add_argument("--dest", type=Path, required=True, help="library folder")
@@ -122,17 +129,19 @@ def run(args: argparse.Namespace) -> int:
         spec = spec_from_args(args)
         out = args.out or Path("data") / spec.default_dirname()
         dataset.make_dataset(spec, out, sources=args.sources, jobs=args.jobs, force=args.force,
-                             progress=progress)
+                             progress=progress, builtin=args.builtin)
         print(f"wrote {out}")
         _print_info(dataset.dataset_info(out))
     elif args.cmd == "grid":
         from .manifest import load_manifest, write_manifest
 
+        root = args.out_root or (Path("data") if args.builtin == DEFAULT_BUILTIN
+                                 else Path("data") / f"builtin-{args.builtin}")
         for snr, ratio in STUDY_GRID:
             spec = DatasetSpec(n_files=args.n_files, seed=args.seed, snr=snr, event_ratio=ratio)
-            out = args.out_root / spec.default_dirname()
+            out = root / spec.default_dirname()
             dataset.make_dataset(spec, out, sources=args.sources, jobs=args.jobs,
-                                 force=args.force, progress=progress)
+                                 force=args.force, progress=progress, builtin=args.builtin)
             print(f"wrote {out}")
             if args.manifests is not None:
                 doc = load_manifest(out / "manifest.json")
@@ -175,8 +184,8 @@ def _sources(args) -> int:
     if args.sources_cmd == "builtin":
         from .builtin import write_builtin
 
-        write_builtin(args.out, args.seed, progress=True)
-        print(f"wrote the built-in (synthetic) source library to {args.out}")
+        write_builtin(args.out, args.seed, library=args.library, progress=True)
+        print(f"wrote the built-in (synthetic) source library '{args.library}' to {args.out}")
     elif args.sources_cmd == "fetch":
         from .corpora.fetch import fetch_corpus
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from .builtin import BUILTIN_VERSION, builtin_library, builtin_name
+from .builtin import BUILTINS, DEFAULT_BUILTIN, builtin_library, builtin_name, check_builtin
 from .errors import GeneratorError
 from .fsutil import (
     canonical_json,
@@ -62,12 +62,14 @@ class Sources:
 
 
 def resolve_sources(sources: str | os.PathLike | None, sr: int, *, builtin_seed: int = 0,
-                    progress: bool = False) -> Sources:
-    """Scan, hash and prepare a library (``None`` means the built-in one)."""
+                    builtin: str = DEFAULT_BUILTIN, progress: bool = False) -> Sources:
+    """Scan, hash and prepare a library (``None`` means the built-in one named ``builtin``)."""
     if sources is None:
-        root = builtin_library(builtin_seed, progress=progress)
-        meta = {"kind": "builtin", "name": builtin_name(builtin_seed),
-                "builtin_version": BUILTIN_VERSION, "builtin_seed": builtin_seed}
+        root = builtin_library(builtin_seed, library=builtin, progress=progress)
+        meta = {"kind": "builtin", "name": builtin_name(builtin_seed, builtin),
+                "builtin_version": BUILTINS[builtin]["version"], "builtin_seed": builtin_seed}
+        if builtin != "clean":  # the clean library's manifests predate this key
+            meta["builtin_library"] = builtin
     else:
         root = Path(sources)
         meta = {"kind": "folder", "name": root.resolve().name}
@@ -338,7 +340,8 @@ def _prepare_out(out: Path, key: str, force: bool) -> None:
 
 
 def make_dataset(spec: DatasetSpec, out: str | os.PathLike, *, sources=None, jobs: int = 1,
-                 force: bool = False, progress: bool = False, builtin_seed: int = 0) -> dict:
+                 force: bool = False, progress: bool = False, builtin_seed: int = 0,
+                 builtin: str = DEFAULT_BUILTIN) -> dict:
     """Build a dataset dir (resumable; outputs identical for any ``jobs``).
 
     Parameters
@@ -348,6 +351,8 @@ def make_dataset(spec: DatasetSpec, out: str | os.PathLike, *, sources=None, job
         Dataset dir. Rerunning on a partial dir renders only missing files.
     sources : path or None
         Source library in Scaper's layout; ``None`` for the built-in one.
+    builtin : {'field', 'clean'}
+        Which built-in library, when ``sources`` is None.
     jobs : int
         Worker processes.
     force : bool
@@ -363,7 +368,8 @@ def make_dataset(spec: DatasetSpec, out: str | os.PathLike, *, sources=None, job
     if jobs < 1:
         raise GeneratorError(f"--jobs must be >= 1, got {jobs}")
     out = Path(out)
-    src = resolve_sources(sources, spec.sr, builtin_seed=builtin_seed, progress=progress)
+    src = resolve_sources(sources, spec.sr, builtin_seed=builtin_seed,
+                          builtin=check_builtin(builtin), progress=progress)
     plans = plan_dataset(spec, src.prepared)
     key = dataset_key(spec, src.meta)
     check_renderable(src.prepared, spec)
@@ -533,10 +539,15 @@ def regenerate_dataset(manifest: str | os.PathLike, out: str | os.PathLike, *, s
     if sources is None and smeta["kind"] != "builtin":
         raise GeneratorError(
             f"this dataset was made from the folder library {smeta['name']!r}; pass --sources DIR")
-    if sources is None and smeta.get("builtin_version") != BUILTIN_VERSION:
+    library = smeta.get("builtin_library", "clean")
+    if sources is None and library not in BUILTINS:
+        raise GeneratorError(f"manifest needs the built-in library {library!r}, which this "
+                             "sedal does not have")
+    if sources is None and smeta.get("builtin_version") != BUILTINS[library]["version"]:
         raise GeneratorError(
-            f"manifest needs built-in library version {smeta.get('builtin_version')}, this sedal "
-            f"has version {BUILTIN_VERSION}")
+            f"manifest needs built-in library {library} version "
+            f"{smeta.get('builtin_version')}, this sedal has version "
+            f"{BUILTINS[library]['version']}")
     files = doc["files"]
     if ids is not None:
         unknown = sorted(set(ids) - {f["id"] for f in files})
@@ -544,6 +555,7 @@ def regenerate_dataset(manifest: str | os.PathLike, out: str | os.PathLike, *, s
             raise GeneratorError(f"no file {unknown[0]!r} in the manifest")
         files = [f for f in files if f["id"] in set(ids)]
     src = resolve_sources(sources, spec.sr, builtin_seed=smeta.get("builtin_seed", 0),
+                          builtin=library if sources is None else DEFAULT_BUILTIN,
                           progress=progress)
     check_sources(doc, src)
     out = Path(out)

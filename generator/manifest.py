@@ -171,6 +171,8 @@ def validate_manifest(doc: dict, path: str | Path = "manifest") -> None:
         _get(src, "builtin_version", int, path, "sources")
         if _get(src, "builtin_seed", int, path, "sources") < 0:
             _fail(path, "sources.builtin_seed", "must be >= 0")
+        if "builtin_library" in src:
+            _get(src, "builtin_library", str, path, "sources")
     for rel, digest in _get(src, "clips", dict, path, "sources").items():
         if rel.split("/", 1)[0] not in ("foreground", "background"):
             _fail(path, "sources.clips", f"{rel!r} is not a foreground/ or background/ path")
