@@ -195,9 +195,11 @@ def _sources(args) -> int:
             print(f"{cls}: {n} clips")
         print(f"library {args.dest} updated (provenance in {args.dest / 'provenance.csv'})")
     elif args.sources_cmd == "check":
-        from .corpora.check import check_library, format_table
+        from .corpora.check import background_warnings, check_library, format_table
 
         reports, problems = check_library(args.dir)
+        for line in background_warnings(args.dir, reports):
+            print(f"warning: {line}", file=sys.stderr)
         print(format_table(reports))
         if problems:
             for line in problems:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..library import KINDS, MIN_CLIP_SECONDS, SILENT_PEAK, scan_library
+from ..library import KINDS, MIN_CLIP_SECONDS, SILENT_PEAK, clip_groups, scan_library
 
 
 @dataclass
@@ -23,6 +23,7 @@ class ClassReport:
     channels: set = field(default_factory=set)
     corrupt: list = field(default_factory=list)
     silent: list = field(default_factory=list)
+    seconds: float = 0.0
 
 
 def check_library(root: str | os.PathLike) -> tuple[list[ClassReport], list[str]]:
@@ -54,6 +55,7 @@ def check_library(root: str | os.PathLike) -> tuple[list[ClassReport], list[str]
                     continue
                 r.clips += 1
                 dur = x.shape[0] / sr
+                r.seconds += dur
                 r.min_s, r.max_s = min(r.min_s, dur), max(r.max_s, dur)
                 r.rates.add(int(sr))
                 r.channels.add(int(x.shape[1]))
@@ -68,6 +70,26 @@ def check_library(root: str | os.PathLike) -> tuple[list[ClassReport], list[str]
                                 "are needed to split it between train and test")
             reports.append(r)
     return reports, problems
+
+
+def background_warnings(root: str | os.PathLike, reports: list[ClassReport], *,
+                        file_seconds: float = 10.0) -> list[str]:
+    """Warnings about background pools too small for varied files: fewer than 4 recordings
+    (so a split gets one or two), or less than 10 files' worth of audio (beds will reuse the
+    same material often; files stay distinct, but similar)."""
+    groups = clip_groups(scan_library(root, min_clips=0))
+    out = []
+    for r in reports:
+        if r.kind != "background":
+            continue
+        n = len({g for rel, g in groups.items() if rel.startswith(f"background/{r.label}/")})
+        if n < 4:
+            out.append(f"background/{r.label} holds {n} recording(s): each split gets at most "
+                       f"{max(1, n - 1)}; files of a split will share background material")
+        if r.seconds < 10 * file_seconds:
+            out.append(f"background/{r.label} holds {r.seconds:.0f} s of audio: {file_seconds:g} s "
+                       "files will be beds of the same few recordings (distinct, but similar)")
+    return out
 
 
 def format_table(reports: list[ClassReport]) -> str:
