@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     _feature_args(p)
     p.add_argument("--fraction", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1,
+                   help="BLAS threads of the classifier fit (default 1)")
     _detector_args(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
@@ -174,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         store = ensure_store(args.dataset, _params(args), yamnet_path=args.yamnet,
                              progress=not args.no_progress)
         res = supervised(store, doc, args.fraction, random_state=args.seed,
-                         settings=_detector(args))
+                         settings=_detector(args), threads=args.threads)
         if args.json:
             print(json.dumps(res, sort_keys=True))
         else:

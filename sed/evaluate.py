@@ -63,9 +63,18 @@ PAPER = DetectorSettings()
 
 def fit_segments(X: np.ndarray, y: np.ndarray, n_classes: int,
                  settings: DetectorSettings = PAPER, *,
-                 warm_start_from: SegmentClassifier | None = None) -> SegmentClassifier:
-    """Fit the segment classifier on embeddings ``X`` [n, d] and labels ``y`` [n]."""
-    return settings.classifier(n_classes).fit(X, y, warm_start_from=warm_start_from)
+                 warm_start_from: SegmentClassifier | None = None,
+                 threads: int = 1) -> SegmentClassifier:
+    """Fit the segment classifier on embeddings ``X`` [n, d] and labels ``y`` [n].
+
+    The fit runs under an explicit BLAS/OpenMP thread budget (``threads``, default 1):
+    measured here, a 200-iteration fit on 1320 segments took 25.6 s with the default
+    threads on a busy machine and 0.89 s with one.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=max(1, int(threads))):
+        return settings.classifier(n_classes).fit(X, y, warm_start_from=warm_start_from)
 
 
 def segment_decisions(clf: SegmentClassifier, X: np.ndarray, offsets: np.ndarray,
@@ -130,15 +139,16 @@ def score(store: FeatureStore, clf: SegmentClassifier, doc: dict | None = None, 
 
 
 def fit_on_files(store: FeatureStore, files: np.ndarray,
-                 settings: DetectorSettings = PAPER) -> SegmentClassifier:
+                 settings: DetectorSettings = PAPER, *, threads: int = 1) -> SegmentClassifier:
     """Fit the detector's classifier on the segments of the store's ``files``."""
     rows = store.rows(np.sort(files))
     return fit_segments(np.asarray(store.embeddings[rows], dtype=np.float32),
-                        store.labels[rows].astype(np.int64), len(store.classes), settings)
+                        store.labels[rows].astype(np.int64), len(store.classes), settings,
+                        threads=threads)
 
 
 def supervised(store: FeatureStore, doc: dict, fraction: float = 1.0, *, random_state=0,
-               settings: DetectorSettings = PAPER) -> dict:
+               settings: DetectorSettings = PAPER, threads: int = 1) -> dict:
     """Train on a random ``fraction`` of the training files and report test metrics.
 
     Returns
@@ -155,7 +165,7 @@ def supervised(store: FeatureStore, doc: dict, fraction: float = 1.0, *, random_
         rng = check_random_state(random_state, "supervised-fraction")
         train = np.sort(rng.choice(train, size=n, replace=False))
     t0 = time.perf_counter()
-    clf = fit_on_files(store, train, settings)
+    clf = fit_on_files(store, train, settings, threads=threads)
     fit_s = time.perf_counter() - t0
     out = score(store, clf, doc, kernel=settings.kernel)
     out.update({"n_train_files": int(n), "fit_seconds": round(fit_s, 3),
