@@ -112,7 +112,7 @@ def _place(parts: list[tuple[np.ndarray, float]], sr: int, tail: float = 0.05) -
 def propagate(x: np.ndarray, sr: int, rng, *, distance: float | None = None) -> np.ndarray:
     """Hear ``x`` from ``distance`` metres (random 5-80 m): air absorption, outdoor
     reverberation and a random microphone/EQ colouring."""
-    d = float(rng.uniform(3.0, 40.0)) if distance is None else distance
+    d = float(rng.uniform(3.0, 30.0)) if distance is None else distance
     # air absorption + ground/foliage: high frequencies lose more with distance
     cutoff = float(np.clip(10000.0 / (1.0 + d / 40.0) * rng.uniform(0.8, 1.25), 1500, 7600))
     y = _lowpass(x, cutoff, sr, order=2)
@@ -251,7 +251,7 @@ def dog(seed: int, index: int, sr: int = SYNTH_SR) -> np.ndarray:
     make = (_bark, _yelp, _whine, _growl, _howl)[kind]
     n_calls = {0: (1, 6), 1: (1, 4), 2: (1, 2), 3: (1, 2), 4: (1, 1)}[kind]
     n = int(rng.integers(n_calls[0], n_calls[1] + 1))
-    gap = {0: (0.08, 0.3), 1: (0.06, 0.25), 2: (0.1, 0.3), 3: (0.1, 0.3), 4: (0.2, 0.4)}[kind]
+    gap = {0: (0.04, 0.15), 1: (0.04, 0.12), 2: (0.05, 0.15), 3: (0.05, 0.15), 4: (0.1, 0.2)}[kind]
     parts = [(make(v, sr, rng), rng.uniform(*gap) / v["rate"]) for _ in range(n)]
     x = _place(_level_jitter(parts, rng)[:-1] + [(parts[-1][0], 0.0)], sr)
     return _normalise(propagate(x, sr, rng), rng.uniform(0.4, 0.9))
@@ -308,9 +308,9 @@ def baby(seed: int, index: int, sr: int = SYNTH_SR) -> np.ndarray:
         for u in range(int(rng.integers(1, 5))):
             if u:
                 parts.append((_gasp(sr, rng), rng.uniform(0.03, 0.12)))
-            parts.append((_cry_unit(v, sr, rng), rng.uniform(0.05, 0.2) / v["rate"]))
+            parts.append((_cry_unit(v, sr, rng), rng.uniform(0.02, 0.08) / v["rate"]))
     else:
-        parts = [(_fuss(v, sr, rng), rng.uniform(0.08, 0.3) / v["rate"])
+        parts = [(_fuss(v, sr, rng), rng.uniform(0.05, 0.15) / v["rate"])
                  for _ in range(int(rng.integers(2, 6)))]
     parts[-1] = (parts[-1][0], 0.0)
     x = _place(_level_jitter(parts, rng, 3.0), sr)
@@ -324,7 +324,7 @@ def _meerkat_formants(v):
 
 
 def _close_call(v, sr, rng):
-    dur = rng.uniform(0.05, 0.15)
+    dur = rng.uniform(0.1, 0.25)
     n = int(dur * sr)
     tt = _t(n, sr)
     f0 = rng.uniform(300, 550) * v["f0"] * (1 + rng.uniform(-0.15, 0.1) * tt / dur)
@@ -335,7 +335,7 @@ def _close_call(v, sr, rng):
 
 
 def _alarm(v, sr, rng):
-    dur = rng.uniform(0.1, 0.4)
+    dur = rng.uniform(0.2, 0.5)
     n = int(dur * sr)
     tt = _t(n, sr)
     f0 = rng.uniform(450, 900) * v["f0"] * (1 - 0.1 * tt / dur)
@@ -347,7 +347,7 @@ def _alarm(v, sr, rng):
 
 
 def _lead(v, sr, rng):
-    dur = rng.uniform(0.12, 0.3)
+    dur = rng.uniform(0.15, 0.35)
     n = int(dur * sr)
     tt = _t(n, sr)
     lo, hi = sorted(rng.uniform(450, 1100, size=2) * v["f0"])
@@ -363,8 +363,8 @@ def meerkat(seed: int, index: int, sr: int = SYNTH_SR) -> np.ndarray:
     rng = derive_rng(seed, "field", "meerkat", index)
     kind = _pick(v["weights"], 3, rng)
     make = (_close_call, _alarm, _lead)[kind]
-    n = int(rng.integers(*{0: (2, 6), 1: (1, 6), 2: (1, 4)}[kind]))
-    gap = {0: (0.08, 0.3), 1: (0.05, 0.2), 2: (0.1, 0.3)}[kind]
+    n = int(rng.integers(*{0: (3, 8), 1: (2, 7), 2: (2, 5)}[kind]))
+    gap = {0: (0.03, 0.12), 1: (0.03, 0.1), 2: (0.05, 0.15)}[kind]
     parts = [(make(v, sr, rng), rng.uniform(*gap) / v["rate"]) for _ in range(n)]
     parts[-1] = (parts[-1][0], 0.0)
     x = _place(_level_jitter(parts, rng), sr)
@@ -557,12 +557,12 @@ def park(seed: int, index: int, duration: float = BACKGROUND_SECONDS,
     mix = sum(layers)
     level = np.sqrt(np.mean(mix ** 2))
     # confusers: unlabelled animal and human sounds in the target classes' bands
-    for _ in range(int(site["confusers"] * rng.uniform(3, 8) * duration / 60)):
+    for _ in range(int(site["confusers"] * rng.uniform(2, 6) * duration / 60)):
         c = CONFUSERS[int(rng.integers(len(CONFUSERS)))](sr, rng)
         c = propagate(c, sr, rng, distance=float(rng.uniform(10, 90)))
         s = int(rng.uniform(0, max(1, n - len(c))))
         c = c[: n - s]
-        mix[s:s + len(c)] += level * 10 ** (rng.uniform(-12, 0) / 20) * _unit(c)
+        mix[s:s + len(c)] += level * 10 ** (rng.uniform(-15, -3) / 20) * _unit(c)
     return _normalise(mix, rng.uniform(0.3, 0.6))
 
 

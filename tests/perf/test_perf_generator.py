@@ -14,9 +14,11 @@ from generator.spec import DatasetSpec
 N = 1000
 
 
+@pytest.mark.parametrize("builtin", ["clean", "field"])
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_make_throughput(benchmark, tmp_path, jobs):
-    make_dataset(DatasetSpec(n_files=20), tmp_path / "warm")  # builds the cached library
+def test_make_throughput(benchmark, tmp_path, jobs, builtin):
+    # builds the cached library first
+    make_dataset(DatasetSpec(n_files=20), tmp_path / "warm", builtin=builtin)
     counter = {"i": 0}
 
     def setup():
@@ -26,7 +28,8 @@ def test_make_throughput(benchmark, tmp_path, jobs):
         return (out,), {}
 
     def run(out):
-        make_dataset(DatasetSpec(n_files=N, event_ratio=0.2, seed=1), out, jobs=jobs)
+        make_dataset(DatasetSpec(n_files=N, event_ratio=0.2, seed=1), out, jobs=jobs,
+                     builtin=builtin)
 
     benchmark.pedantic(run, setup=setup, rounds=2, iterations=1)
     benchmark.extra_info["files_per_second"] = N / benchmark.stats.stats.mean
