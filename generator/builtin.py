@@ -24,7 +24,7 @@ from .synth import BUILTIN_CLASSES, SYNTH_SR
 #: (:mod:`generator.synth`), kept for tests and comparison. ``version`` is bumped whenever
 #: a library's synthesis changes, so that caches are rebuilt.
 BUILTINS: dict[str, dict] = {
-    "field": {"version": 3, "n_foreground": 240, "n_background": 24, "bg_seconds": 75.0},
+    "field": {"version": 5, "n_foreground": 240, "n_background": 24, "bg_seconds": 75.0},
     "clean": {"version": 1, "n_foreground": 40, "n_background": 10, "bg_seconds": 60.0},
 }
 #: The default built-in library. Still ``clean``: the field library is selectable with

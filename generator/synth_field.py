@@ -17,7 +17,7 @@ acoustics of the classes rather than tuned to make any strategy win:
     noisy, repeated) and lead calls (short tonal, rising or falling).
 
   The classes' fundamental ranges overlap (about 250-900 Hz for all three).
-- *Propagation and recording.* Every clip is heard from a random distance (5-80 m):
+- *Propagation and recording.* Every clip is heard from a random distance (3-20 m):
   distance-dependent air absorption (a low-pass whose cut-off falls with distance),
   outdoor reverberation (an exponentially decaying noise tail whose share grows with
   distance), a random microphone/EQ colouring (peaking and shelving filters of a few dB),
@@ -26,7 +26,8 @@ acoustics of the classes rather than tuned to make any strategy win:
   :data:`N_SITES` "sites" (two recordings each, the site in ``provenance.csv``), each site
   with its own mix that changes over time: wind with gusts, traffic rumble and pass-bys,
   distant voices and babble, birdsong, insects (2-8 kHz), footsteps, rain; and
-  **confusers** that are not labelled: crows, cats, gulls, pigeons, children's shouts,
+  **confusers** that are not labelled (1-3 a minute): crows, cats, gulls, pigeons,
+  children's shouts,
   a squeaky swing and distant other animals, overlapping the target classes' bands.
 
 Every clip is a pure function of ``(seed, class, index)``.
@@ -112,7 +113,7 @@ def _place(parts: list[tuple[np.ndarray, float]], sr: int, tail: float = 0.05) -
 def propagate(x: np.ndarray, sr: int, rng, *, distance: float | None = None) -> np.ndarray:
     """Hear ``x`` from ``distance`` metres (random 5-80 m): air absorption, outdoor
     reverberation and a random microphone/EQ colouring."""
-    d = float(rng.uniform(3.0, 30.0)) if distance is None else distance
+    d = float(rng.uniform(3.0, 20.0)) if distance is None else distance
     # air absorption + ground/foliage: high frequencies lose more with distance
     cutoff = float(np.clip(10000.0 / (1.0 + d / 40.0) * rng.uniform(0.8, 1.25), 1500, 7600))
     y = _lowpass(x, cutoff, sr, order=2)
@@ -125,12 +126,12 @@ def propagate(x: np.ndarray, sr: int, rng, *, distance: float | None = None) -> 
     ir /= np.sqrt(np.sum(ir ** 2)) + 1e-12
     y = np.concatenate([y, np.zeros(n_ir)])
     wet = signal.fftconvolve(y, ir)[: len(y)]
-    mix = float(np.clip(0.1 + d / 200.0, 0.1, 0.6))
+    mix = float(np.clip(0.08 + d / 200.0, 0.08, 0.3))
     y = (1 - mix) * _unit(y) + mix * _unit(wet)
     # microphone / EQ colouring: a peaking filter and a low or high shelf of a few dB
-    y = _peaking(y, sr, rng.uniform(300, 5000), rng.uniform(-5, 5), rng.uniform(0.7, 2.0))
-    y = _shelf(y, sr, rng.uniform(150, 400), rng.uniform(-6, 3), high=False)
-    y = _shelf(y, sr, rng.uniform(3000, 6000), rng.uniform(-8, 2), high=True)
+    y = _peaking(y, sr, rng.uniform(300, 5000), rng.uniform(-3, 3), rng.uniform(0.7, 2.0))
+    y = _shelf(y, sr, rng.uniform(150, 400), rng.uniform(-4, 2), high=False)
+    y = _shelf(y, sr, rng.uniform(3000, 6000), rng.uniform(-5, 2), high=True)
     # trim the reverb tail where it has died away
     keep = len(x) + int(0.3 * rt60 * sr)
     return y[:keep]
@@ -169,7 +170,7 @@ def individual(seed: int, cls: str, k: int) -> dict:
     """The voice of individual ``k`` of a class: f0 scale, formant scale, rate, repertoire
     weights (all calls of the individual share them)."""
     rng = derive_rng(seed, "field", cls, "individual", k)
-    return {"f0": float(rng.uniform(0.75, 1.3)), "formant": float(rng.uniform(0.8, 1.2)),
+    return {"f0": float(rng.uniform(0.85, 1.2)), "formant": float(rng.uniform(0.9, 1.1)),
             "rate": float(rng.uniform(0.7, 1.4)), "rough": float(rng.uniform(0.0, 1.0)),
             "weights": rng.dirichlet(np.ones(5) * 1.5)}
 
@@ -182,7 +183,7 @@ def _pick(weights, n_types: int, rng) -> int:
 # -- dog ---------------------------------------------------------------------------
 def _dog_formants(v):
     s = v["formant"]
-    return [(600 * s, 350, 1.0), (1400 * s, 600, 0.8), (2600 * s, 900, 0.5)]
+    return [(500 * s, 300, 1.0), (1200 * s, 500, 0.8), (2400 * s, 800, 0.4)]
 
 
 def _bark(v, sr, rng):
@@ -320,14 +321,14 @@ def baby(seed: int, index: int, sr: int = SYNTH_SR) -> np.ndarray:
 # -- meerkat ------------------------------------------------------------------------
 def _meerkat_formants(v):
     s = v["formant"]
-    return [(1000 * s, 700, 1.0), (2400 * s, 1000, 0.6)]
+    return [(1600 * s, 800, 1.0), (3400 * s, 1200, 0.6)]
 
 
 def _close_call(v, sr, rng):
     dur = rng.uniform(0.1, 0.25)
     n = int(dur * sr)
     tt = _t(n, sr)
-    f0 = rng.uniform(300, 550) * v["f0"] * (1 + rng.uniform(-0.15, 0.1) * tt / dur)
+    f0 = rng.uniform(400, 700) * v["f0"] * (1 + rng.uniform(-0.15, 0.1) * tt / dur)
     x = _unit(_harmonics(f0, sr, _meerkat_formants(v), tilt=rng.uniform(4, 8), rng=rng,
                          jitter=50))
     x += 0.4 * _unit(_bandpass(rng.standard_normal(n), 300, 3000, sr))
@@ -350,7 +351,7 @@ def _lead(v, sr, rng):
     dur = rng.uniform(0.15, 0.35)
     n = int(dur * sr)
     tt = _t(n, sr)
-    lo, hi = sorted(rng.uniform(450, 1100, size=2) * v["f0"])
+    lo, hi = sorted(rng.uniform(600, 1400, size=2) * v["f0"])
     f0 = lo + (hi - lo) * (tt / dur if rng.random() < 0.5 else 1 - tt / dur)
     x = _unit(_harmonics(f0, sr, _meerkat_formants(v), tilt=rng.uniform(6, 11), rng=rng,
                          n_max=10))
@@ -557,7 +558,7 @@ def park(seed: int, index: int, duration: float = BACKGROUND_SECONDS,
     mix = sum(layers)
     level = np.sqrt(np.mean(mix ** 2))
     # confusers: unlabelled animal and human sounds in the target classes' bands
-    for _ in range(int(site["confusers"] * rng.uniform(2, 6) * duration / 60)):
+    for _ in range(int(site["confusers"] * rng.uniform(1, 3) * duration / 60)):
         c = CONFUSERS[int(rng.integers(len(CONFUSERS)))](sr, rng)
         c = propagate(c, sr, rng, distance=float(rng.uniform(10, 90)))
         s = int(rng.uniform(0, max(1, n - len(c))))
