@@ -127,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yamnet", type=Path, default=None)
     p.add_argument("--no-progress", action="store_true")
 
+    p = sub.add_parser("labels", help="label files: check them against the recordings")
+    lsub = p.add_subparsers(dest="labels_cmd", required=True)
+    q = lsub.add_parser("check", help="per recording, the events per class read, and every "
+                                      "problem (file:line); exit 1 on problems")
+    q.add_argument("--audio", type=Path, required=True, help="folder of recordings (nested)")
+    q.add_argument("--labels", type=Path, required=True, help="folder of label files")
+    q.add_argument("--label-column", default="Annotation", help="Raven label column")
+    q.add_argument("--classes", default=None, help="comma-separated event classes")
+
     p = sub.add_parser("difficulty", help="supervised IoU of a library over SNR x ratio, band "
                                           "energies and a raw log-mel baseline")
     p.add_argument("--sources", type=Path, default=None,
@@ -205,8 +214,12 @@ def run(args: argparse.Namespace) -> int:
                         classes=args.classes.split(",") if args.classes else None,
                         seed=args.seed, yamnet=args.yamnet, cache_root=args.cache,
                         scheduler=args.scheduler, progress=not args.no_progress)
+        for line in res["warnings"]:
+            print(f"warning: {line}", file=sys.stderr)
         print(res["text"], end="")
         print(f"wrote {args.out / 'ranking.csv'}")
+    elif args.cmd == "labels":
+        return _labels_check(args)
     elif args.cmd == "difficulty":
         from . import difficulty
 
@@ -238,6 +251,34 @@ def run(args: argparse.Namespace) -> int:
 
         out = write_report(args.results, args.out)
         print(f"wrote {out / 'report.md'} and {out / 'report.html'}")
+    return 0
+
+
+def _labels_check(args) -> int:
+    from collections import Counter
+
+    from .query import collect_annotations, scan_audio
+
+    recs, skipped = scan_audio(args.audio)
+    ann = collect_annotations(args.labels, recs, label_column=args.label_column,
+                              classes=args.classes.split(",") if args.classes else None,
+                              strict=False)
+    by_key = {r.key: r for r in recs}
+    for key, events in sorted(ann.events.items()):
+        counts = Counter(lab for _, _, lab in events)
+        per = ", ".join(f"{c} {n}" for c, n in sorted(counts.items())) or "no events"
+        print(f"{by_key[key].rel}: {per}  (from {ann.sources[key]})")
+    print(f"{len(ann.events)} of {len(recs)} recordings annotated; "
+          f"{sum(len(e) for e in ann.events.values())} events")
+    for rel, why in skipped:
+        print(f"warning: unreadable recording {rel}: {why}", file=sys.stderr)
+    for line in ann.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    for line in ann.problems:
+        print(f"problem: {line}")
+    if ann.problems:
+        print(f"labels check failed: {len(ann.problems)} problem(s)", file=sys.stderr)
+        return 1
     return 0
 
 

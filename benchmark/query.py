@@ -27,7 +27,7 @@ import soundfile as sf
 from generator.errors import UnsafePathError
 from generator.fsutil import cache_dir, resolve_inside, sha256_file, write_bytes_atomic
 from generator.rng import derive_rng
-from sed.annotations import read_labels, recording_key
+from sed.annotations import recording_key
 from sed.errors import SedError
 from sed.evaluate import PAPER, DetectorSettings, fit_segments, iou_metrics, segment_decisions
 from sed.events_io import to_audacity, to_raven
@@ -49,6 +49,7 @@ class Recording:
     path: Path
     duration: float
     sha256: str = ""
+    sr: int = 16000  # the file's sample rate, Hz
 
 
 def scan_audio(root: str | os.PathLike) -> tuple[list[Recording], list[tuple[str, str]]]:
@@ -68,7 +69,8 @@ def scan_audio(root: str | os.PathLike) -> tuple[list[Recording], list[tuple[str
         except Exception as exc:
             skipped.append((rel, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
             continue
-        recs.append(Recording(rel, rel.rsplit(".", 1)[0], p, info.frames / info.samplerate))
+        recs.append(Recording(rel, rel.rsplit(".", 1)[0], p, info.frames / info.samplerate,
+                              sr=int(info.samplerate)))
     return recs, skipped
 
 
@@ -158,30 +160,54 @@ def embed_collection(recs: list[Recording], cache: EmbeddingCache, model, *,
     return ok
 
 
-def load_annotations(labels_root: str | os.PathLike | None, recs: list[Recording], *,
-                     label_column: str = "Annotation", classes: list[str] | None = None
-                     ) -> dict[str, list[tuple[float, float, str]]]:
-    """``{recording key: events}`` for every label file below ``labels_root``.
+@dataclass
+class Annotations:
+    """What the labels folder says: events per recording, and what was wrong with it."""
 
-    Raises
-    ------
-    SedError
-        A label file for a recording that does not exist; an unknown class (when
-        ``classes`` is given); negative times or times past the end; a malformed
-        Raven header (each naming the file and line).
+    events: dict[str, list[tuple[float, float, str]]]  # recording key -> events
+    sources: dict[str, str]  # recording key -> label file (below the labels folder)
+    warnings: list[str]
+    problems: list[str]
+
+
+def collect_annotations(labels_root: str | os.PathLike | None, recs: list[Recording], *,
+                        label_column: str = "Annotation", classes: list[str] | None = None,
+                        strict: bool = True) -> Annotations:
+    """Read every label file below ``labels_root`` and match it to the recordings.
+
+    A label file annotates the recording it is named after (``x.wav`` <- ``x.txt``,
+    ``x.Table.1.selections.txt``, ``x.BirdNET.selection.table.txt``, ...; in the same
+    sub-folder, or anywhere when the name is unique). A table whose rows name their
+    recordings (Raven/BirdNET ``Begin File``/``Begin Path``, a DCASE or CSV ``filename``
+    column) annotates every recording it names. Class names are merged case- and
+    whitespace-insensitively (or mapped onto ``classes``), with a warning per merge.
+
+    ``strict`` raises :class:`SedError` at the first problem (file and line); otherwise
+    every problem is listed in :attr:`Annotations.problems`.
     """
+    from sed.annotations import check_span, merge_classes, read_label_file
+
+    ann = Annotations({}, {}, [], [])
     if labels_root is None:
-        return {}
+        return ann
     labels_root = Path(labels_root)
     if not labels_root.is_dir():
         state = "is a file, not a folder" if labels_root.exists() else "does not exist"
         raise BenchmarkError(f"labels folder {labels_root} {state} (create it, even empty, to "
                              "start annotating)")
+
+    def problem(msg: str) -> None:
+        if strict:
+            raise SedError(msg)
+        ann.problems.append(msg)
+
     by_key = {r.key: r for r in recs}
     by_name: dict[str, list[Recording]] = {}
+    by_file: dict[str, list[Recording]] = {}
     for r in recs:
         by_name.setdefault(r.key.rsplit("/", 1)[-1], []).append(r)
-    out: dict[str, list] = {}
+        by_file.setdefault(r.rel.rsplit("/", 1)[-1], []).append(r)
+    raw: dict[str, list] = {}  # recording key -> [(row, path)]
     for p in sorted(labels_root.rglob("*")):
         if not p.is_file() or p.name.startswith("."):
             continue
@@ -190,26 +216,69 @@ def load_annotations(labels_root: str | os.PathLike | None, recs: list[Recording
                            what="label file", origin=f"labels folder {labels_root}")
         except UnsafePathError as exc:
             raise BenchmarkError(str(exc)) from None
+        try:
+            rows = read_label_file(p, label_column=label_column)
+        except SedError as exc:
+            problem(str(exc))
+            continue
         key = recording_key(p, labels_root)
-        rec = by_key.get(key)
-        if rec is None:  # allow a flat labels folder when names are unique
+        own = by_key.get(key)
+        if own is None:  # allow a flat labels folder when names are unique
             cands = by_name.get(key.rsplit("/", 1)[-1], [])
-            rec = cands[0] if len(cands) == 1 else None
-        if rec is None:
-            raise SedError(f"{p}: label file for a recording that does not exist "
-                           f"({key!r} is not in the audio folder)")
-        if rec.key in out:
-            raise SedError(f"{p}: a second label file for recording {rec.rel}")
-        events = read_labels(p, label_column=label_column, duration=rec.duration)
-        if classes is not None:
-            text = p.read_text(encoding="utf-8-sig", errors="replace").splitlines()
-            for _onset, _offset, lab in events:
-                if lab not in classes:
-                    line = next((i for i, t in enumerate(text, 1) if lab in t.split("\t")), "?")
-                    raise SedError(f"{p}, line {line}: unknown class {lab!r} (known: "
-                                   f"{', '.join(classes)})")
-        out[rec.key] = events
-    return out
+            own = cands[0] if len(cands) == 1 else None
+        named = [row for row in rows if row.recording is not None]
+        if own is None and (not rows or len(named) < len(rows)):
+            problem(f"{p}: label file for a recording that does not exist ({key!r} is not in "
+                    "the audio folder, and its rows do not name their recordings)")
+            continue
+        targets: dict[str, list] = {}
+        if own is not None:
+            targets[own.key] = []
+        for row in rows:
+            if row.recording is None:
+                targets[own.key].append(row)
+                continue
+            cands = by_file.get(row.recording) or by_name.get(row.recording.rsplit(".", 1)[0])
+            if not cands or len(cands) > 1:
+                problem(f"{p}, line {row.line}: recording {row.recording!r} is "
+                        + ("not in the audio folder" if not cands else
+                           "ambiguous (several recordings have that name)"))
+                continue
+            targets.setdefault(cands[0].key, []).append(row)
+        for rkey, rrows in targets.items():
+            if rkey in ann.sources and ann.sources[rkey] != str(p):
+                problem(f"{p}: a second label file for recording {by_key[rkey].rel} (also "
+                        f"{ann.sources[rkey]})")
+                continue
+            ann.sources[rkey] = str(p)
+            raw.setdefault(rkey, []).extend((row, p) for row in rrows)
+    labels = [row.label for rows in raw.values() for row, _ in rows]
+    mapping, ann.warnings = merge_classes(labels, classes)
+    for rkey, rows in sorted(raw.items()):
+        events = []
+        for row, p in rows:
+            try:
+                check_span(row, p, by_key[rkey].duration)
+            except SedError as exc:
+                problem(str(exc))
+                continue
+            if row.label not in mapping:
+                problem(f"{p}, line {row.line}: unknown class {row.label!r} (known: "
+                        f"{', '.join(classes or [])})")
+                continue
+            events.append((row.onset, row.offset, mapping[row.label]))
+        ann.events[rkey] = sorted(events)
+    return ann
+
+
+def load_annotations(labels_root: str | os.PathLike | None, recs: list[Recording], *,
+                     label_column: str = "Annotation", classes: list[str] | None = None
+                     ) -> dict[str, list[tuple[float, float, str]]]:
+    """``{recording key: events}`` for every label file below ``labels_root`` (strict: the
+    first problem raises :class:`SedError` naming the file and line); see
+    :func:`collect_annotations`."""
+    return collect_annotations(labels_root, recs, label_column=label_column,
+                               classes=classes).events
 
 
 def _offsets(embs: list[np.ndarray]) -> np.ndarray:
@@ -323,7 +392,8 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     recs, skipped = scan_audio(audio)
     if not recs:
         raise BenchmarkError(f"no readable recording in {audio}")
-    annotations = load_annotations(labels, recs, label_column=label_column, classes=classes)
+    ann = collect_annotations(labels, recs, label_column=label_column, classes=classes)
+    annotations = ann.events
     if model is None:
         from sed.yamnet import load_yamnet
 
@@ -400,7 +470,8 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         events = [(s, min(e, round(pool[i].duration, 6)), lab) for s, e, lab in events]
         key = pool[i].key
         write_bytes_atomic(out / "batch" / "raven" / f"{key}.Table.1.selections.txt",
-                           to_raven(events, label_column=label_column).encode())
+                           to_raven(events, label_column=label_column,
+                                    high_hz=min(8000.0, pool[i].sr / 2)).encode())
         write_bytes_atomic(out / "batch" / "audacity" / f"{key}.txt", to_audacity(events).encode())
         batch_files.append(pool[i].rel)
     counts: dict[str, dict] = {}
@@ -410,7 +481,8 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
             c["events"] += 1
             c["seconds"] += offset - onset
     cv = _cross_validated_iou(emb_a, lab_a, cls, seed) if annotated else None
-    summary = {"recordings": len(recs), "annotated": len(annotated), "ranked": len(pool),
+    summary = {"warnings": ann.warnings,
+               "recordings": len(recs), "annotated": len(annotated), "ranked": len(pool),
                "classes": cls, "class_counts": counts, "how": how, "batch": batch_files,
                "skipped": skipped, "cv_total_iou": cv}
     lines = ["# sedbench query summary", "",

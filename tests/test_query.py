@@ -10,7 +10,7 @@ import soundfile as sf
 from benchmark.cli import main
 from benchmark.query import load_annotations, run_query, scan_audio
 from generator.manifest import load_manifest
-from sed.annotations import read_audacity, read_raven
+from sed.annotations import read_labels
 from sed.errors import SedError
 from sed.events_io import to_audacity, to_raven
 
@@ -79,8 +79,8 @@ def test_query_ranks_and_round_trips(collection, yamnet_model, tmp_path):
     auds = sorted((out / "batch" / "audacity").rglob("*.txt"))
     assert len(ravens) == len(auds) == 5
     for rp, ap in zip(ravens, auds):
-        ev_r = read_raven(rp)
-        ev_a = read_audacity(ap)
+        ev_r = read_labels(rp)
+        ev_a = read_labels(ap)
         assert ev_r == ev_a
         assert to_raven(ev_r) == rp.read_text() and to_audacity(ev_a) == ap.read_text()
     # Move the corrected (here: accepted) Raven files into the labels and run again.
@@ -92,7 +92,7 @@ def test_query_ranks_and_round_trips(collection, yamnet_model, tmp_path):
     ann = load_annotations(labels, recs)
     for rp in ravens:
         key = rp.relative_to(out / "batch" / "raven").as_posix()[:-len(".Table.1.selections.txt")]
-        assert ann[key] == read_raven(rp)
+        assert ann[key] == read_labels(rp)
     res2 = run_query(root / "audio", labels, tmp_path / "out2", batch=5, model=yamnet_model,
                      cache_root=tmp_path / "cache")
     assert res2["annotated"] == len(chosen) + 5

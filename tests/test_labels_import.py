@@ -1,0 +1,125 @@
+"""Issue 13 (label import): the tables people really have read to the right events."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from benchmark.cli import main
+from benchmark.query import collect_annotations, scan_audio
+from sed.annotations import merge_classes, read_label_file, recording_key
+from sed.errors import SedError
+
+RAVEN_HEAD = ("Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\t"
+              "High Freq (Hz)\tAnnotation")
+
+
+@pytest.fixture
+def audio(tmp_path):
+    root = tmp_path / "audio"
+    (root / "siteA").mkdir(parents=True)
+    for name in ("siteA/rec1.wav", "siteA/rec2.wav", "rec3.wav"):
+        sf.write(root / name, np.zeros(16000 * 10, np.float32), 16000)
+    return root
+
+
+def _write(path, text: str, *, bom=False, crlf=False):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.replace("\n", "\r\n") if crlf else text
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data.encode("utf-8"))
+    return path
+
+
+def test_raven_with_two_views_counts_each_selection_once(tmp_path):
+    p = _write(tmp_path / "x.Table.1.selections.txt", RAVEN_HEAD + "\n"
+               "1\tWaveform 1\t1\t1.0\t2.0\t0\t8000\tdog\n"
+               "1\tSpectrogram 1\t1\t1.0\t2.0\t0\t8000\tdog\n"
+               "2\tWaveform 1\t1\t3.04\t3.08\t0\t8000\tbaby\n"
+               "2\tSpectrogram 1\t1\t3.04\t3.08\t0\t8000\tbaby\n", bom=True, crlf=True)
+    rows = read_label_file(p)
+    assert [(r.onset, r.offset, r.label) for r in rows] == [(1.0, 2.0, "dog"),
+                                                            (3.04, 3.08, "baby")]
+
+
+def test_birdnet_table_name_and_columns(audio, tmp_path):
+    labels = tmp_path / "labels"
+    _write(labels / "siteA" / "rec1.BirdNET.selection.table.txt",
+           "Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\t"
+           "High Freq (Hz)\tSpecies Code\tCommon Name\tConfidence\n"
+           "1\tSpectrogram 1\t1\t0\t3.0\t150\t12000\tdog\tDog\t0.8\n")
+    assert recording_key(labels / "siteA" / "rec1.BirdNET.selection.table.txt", labels) == \
+        "siteA/rec1"
+    ann = collect_annotations(labels, scan_audio(audio)[0])
+    assert ann.events == {"siteA/rec1": [(0.0, 3.0, "Dog")]}
+
+
+def test_raven_table_spanning_several_recordings(audio, tmp_path):
+    labels = tmp_path / "labels"
+    _write(labels / "all.selections.txt",
+           "Selection\tView\tBegin Time (s)\tEnd Time (s)\tBegin Path\tFile Offset (s)\t"
+           "Annotation\n"
+           "1\tSpectrogram 1\t1.5\t2.5\tC:\\\\data\\\\siteA\\\\rec1.wav\t1.5\tdog\n"
+           "2\tSpectrogram 1\t12.0\t13.0\tC:\\\\data\\\\siteA\\\\rec2.wav\t2.0\tbaby\n"
+           "2\tWaveform 1\t12.0\t13.0\tC:\\\\data\\\\siteA\\\\rec2.wav\t2.0\tbaby\n")
+    ann = collect_annotations(labels, scan_audio(audio)[0])
+    assert ann.events == {"siteA/rec1": [(1.5, 2.5, "dog")], "siteA/rec2": [(2.0, 3.0, "baby")]}
+
+
+def test_dcase_table_for_many_recordings(audio, tmp_path):
+    labels = tmp_path / "labels"
+    _write(labels / "train.tsv", "filename\tonset\toffset\tevent_label\n"
+           "rec1.wav\t0.5\t1.0\tdog\nrec3.wav\t2.0\t4.0\tbaby\nrec1.wav\t5.0\t6.0\tdog\n",
+           crlf=True)
+    ann = collect_annotations(labels, scan_audio(audio)[0])
+    assert ann.events == {"siteA/rec1": [(0.5, 1.0, "dog"), (5.0, 6.0, "dog")],
+                          "rec3": [(2.0, 4.0, "baby")]}
+
+
+def test_csv_with_a_header(audio, tmp_path):
+    labels = tmp_path / "labels"
+    _write(labels / "rec3.csv", "Start,End,Class\n0.25,0.75,meerkat\n1,2,Meerkat\n", bom=True)
+    ann = collect_annotations(labels, scan_audio(audio)[0])
+    assert ann.events == {"rec3": [(0.25, 0.75, "meerkat"), (1.0, 2.0, "meerkat")]}
+    assert ann.warnings == ["merged 'Meerkat', 'meerkat' into 'meerkat'"]
+
+
+def test_mixed_case_classes_merge_or_map_onto_given_classes():
+    mapping, warnings = merge_classes(["Dog", "dog", "dog ", "Baby"])
+    assert mapping == {"Dog": "dog", "dog": "dog", "dog ": "dog", "Baby": "Baby"}
+    assert len(warnings) == 1 and "into 'dog'" in warnings[0]
+    mapping, warnings = merge_classes(["DOG", "baby"], ["dog", "baby"])
+    assert mapping == {"DOG": "dog", "baby": "baby"} and warnings == ["merged 'DOG' into 'dog'"]
+
+
+def test_problems_name_file_and_line(audio, tmp_path, capsys):
+    labels = tmp_path / "labels"
+    _write(labels / "rec3.txt", "0.5\t1.0\tdog\n2.0\t99.0\tdog\n")
+    _write(labels / "nope.txt", "1\t2\tdog\n")
+    _write(labels / "siteA" / "rec1.csv", "onset,offset,label\n1,x,dog\n")
+    recs = scan_audio(audio)[0]
+    with pytest.raises(SedError):
+        collect_annotations(labels, recs)
+    ann = collect_annotations(labels, recs, strict=False)
+    text = "\n".join(ann.problems)
+    assert "rec3.txt, line 2: time 99.0 s is past the end" in text
+    assert "nope.txt: label file for a recording that does not exist" in text
+    assert "rec1.csv, line 2: offset 'x' is not a number" in text
+    assert main(["labels", "check", "--audio", str(audio), "--labels", str(labels)]) == 1
+    out = capsys.readouterr().out
+    assert "rec3.wav: dog 1" in out and out.count("problem: ") == 3
+
+
+def test_labels_check_ok(audio, tmp_path, capsys):
+    labels = tmp_path / "labels"
+    _write(labels / "rec3.txt", "0.5\t1.0\tDog\n2.0\t3.0\tdog\n")
+    assert main(["labels", "check", "--audio", str(audio), "--labels", str(labels)]) == 0
+    cap = capsys.readouterr()
+    assert "rec3.wav: dog 2" in cap.out and "merged 'Dog', 'dog' into 'dog'" in cap.err
+
+
+def test_raven_batch_tables_respect_nyquist(tmp_path):
+    from sed.events_io import to_raven
+
+    text = to_raven([(0.0, 1.0, "dog")], high_hz=min(8000.0, 8000 / 2))
+    assert "\t4000.0\tdog" in text
