@@ -404,7 +404,17 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     seen = sorted({lab for evs in annotations.values() for _, _, lab in evs})
     cls = class_list(classes if classes is not None else seen)
     annotated = [r for r in recs if r.key in annotations]
-    pool = [r for r in recs if r.key not in annotations]
+    # identical recordings (same bytes) are ranked once: the first copy by path stands for
+    # all; content that is annotated in any copy is not ranked at all
+    labelled_content = {r.sha256 for r in annotated}
+    pool, duplicates, first_copy = [], [], {}
+    for r in sorted((r for r in recs if r.key not in annotations), key=lambda r: r.rel):
+        if r.sha256 in labelled_content or r.sha256 in first_copy:
+            duplicates.append((r.rel, first_copy.get(r.sha256) or next(
+                a.rel for a in annotated if a.sha256 == r.sha256)))
+            continue
+        first_copy[r.sha256] = r.rel
+        pool.append(r)
     rng = derive_rng(seed, "query")
     emb_a = [cache.load(r.sha256) for r in annotated]
     lab_a = [segment_labels(annotations[r.key], len(e), cls, SEGMENT, HOP)
@@ -481,7 +491,7 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
             c["events"] += 1
             c["seconds"] += offset - onset
     cv = _cross_validated_iou(emb_a, lab_a, cls, seed) if annotated else None
-    summary = {"warnings": ann.warnings,
+    summary = {"warnings": ann.warnings, "duplicates": duplicates,
                "recordings": len(recs), "annotated": len(annotated), "ranked": len(pool),
                "classes": cls, "class_counts": counts, "how": how, "batch": batch_files,
                "skipped": skipped, "cv_total_iou": cv}
@@ -495,6 +505,10 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
              + (f"{cv:.3f}" if cv is not None else "n/a (needs 4 annotated files and 2 classes)"),
              f"- next batch: {len(batch_files)} recordings with pre-filled Raven tables in "
              f"batch/raven/ and Audacity labels in batch/audacity/"]
+    if duplicates:
+        lines.append(f"- {len(duplicates)} recording(s) have the same content as another and "
+                     "were not ranked again:")
+        lines += [f"  - {rel} = {same}" for rel, same in duplicates]
     if skipped:
         lines.append(f"- skipped {len(skipped)} unreadable file(s):")
         lines += [f"  - {rel}: {why}" for rel, why in skipped]

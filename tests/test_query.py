@@ -205,3 +205,25 @@ def test_streamed_entropy_matches_probabilities():
     p = clf.predict_proba(Xt.astype(np.float32))
     assert np.abs(H - entropy(p)).max() < 1e-4
     assert (ev == (p.argmax(1) != 0)).all()
+
+
+def test_identical_recordings_are_ranked_once(tmp_path, yamnet_model):
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal(32000)).astype(np.float32)
+    for name in ("a.wav", "b.wav", "c.wav"):
+        sf.write(audio / name, x, 16000)
+    sf.write(audio / "d.wav", (0.1 * rng.standard_normal(32000)).astype(np.float32), 16000)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "c.txt").write_text("")  # c is annotated (background only), a and b are c
+    (labels / "d.txt").write_text("0.5\t1.0\tdog\n")
+    res = run_query(audio, labels, tmp_path / "q", model=yamnet_model,
+                    cache_root=tmp_path / "cache")
+    assert res["ranked"] == 0 and res["duplicates"] == [("a.wav", "c.wav"), ("b.wav", "c.wav")]
+    (labels / "c.txt").unlink()
+    res = run_query(audio, labels, tmp_path / "q2", model=yamnet_model,
+                    cache_root=tmp_path / "cache")
+    assert res["ranked"] == 1 and res["duplicates"] == [("b.wav", "a.wav"), ("c.wav", "a.wav")]
+    assert "b.wav = a.wav" in (tmp_path / "q2" / "summary.md").read_text()
