@@ -122,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", default=None,
                    help="comma-separated event classes (others are an error)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--accept-predictions", action="store_true",
+                   help="train on label tables whose rows are all unreviewed predictions")
     p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
     p.add_argument("--scheduler", default=None, help="Dask scheduler for embedding")
     p.add_argument("--yamnet", type=Path, default=None)
@@ -219,7 +221,8 @@ def run(args: argparse.Namespace) -> int:
                         label_column=args.label_column,
                         classes=args.classes.split(",") if args.classes else None,
                         seed=args.seed, yamnet=args.yamnet, cache_root=args.cache,
-                        scheduler=args.scheduler, progress=not args.no_progress)
+                        scheduler=args.scheduler, accept_predictions=args.accept_predictions,
+                        progress=not args.no_progress)
         for line in res["warnings"]:
             print(f"warning: {line}", file=sys.stderr)
         print(res["text"], end="")

@@ -30,10 +30,9 @@ from generator.rng import derive_rng
 from sed.annotations import recording_key
 from sed.errors import SedError
 from sed.evaluate import PAPER, DetectorSettings, fit_segments, iou_metrics, segment_decisions
-from sed.events_io import to_audacity, to_raven
+from sed.events_io import UNREVIEWED, to_audacity, to_raven
 from sed.labels import class_list, segment_labels
 from sed.model import SegmentClassifier
-from sed.postprocess import segments_to_events
 
 from . import aggregation, diversify
 from .errors import BenchmarkError
@@ -172,7 +171,7 @@ class Annotations:
 
 def collect_annotations(labels_root: str | os.PathLike | None, recs: list[Recording], *,
                         label_column: str = "Annotation", classes: list[str] | None = None,
-                        strict: bool = True) -> Annotations:
+                        strict: bool = True, accept_predictions: bool = False) -> Annotations:
     """Read every label file below ``labels_root`` and match it to the recordings.
 
     A label file annotates the recording it is named after (``x.wav`` <- ``x.txt``,
@@ -181,6 +180,10 @@ def collect_annotations(labels_root: str | os.PathLike | None, recs: list[Record
     recordings (Raven/BirdNET ``Begin File``/``Begin Path``, a DCASE or CSV ``filename``
     column) annotates every recording it names. Class names are merged case- and
     whitespace-insensitively (or mapped onto ``classes``), with a warning per merge.
+
+    A table whose rows are all still marked as unreviewed model predictions (sedal's
+    pre-filled batch tables, before anyone checked them) is refused unless
+    ``accept_predictions``: training on the model's own output would teach it nothing.
 
     ``strict`` raises :class:`SedError` at the first problem (file and line); otherwise
     every problem is listed in :attr:`Annotations.problems`.
@@ -220,6 +223,11 @@ def collect_annotations(labels_root: str | os.PathLike | None, recs: list[Record
             rows = read_label_file(p, label_column=label_column)
         except SedError as exc:
             problem(str(exc))
+            continue
+        if rows and not accept_predictions and not any(row.reviewed for row in rows):
+            problem(f"{p}: every row is still an unreviewed prediction (Review column "
+                    "'predicted, unreviewed'); correct the table and change or delete that "
+                    "column, or pass --accept-predictions")
             continue
         key = recording_key(p, labels_root)
         own = by_key.get(key)
@@ -279,6 +287,26 @@ def load_annotations(labels_root: str | os.PathLike | None, recs: list[Recording
     :func:`collect_annotations`."""
     return collect_annotations(labels_root, recs, label_column=label_column,
                                classes=classes).events
+
+
+#: Post-processing of the events sedal hands back for correction (query batch tables and
+#: detect): same-class events less than one segment hop apart are merged, and events shorter
+#: than two segments (0.12 s) are dropped; no confidence threshold.
+POSTPROCESS = {"merge_gap": 0.06, "min_duration": 0.12, "min_confidence": 0.0}
+
+
+def detect_events(clf, X: np.ndarray, classes: list[str], duration: float,
+                  post: dict, kernel: int = PAPER.kernel) -> list[tuple]:
+    """The events of one recording (embeddings ``X``) with their confidence, post-processed
+    (:func:`sed.postprocess.clean_events` with ``post``), clipped to ``duration`` seconds."""
+    from sed.postprocess import clean_events, events_with_confidence
+
+    if clf is None or len(X) == 0:
+        return []
+    probs, pred = segment_decisions(clf, X, np.array([0, len(X)]), kernel)
+    events = events_with_confidence(probs, pred, classes, SEGMENT, HOP)
+    events = clean_events(events, **post)
+    return [(s, min(e, round(duration, 6)), lab, c) for s, e, lab, c in events]
 
 
 def _offsets(embs: list[np.ndarray]) -> np.ndarray:
@@ -376,7 +404,7 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
               diversify_method: str = "none", factor: int = 3, label_column: str = "Annotation",
               classes: list[str] | None = None, seed: int = 0, model=None, yamnet=None,
               cache_root: Path | None = None, scheduler: str | None = None,
-              progress: bool = False) -> dict:
+              accept_predictions: bool = False, progress: bool = False) -> dict:
     """Run one round of the annotation loop (see the module docstring).
 
     Returns
@@ -392,7 +420,8 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     recs, skipped = scan_audio(audio)
     if not recs:
         raise BenchmarkError(f"no readable recording in {audio}")
-    ann = collect_annotations(labels, recs, label_column=label_column, classes=classes)
+    ann = collect_annotations(labels, recs, label_column=label_column, classes=classes,
+                              accept_predictions=accept_predictions)
     annotations = ann.events
     if model is None:
         from sed.yamnet import load_yamnet
@@ -472,16 +501,12 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     batch_files = []
     for i in order[:batch]:
         a, b = off_p[i], off_p[i + 1]
-        if clf is None:
-            pred = np.zeros(b - a, dtype=np.int64)
-        else:
-            pred = segment_decisions(clf, X_p[a:b], np.array([0, b - a]), PAPER.kernel)[1]
-        events = segments_to_events(pred, cls, SEGMENT, HOP)
-        events = [(s, min(e, round(pool[i].duration, 6)), lab) for s, e, lab in events]
+        events = detect_events(clf, X_p[a:b], cls, pool[i].duration, POSTPROCESS)
         key = pool[i].key
         write_bytes_atomic(out / "batch" / "raven" / f"{key}.Table.1.selections.txt",
                            to_raven(events, label_column=label_column,
-                                    high_hz=min(8000.0, pool[i].sr / 2)).encode())
+                                    high_hz=min(8000.0, pool[i].sr / 2),
+                                    review=UNREVIEWED).encode())
         write_bytes_atomic(out / "batch" / "audacity" / f"{key}.txt", to_audacity(events).encode())
         batch_files.append(pool[i].rel)
     counts: dict[str, dict] = {}

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from .errors import SedError
+from .events_io import UNREVIEWED
 
 RAVEN_BEGIN = "Begin Time (s)"
 RAVEN_END = "End Time (s)"
@@ -46,6 +47,7 @@ class LabelRow:
     label: str
     line: int
     recording: str | None = None  # a file name the table names; None: the table's own
+    reviewed: bool = True  # False for rows still marked as unreviewed model predictions
 
 
 def _lines(path: Path) -> list[str]:
@@ -108,6 +110,7 @@ def read_raven(path: Path, label_column: str = "Annotation") -> list[LabelRow]:
     isel = head.index("Selection") if "Selection" in head else None
     ifile = next((head.index(c) for c in ("Begin File", "Begin Path") if c in head), None)
     ioff = head.index("File Offset (s)") if "File Offset (s)" in head else None
+    irev = head.index("Review") if "Review" in head else None
     rows: list[LabelRow] = []
     seen: dict[object, LabelRow] = {}
     for n, line in enumerate(lines[1:], start=2):
@@ -123,7 +126,9 @@ def read_raven(path: Path, label_column: str = "Annotation") -> list[LabelRow]:
         if ioff is not None and rec is not None:
             off = _time(cells[ioff].strip(), path, n, "file offset")
             a, b = off, off + (b - a)
-        row = LabelRow(a, b, cells[il].strip(), n, rec)
+        unreviewed = irev is not None and irev < len(cells) and \
+            cells[irev].strip() == UNREVIEWED
+        row = LabelRow(a, b, cells[il].strip(), n, rec, not unreviewed)
         key = (rec, cells[isel].strip()) if isel is not None else (rec, a, b, row.label)
         if key in seen:  # another view of the same selection
             continue

@@ -69,3 +69,57 @@ def segments_to_events(labels: np.ndarray, classes: list[str], segment: float = 
             events.append((round(i * hop + shift, 6), round((j + 1) * hop + shift, 6), classes[c]))
         i = j + 1
     return events
+
+
+def events_with_confidence(probs: np.ndarray, decisions: np.ndarray, classes: list[str],
+                           segment: float = 0.12, hop: float = 0.06
+                           ) -> list[tuple[float, float, str, float]]:
+    """:func:`segments_to_events` plus a confidence per event: the mean probability of the
+    event's class over its segments (raw probabilities, before the median filter).
+
+    Returns
+    -------
+    list of (onset_s, offset_s, label, confidence)
+    """
+    out = []
+    shift = (segment - hop) / 2
+    n = len(decisions)
+    i = 0
+    while i < n:
+        c = int(decisions[i])
+        j = i
+        while j + 1 < n and decisions[j + 1] == c:
+            j += 1
+        if c != 0:
+            conf = float(np.mean(probs[i:j + 1, c]))
+            out.append((round(i * hop + shift, 6), round((j + 1) * hop + shift, 6), classes[c],
+                        round(conf, 4)))
+        i = j + 1
+    return out
+
+
+def clean_events(events: list[tuple[float, float, str, float]], *, merge_gap: float = 0.0,
+                 min_duration: float = 0.0, min_confidence: float = 0.0
+                 ) -> list[tuple[float, float, str, float]]:
+    """Post-process detected events, in this order:
+
+    1. merge events of the same class separated by at most ``merge_gap`` seconds (the
+       confidence of the merged event is the duration-weighted mean);
+    2. drop events shorter than ``min_duration`` seconds;
+    3. drop events whose confidence is below ``min_confidence``.
+
+    Examples
+    --------
+    >>> clean_events([(0.0, 0.1, "dog", 0.9), (0.15, 0.3, "dog", 0.6)], merge_gap=0.1)
+    [(0.0, 0.3, 'dog', 0.72)]
+    """
+    merged: list[list] = []
+    for a, b, lab, conf in sorted(events):
+        if merged and merged[-1][2] == lab and a - merged[-1][1] <= merge_gap + 1e-9:
+            pa, pb, _, pc = merged[-1]
+            da, db = pb - pa, b - a
+            merged[-1] = [pa, max(pb, b), lab, (pc * da + conf * db) / max(da + db, 1e-12)]
+        else:
+            merged.append([a, b, lab, conf])
+    return [(a, b, lab, round(c, 4)) for a, b, lab, c in merged
+            if b - a >= min_duration - 1e-9 and c >= min_confidence]

@@ -82,13 +82,26 @@ def test_query_ranks_and_round_trips(collection, yamnet_model, tmp_path):
         ev_r = read_labels(rp)
         ev_a = read_labels(ap)
         assert ev_r == ev_a
-        assert to_raven(ev_r) == rp.read_text() and to_audacity(ev_a) == ap.read_text()
-    # Move the corrected (here: accepted) Raven files into the labels and run again.
+        assert to_audacity(ev_a) == ap.read_text()
+        head, *body = rp.read_text().splitlines()
+        assert head.endswith("\tConfidence\tReview")
+        assert all(line.endswith("\tpredicted, unreviewed") for line in body)
+        assert all(0.0 <= float(line.split("\t")[-2]) <= 1.0 for line in body)
+        assert all(b - a >= 0.12 - 1e-9 for a, b, _ in ev_r)  # post-processed: no 60 ms events
+    # Move the Raven files into the labels: as they are (unreviewed), they are refused ...
     for rp in ravens:
         dest = labels / rp.relative_to(out / "batch" / "raven")
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(rp, dest)
     recs, _ = scan_audio(root / "audio")
+    if any(read_labels(rp) for rp in ravens):
+        with pytest.raises(SedError, match="unreviewed prediction"):
+            load_annotations(labels, recs)
+    # ... and once reviewed (here: accepted by deleting the Review column) they are read
+    for rp in ravens:
+        dest = labels / rp.relative_to(out / "batch" / "raven")
+        dest.write_text("\n".join("\t".join(line.split("\t")[:-1])
+                                  for line in rp.read_text().splitlines()) + "\n")
     ann = load_annotations(labels, recs)
     for rp in ravens:
         key = rp.relative_to(out / "batch" / "raven").as_posix()[:-len(".Table.1.selections.txt")]
