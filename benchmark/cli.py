@@ -129,6 +129,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yamnet", type=Path, default=None)
     p.add_argument("--no-progress", action="store_true")
 
+    p = sub.add_parser("detect", help="detect events in every recording of a folder (train "
+                                      "on labelled ones, or use a saved model)")
+    p.add_argument("--audio", type=Path, required=True, help="folder of recordings (nested)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--labels", type=Path, help="folder of label files to train on")
+    src.add_argument("--model", type=Path, help="a saved model folder (--save-model)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--save-model", type=Path, default=None,
+                   help="write the trained model to this folder (JSON + npz)")
+    p.add_argument("--min-confidence", type=float, default=0.0,
+                   help="drop events whose mean class probability is below this")
+    p.add_argument("--min-duration", type=float, default=0.12,
+                   help="drop events shorter than this, in s")
+    p.add_argument("--merge-gap", type=float, default=0.06,
+                   help="merge same-class events separated by at most this, in s")
+    p.add_argument("--label-column", default="Annotation", help="Raven label column")
+    p.add_argument("--classes", default=None, help="comma-separated event classes")
+    p.add_argument("--accept-predictions", action="store_true",
+                   help="train on label tables whose rows are all unreviewed predictions")
+    p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
+    p.add_argument("--yamnet", type=Path, default=None)
+    p.add_argument("--no-progress", action="store_true")
+
     p = sub.add_parser("weights", help="where the YAMNet weights come from: source, sha256, "
                                        "cache path (fetched once if need be)")
     p.add_argument("--yamnet", type=Path, default=None,
@@ -229,6 +252,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.out / 'ranking.csv'}")
     elif args.cmd == "labels":
         return _labels_check(args)
+    elif args.cmd == "detect":
+        from .detect import run_detect
+
+        res = run_detect(args.audio, args.out, labels=args.labels, model_path=args.model,
+                         save_model=args.save_model, label_column=args.label_column,
+                         classes=args.classes.split(",") if args.classes else None,
+                         min_confidence=args.min_confidence, min_duration=args.min_duration,
+                         merge_gap=args.merge_gap, accept_predictions=args.accept_predictions,
+                         yamnet=args.yamnet, cache_root=args.cache,
+                         progress=not args.no_progress)
+        print(f"{res['recordings']} recordings, {res['events']} events ({res['model']}); "
+              f"wrote {args.out}")
     elif args.cmd == "weights":
         from sed.weights import describe
 

@@ -123,3 +123,57 @@ def test_raven_batch_tables_respect_nyquist(tmp_path):
 
     text = to_raven([(0.0, 1.0, "dog")], high_hz=min(8000.0, 8000 / 2))
     assert "\t4000.0\tdog" in text
+
+
+def test_detect_on_real_recordings_writes_tables_that_read_back(real_sources, tmp_path,
+                                                                 yamnet_model, monkeypatch):
+    """Issue 13: detect on a small real-source collection; formats, confidence in [0, 1]."""
+    import csv
+    import shutil
+
+    from benchmark.detect import run_detect
+    from generator.dataset import make_dataset
+    from generator.spec import DatasetSpec
+    from sed.annotations import read_labels
+
+    ds = tmp_path / "ds"
+    make_dataset(DatasetSpec(n_files=30, event_ratio=0.6, seed=4), ds, sources=real_sources)
+    audio, labels = tmp_path / "audio", tmp_path / "labels"
+    shutil.copytree(ds / "audio", audio)
+    labels.mkdir()
+    shutil.copy(ds / "metadata" / "train.tsv", labels / "train.tsv")  # many recordings
+    monkeypatch.setattr("sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
+    out = tmp_path / "det"
+    assert main(["detect", "--audio", str(audio), "--labels", str(labels), "--out", str(out),
+                 "--save-model", str(tmp_path / "model"), "--cache", str(tmp_path / "c"),
+                 "--no-progress"]) == 0
+    ravens = sorted((out / "raven").rglob("*.txt"))
+    assert len(ravens) == 30 and len(list((out / "audacity").rglob("*.txt"))) == 30
+    head = ravens[0].read_text().splitlines()[0].split("\t")
+    assert head[:5] == ["Selection", "View", "Channel", "Begin Time (s)", "End Time (s)"]
+    assert head[-2:] == ["Confidence", "Review"]
+    with open(out / "detections.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and all(0.0 <= float(r["confidence"]) <= 1.0 for r in rows)
+    assert (out / "detections.tsv").read_text().startswith("filename\tonset\toffset\tevent_label")
+    for rp in ravens:  # a table written by sedal reads back to the same events
+        key = rp.relative_to(out / "raven").as_posix()[:-len(".Table.1.selections.txt")] + ".wav"
+        want = [(round(float(r["onset"]), 6), round(float(r["offset"]), 6), r["class"])
+                for r in rows if r["file"] == key]
+        assert read_labels(rp) == want
+    # the saved model gives the same detections without retraining
+    out2 = tmp_path / "det2"
+    assert main(["detect", "--audio", str(audio), "--model", str(tmp_path / "model"),
+                 "--out", str(out2), "--cache", str(tmp_path / "c"), "--no-progress"]) == 0
+    assert (out2 / "detections.csv").read_text() == (out / "detections.csv").read_text()
+
+
+def test_saved_model_refuses_other_formats(tmp_path):
+    from sed.savedmodel import load_model
+
+    with pytest.raises(SedError, match="not a saved sedal model"):
+        load_model(tmp_path)
+    (tmp_path / "model.json").write_text('{"format": "other"}')
+    np.savez(tmp_path / "model.npz", x=np.zeros(1))
+    with pytest.raises(SedError, match="is not a sedal-detector file"):
+        load_model(tmp_path)

@@ -1,0 +1,139 @@
+"""``sedbench detect``: run a trained detector over a whole folder of recordings.
+
+Trains on the labelled recordings (the same label files ``query`` reads) or loads a saved
+model, then writes, for every recording, a Raven selection table (with a ``Confidence``
+column and ``Review`` = *predicted, unreviewed*) and an Audacity label track, plus one
+``detections.csv`` (file, onset, offset, class, confidence) and one DCASE
+``detections.tsv`` for the whole folder, and a ``summary.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from generator.fsutil import write_bytes_atomic
+from sed.evaluate import PAPER, fit_segments
+from sed.events_io import UNREVIEWED, to_audacity, to_csv, to_dcase, to_raven
+from sed.features import FeatureParams
+from sed.labels import class_list, segment_labels
+
+from .errors import BenchmarkError
+from .query import (
+    HOP,
+    POSTPROCESS,
+    SEGMENT,
+    EmbeddingCache,
+    collect_annotations,
+    detect_events,
+    embed_collection,
+    scan_audio,
+)
+
+
+def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
+               labels: str | os.PathLike | None = None, model_path=None, save_model=None,
+               label_column: str = "Annotation", classes: list[str] | None = None,
+               min_confidence: float = POSTPROCESS["min_confidence"],
+               min_duration: float = POSTPROCESS["min_duration"],
+               merge_gap: float = POSTPROCESS["merge_gap"], accept_predictions: bool = False,
+               model=None, yamnet=None, cache_root: Path | None = None,
+               progress: bool = False) -> dict:
+    """Detect events in every recording below ``audio`` (see the module docstring).
+
+    Exactly one of ``labels`` (train now) and ``model_path`` (a saved model) is needed.
+    ``save_model`` writes the trained model (:mod:`sed.savedmodel`).
+
+    Returns
+    -------
+    dict
+        ``recordings``, ``events``, ``per_class`` counts, ``model`` (where it came from),
+        ``postprocess`` and ``skipped`` files.
+    """
+    from sed.savedmodel import load_model
+    from sed.savedmodel import save_model as write_model
+
+    if (labels is None) == (model_path is None):
+        raise BenchmarkError("pass either --labels (to train) or --model (a saved model)")
+    for name, v, lo, hi in (("--min-confidence", min_confidence, 0.0, 1.0),
+                            ("--min-duration", min_duration, 0.0, 3600.0),
+                            ("--merge-gap", merge_gap, 0.0, 3600.0)):
+        if not lo <= v <= hi:
+            raise BenchmarkError(f"{name} must be in [{lo:g}, {hi:g}], got {v}")
+    post = {"merge_gap": merge_gap, "min_duration": min_duration,
+            "min_confidence": min_confidence}
+    recs, skipped = scan_audio(audio)
+    if not recs:
+        raise BenchmarkError(f"no readable recording in {audio}")
+    meta = None
+    if model_path is not None:
+        clf, meta = load_model(model_path)
+        cls = meta["classes"]
+        if meta.get("features", {}).get("name") not in (None, FeatureParams().name()):
+            raise BenchmarkError(f"the model in {model_path} needs features "
+                                 f"{meta['features'].get('name')!r}; this sedal's detect "
+                                 f"computes {FeatureParams().name()!r}")
+    if model is None:
+        from sed.yamnet import load_yamnet
+
+        model = load_yamnet(yamnet)
+    weights_sha = model.provenance["weights_sha256"]
+    if meta is not None and meta.get("weights_sha256") not in (None, weights_sha):
+        raise BenchmarkError(f"the model in {model_path} was trained on YAMNet weights "
+                             f"{meta['weights_sha256'][:12]}..., these are {weights_sha[:12]}...")
+    cache = EmbeddingCache(cache_root, weights_sha)
+    recs = embed_collection(recs, cache, model, progress=progress, skipped=skipped)
+    how = f"saved model {model_path}"
+    if meta is None:
+        ann = collect_annotations(labels, recs, label_column=label_column, classes=classes,
+                                  accept_predictions=accept_predictions)
+        done = [r for r in recs if r.key in ann.events]
+        seen = sorted({lab for evs in ann.events.values() for _, _, lab in evs})
+        cls = class_list(classes if classes is not None else seen)
+        if not done or len(cls) < 2:
+            raise BenchmarkError("nothing to train on: label some recordings (with events of "
+                                 "at least one class) or pass --model")
+        embs = [cache.load(r.sha256) for r in done]
+        ys = [segment_labels(ann.events[r.key], len(e), cls, SEGMENT, HOP)
+              for r, e in zip(done, embs)]
+        clf = fit_segments(np.concatenate(embs), np.concatenate(ys), len(cls), PAPER)
+        how = f"trained on {len(done)} labelled recording(s)"
+        if save_model is not None:
+            write_model(save_model, clf, cls,
+                        features={"name": FeatureParams().name()}, detector=PAPER.to_dict(),
+                        postprocess=post, weights_sha256=weights_sha,
+                        trained_on={"recordings": len(done), "labels": str(labels)})
+    out = Path(out)
+    by_file: dict[str, list] = {}
+    for r in recs:
+        events = detect_events(clf, cache.load(r.sha256), cls, r.duration, post)
+        by_file[r.rel] = events
+        write_bytes_atomic(out / "raven" / f"{r.key}.Table.1.selections.txt",
+                           to_raven(events, label_column=label_column,
+                                    high_hz=min(8000.0, r.sr / 2), review=UNREVIEWED).encode())
+        write_bytes_atomic(out / "audacity" / f"{r.key}.txt", to_audacity(events).encode())
+    write_bytes_atomic(out / "detections.csv", to_csv(by_file).encode())
+    write_bytes_atomic(out / "detections.tsv", to_dcase(by_file).encode())
+    per_class: dict[str, int] = {}
+    for evs in by_file.values():
+        for e in evs:
+            per_class[e[2]] = per_class.get(e[2], 0) + 1
+    n_events = sum(per_class.values())
+    lines = ["# sedbench detect summary", "",
+             f"- recordings: {len(recs)}; events: {n_events} ("
+             + (", ".join(f"{c} {n}" for c, n in sorted(per_class.items())) or "none") + ")",
+             f"- model: {how}; classes: {', '.join(cls[1:])}",
+             f"- post-processing: merge gaps <= {merge_gap:g} s, drop events < "
+             f"{min_duration:g} s and below confidence {min_confidence:g}",
+             "- tables: raven/ (with Confidence and Review = 'predicted, unreviewed'), "
+             "audacity/, detections.csv, detections.tsv"]
+    if save_model is not None and meta is None:
+        lines.append(f"- model saved to {save_model}")
+    if skipped:
+        lines.append(f"- skipped {len(skipped)} unreadable file(s):")
+        lines += [f"  - {rel}: {why}" for rel, why in skipped]
+    write_bytes_atomic(out / "summary.md", ("\n".join(lines) + "\n").encode())
+    return {"recordings": len(recs), "events": n_events, "per_class": per_class, "model": how,
+            "postprocess": post, "skipped": skipped, "classes": cls}
