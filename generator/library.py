@@ -269,9 +269,10 @@ def clip_groups(lib: SourceLibrary) -> dict[str, str]:
     """``{relpath: group}``: which original recording (or, for backgrounds, site) a clip
     comes from, so that splits never put pieces of one recording in both.
 
-    From the library's ``provenance.csv`` when it has one (columns ``file`` and ``origin``,
-    and optionally ``site``, which wins for backgrounds); otherwise the file name with a
-    trailing ``_segN`` removed (the convention for clips cut from one recording).
+    From the library's ``provenance.csv`` when it has one (columns ``file`` or ``path``, and
+    ``origin``, and optionally ``site``, which wins for backgrounds; sedal's corpus fetchers
+    and the built-in libraries write such tables); otherwise the file name with a trailing
+    ``_segN`` removed (the convention for clips cut from one recording).
     """
     prov = _read_provenance(lib.root)
     out = {}
@@ -296,9 +297,10 @@ def _read_provenance(root: Path) -> dict[str, dict]:
             rows = list(csv.DictReader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise GeneratorError(f"cannot read {path}: {exc}") from None
-    if rows and "file" not in rows[0]:
-        raise GeneratorError(f"{path} has no 'file' column")
-    return {r["file"]: {k: (v or "").strip() for k, v in r.items() if k} for r in rows}
+    col = next((c for c in ("file", "path") if rows and c in rows[0]), None)
+    if col is None:  # not a provenance table sedal knows: group by file names only
+        return {}
+    return {r[col]: {k: (v or "").strip() for k, v in r.items() if k} for r in rows}
 
 
 def split_clips(
