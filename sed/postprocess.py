@@ -56,8 +56,13 @@ def segments_to_events(labels: np.ndarray, classes: list[str], segment: float = 
     >>> segments_to_events(np.array([0, 1, 1, 0, 2]), ["bg", "dog", "baby"])
     [(0.09, 0.21, 'dog'), (0.27, 0.33, 'baby')]
     """
-    events = []
     shift = (segment - hop) / 2
+    return [(round(i * hop + shift, 6), round((j + 1) * hop + shift, 6), classes[c])
+            for i, j, c in _runs(labels) if c != 0]
+
+
+def _runs(labels: np.ndarray):
+    """``(first, last, class)`` of every run of equal labels, in order."""
     n = len(labels)
     i = 0
     while i < n:
@@ -65,10 +70,8 @@ def segments_to_events(labels: np.ndarray, classes: list[str], segment: float = 
         j = i
         while j + 1 < n and labels[j + 1] == c:
             j += 1
-        if c != 0:
-            events.append((round(i * hop + shift, 6), round((j + 1) * hop + shift, 6), classes[c]))
+        yield i, j, c
         i = j + 1
-    return events
 
 
 def events_with_confidence(probs: np.ndarray, decisions: np.ndarray, classes: list[str],
@@ -81,21 +84,10 @@ def events_with_confidence(probs: np.ndarray, decisions: np.ndarray, classes: li
     -------
     list of (onset_s, offset_s, label, confidence)
     """
-    out = []
     shift = (segment - hop) / 2
-    n = len(decisions)
-    i = 0
-    while i < n:
-        c = int(decisions[i])
-        j = i
-        while j + 1 < n and decisions[j + 1] == c:
-            j += 1
-        if c != 0:
-            conf = float(np.mean(probs[i:j + 1, c]))
-            out.append((round(i * hop + shift, 6), round((j + 1) * hop + shift, 6), classes[c],
-                        round(conf, 4)))
-        i = j + 1
-    return out
+    return [(round(i * hop + shift, 6), round((j + 1) * hop + shift, 6), classes[c],
+             round(float(np.mean(probs[i:j + 1, c])), 4))
+            for i, j, c in _runs(decisions) if c != 0]
 
 
 def clean_events(events: list[tuple[float, float, str, float]], *, merge_gap: float = 0.0,
