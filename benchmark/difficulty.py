@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from generator.builtin import DEFAULT_BUILTIN
+
 BANDS = (0, 500, 1000, 2000, 4000, 8000)
 
 
@@ -96,7 +98,7 @@ def raw_logmel_accuracy(store, doc) -> float:
     return float(np.mean(lr.predict(sc.transform(X[ev])) == y[ev]))
 
 
-def measure(*, sources=None, builtin: str = "clean", n_files: int = 500,
+def measure(*, sources=None, builtin: str = DEFAULT_BUILTIN, n_files: int = 500,
             snrs=(10.0, 0.0, -10.0), ratios=(0.2, 1.0), seed: int = 0,
             data_root: Path = Path("data/difficulty"), jobs: int = 1, yamnet=None,
             progress: bool = False) -> dict:

@@ -225,6 +225,15 @@ def ensure_store(dataset: str | os.PathLike, params: FeatureParams | None = None
     doc, msha = load_dataset_manifest(dataset)
     dataset = Path(dataset)
     path = find_store(dataset, params)
+
+    def key_of_model() -> str:
+        nonlocal model
+        if model is None:
+            from .yamnet import load_yamnet
+
+            model = load_yamnet(yamnet_path)
+        return store_key(msha, params, model.provenance["weights_sha256"])
+
     try:
         meta = _read_meta(path)
         if model is None and meta is not None:
@@ -232,11 +241,7 @@ def ensure_store(dataset: str | os.PathLike, params: FeatureParams | None = None
             if meta["complete"] and meta.get("manifest_sha256") == msha and (
                     yamnet_path is None and os.environ.get("SEDAL_YAMNET") is None):
                 return open_store(path)
-        if model is None:
-            from .yamnet import load_yamnet
-
-            model = load_yamnet(yamnet_path)
-        key = store_key(msha, params, model.provenance["weights_sha256"])
+        key = key_of_model()
         if meta is not None:
             if meta["key"] == key and meta["complete"]:
                 return open_store(path)
@@ -249,11 +254,7 @@ def ensure_store(dataset: str | os.PathLike, params: FeatureParams | None = None
         if rebuild == "never":
             raise SedError(f"{exc}; run sedbench embed to rebuild it") from None
         shutil.rmtree(path)
-        if model is None:
-            from .yamnet import load_yamnet
-
-            model = load_yamnet(yamnet_path)
-        key = store_key(msha, params, model.provenance["weights_sha256"])
+        key = key_of_model()
     return _build(dataset, doc, msha, params, model, key, path, progress)
 
 
