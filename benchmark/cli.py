@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="sedbench", description="YAMNet features, supervised SED and the active-learning "
                                      "benchmark.")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's start-up and device messages (silenced by "
+                             "default; also TF_CPP_MIN_LOG_LEVEL=0)")
     sub = parser.add_subparsers(dest="cmd", required=True)
 
     p = sub.add_parser("embed", help="build a dataset's feature store")
@@ -138,12 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--save-model", type=Path, default=None,
                    help="write the trained model to this folder (JSON + npz)")
-    p.add_argument("--min-confidence", type=float, default=0.0,
-                   help="drop events whose mean class probability is below this")
-    p.add_argument("--min-duration", type=float, default=0.12,
-                   help="drop events shorter than this, in s")
-    p.add_argument("--merge-gap", type=float, default=0.06,
-                   help="merge same-class events separated by at most this, in s")
+    p.add_argument("--min-confidence", type=float, default=None,
+                   help="drop events whose mean class probability is below this "
+                        "(default: chosen by cross-validation on the labels, or the model's)")
+    p.add_argument("--min-duration", type=float, default=None,
+                   help="drop events shorter than this, in s (default: as --min-confidence)")
+    p.add_argument("--merge-gap", type=float, default=None,
+                   help="merge same-class events separated by at most this, in s "
+                        "(default: as --min-confidence)")
     p.add_argument("--label-column", default="Annotation", help="Raven label column")
     p.add_argument("--classes", default=None, help="comma-separated event classes")
     p.add_argument("--accept-predictions", action="store_true",
@@ -381,8 +386,10 @@ def _run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``sedbench``; returns the exit code."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     return run_main(lambda: run(args), (BenchmarkError, SedError, GeneratorError))
 
 

@@ -20,6 +20,7 @@ from sed.events_io import UNREVIEWED, to_audacity, to_csv, to_dcase, to_raven
 from sed.features import FeatureParams
 from sed.labels import class_list, segment_labels
 
+from .crossval import cross_validate, postprocess_sentence
 from .errors import BenchmarkError
 from .query import (
     HOP,
@@ -36,15 +37,20 @@ from .query import (
 def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
                labels: str | os.PathLike | None = None, model_path=None, save_model=None,
                label_column: str = "Annotation", classes: list[str] | None = None,
-               min_confidence: float = POSTPROCESS["min_confidence"],
-               min_duration: float = POSTPROCESS["min_duration"],
-               merge_gap: float = POSTPROCESS["merge_gap"], accept_predictions: bool = False,
-               model=None, yamnet=None, cache_root: Path | None = None,
+               min_confidence: float | None = None, min_duration: float | None = None,
+               merge_gap: float | None = None, accept_predictions: bool = False,
+               model=None, yamnet=None, cache_root: Path | None = None, random_state: int = 0,
                progress: bool = False) -> dict:
     """Detect events in every recording below ``audio`` (see the module docstring).
 
     Exactly one of ``labels`` (train now) and ``model_path`` (a saved model) is needed.
     ``save_model`` writes the trained model (:mod:`sed.savedmodel`).
+
+    The post-processing (``merge_gap`` and ``min_duration`` in seconds, ``min_confidence``)
+    is, for each setting not given: chosen by cross-validation over the labelled recordings
+    (:mod:`benchmark.crossval`, folds drawn from ``random_state``) when training, the saved
+    model's when one is loaded, and :data:`benchmark.query.POSTPROCESS` when neither is
+    possible.
 
     Returns
     -------
@@ -60,10 +66,10 @@ def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
     for name, v, lo, hi in (("--min-confidence", min_confidence, 0.0, 1.0),
                             ("--min-duration", min_duration, 0.0, 3600.0),
                             ("--merge-gap", merge_gap, 0.0, 3600.0)):
-        if not lo <= v <= hi:
+        if v is not None and not lo <= v <= hi:
             raise BenchmarkError(f"{name} must be in [{lo:g}, {hi:g}], got {v}")
-    post = {"merge_gap": merge_gap, "min_duration": min_duration,
-            "min_confidence": min_confidence}
+    given = {k: v for k, v in (("merge_gap", merge_gap), ("min_duration", min_duration),
+                               ("min_confidence", min_confidence)) if v is not None}
     recs, skipped = scan_audio(audio)
     if not recs:
         raise BenchmarkError(f"no readable recording in {audio}")
@@ -86,7 +92,10 @@ def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
     cache = EmbeddingCache(cache_root, weights_sha)
     recs = embed_collection(recs, cache, model, progress=progress, skipped=skipped)
     how = f"saved model {model_path}"
-    if meta is None:
+    cv = None
+    if meta is not None:
+        post = {**POSTPROCESS, **(meta.get("postprocess") or {}), **given}
+    else:
         ann = collect_annotations(labels, recs, label_column=label_column, classes=classes,
                                   accept_predictions=accept_predictions)
         done = [r for r in recs if r.key in ann.events]
@@ -100,6 +109,11 @@ def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
               for r, e in zip(done, embs)]
         clf = fit_segments(np.concatenate(embs), np.concatenate(ys), len(cls), PAPER)
         how = f"trained on {len(done)} labelled recording(s)"
+        if len(given) < 3:
+            cv = cross_validate(embs, ys, cls, [ann.events[r.key] for r in done],
+                                segment=SEGMENT, hop=HOP, random_state=random_state)
+        chosen = cv.postprocess if cv is not None and cv.postprocess is not None else {}
+        post = {**POSTPROCESS, **chosen, **given}
         if save_model is not None:
             write_model(save_model, clf, cls,
                         features={"name": FeatureParams().name()}, detector=PAPER.to_dict(),
@@ -125,8 +139,9 @@ def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
              f"- recordings: {len(recs)}; events: {n_events} ("
              + (", ".join(f"{c} {n}" for c, n in sorted(per_class.items())) or "none") + ")",
              f"- model: {how}; classes: {', '.join(cls[1:])}",
-             f"- post-processing: merge gaps <= {merge_gap:g} s, drop events < "
-             f"{min_duration:g} s and below confidence {min_confidence:g}",
+             "- " + postprocess_sentence(post, cv, origin=None if meta is None else
+                                         "the saved model's" + (", with the options given"
+                                                                if given else "")),
              "- tables: raven/ (with Confidence and Review = 'predicted, unreviewed'), "
              "audacity/, detections.csv, detections.tsv"]
     if save_model is not None and meta is None:
@@ -136,4 +151,7 @@ def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
         lines += [f"  - {rel}: {why}" for rel, why in skipped]
     write_bytes_atomic(out / "summary.md", ("\n".join(lines) + "\n").encode())
     return {"recordings": len(recs), "events": n_events, "per_class": per_class, "model": how,
-            "postprocess": post, "skipped": skipped, "classes": cls}
+            "postprocess": post, "skipped": skipped, "classes": cls,
+            "cv_total_iou": cv.total_iou if cv else None,
+            "cv_event_f1": cv.event_f1 if cv else None,
+            "cv_event_f1_raw": cv.event_f1_raw if cv else None}

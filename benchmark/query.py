@@ -29,12 +29,13 @@ from generator.fsutil import cache_dir, resolve_inside, sha256_file, write_bytes
 from generator.rng import derive_rng
 from sed.annotations import recording_key
 from sed.errors import SedError
-from sed.evaluate import PAPER, DetectorSettings, fit_segments, iou_metrics, segment_decisions
+from sed.evaluate import PAPER, fit_segments, segment_decisions
 from sed.events_io import UNREVIEWED, to_audacity, to_raven
 from sed.labels import class_list, segment_labels
 from sed.model import SegmentClassifier
 
 from . import aggregation, diversify
+from .crossval import cross_validate, postprocess_sentence
 from .errors import BenchmarkError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3", ".au", ".w64")
@@ -368,37 +369,6 @@ def scores_from_entropy(strategy: str, H: np.ndarray, is_event: np.ndarray,
     return fn[strategy](H, offsets)
 
 
-def cross_validated_iou(embs: list[np.ndarray], labels: list[np.ndarray], classes: list[str],
-                        folds: list[tuple[np.ndarray, np.ndarray]],
-                        settings: DetectorSettings = PAPER) -> float | None:
-    """Total IoU of the detector over held-out recordings, through :mod:`sed.evaluate`.
-
-    Each fold ``(train, test)`` (indices into ``embs``) fits on the train recordings and
-    decides on the test ones; the decisions of every fold are pooled into one test
-    timeline, as the benchmark pools its test split. ``None`` when undefined.
-    """
-    refs, preds = [], []
-    for train, test in folds:
-        clf = fit_segments(np.concatenate([embs[i] for i in train]),
-                           np.concatenate([labels[i] for i in train]), len(classes), settings)
-        X = np.concatenate([embs[i] for i in test])
-        offsets = np.concatenate([[0], np.cumsum([len(embs[i]) for i in test])])
-        preds.append(segment_decisions(clf, X, offsets, settings.kernel)[1])
-        refs.append(np.concatenate([labels[i] for i in test]))
-    return iou_metrics(np.concatenate(refs), np.concatenate(preds), classes)["total_iou"]
-
-
-def _cross_validated_iou(embs, labels, classes, seed) -> float | None:
-    n = len(embs)
-    if n < 4 or len({c for lab in labels for c in np.unique(lab)}) < 2:
-        return None
-    n_folds = min(5, n)
-    order = derive_rng(seed, "query-cv").permutation(n)
-    folds = [(np.setdiff1d(order, order[f::n_folds]), order[f::n_folds])
-             for f in range(n_folds)]
-    return cross_validated_iou(embs, labels, classes, folds)
-
-
 def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
               out: str | os.PathLike, *, strategy: str = "top_k", k: int = 10, batch: int = 20,
               diversify_method: str = "none", factor: int = 3, label_column: str = "Annotation",
@@ -498,10 +468,13 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         spans = ";".join(f"{t * HOP:.2f}-{t * HOP + SEGMENT:.2f}" for t in sorted(top))
         w.writerow([rank, pool[i].rel, f"{scores[i]:.6f}", f"{pool[i].duration:.3f}", spans])
     write_bytes_atomic(out / "ranking.csv", buf.getvalue().encode())
+    cv = cross_validate(emb_a, lab_a, cls, [annotations[r.key] for r in annotated],
+                        segment=SEGMENT, hop=HOP, random_state=seed) if annotated else None
+    post = cv.postprocess if cv is not None and cv.postprocess is not None else POSTPROCESS
     batch_files = []
     for i in order[:batch]:
         a, b = off_p[i], off_p[i + 1]
-        events = detect_events(clf, X_p[a:b], cls, pool[i].duration, POSTPROCESS)
+        events = detect_events(clf, X_p[a:b], cls, pool[i].duration, post)
         key = pool[i].key
         write_bytes_atomic(out / "batch" / "raven" / f"{key}.Table.1.selections.txt",
                            to_raven(events, label_column=label_column,
@@ -515,11 +488,13 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
             c = counts.setdefault(lab, {"events": 0, "seconds": 0.0})
             c["events"] += 1
             c["seconds"] += offset - onset
-    cv = _cross_validated_iou(emb_a, lab_a, cls, seed) if annotated else None
     summary = {"warnings": ann.warnings, "duplicates": duplicates,
                "recordings": len(recs), "annotated": len(annotated), "ranked": len(pool),
                "classes": cls, "class_counts": counts, "how": how, "batch": batch_files,
-               "skipped": skipped, "cv_total_iou": cv}
+               "skipped": skipped, "cv_total_iou": cv.total_iou if cv else None,
+               "postprocess": post, "postprocess_chosen_by_cv": post is not POSTPROCESS,
+               "cv_event_f1": cv.event_f1 if cv else None,
+               "cv_event_f1_raw": cv.event_f1_raw if cv else None}
     lines = ["# sedbench query summary", "",
              f"- recordings: {len(recs)} readable, {len(annotated)} annotated, "
              f"{len(pool)} ranked", f"- {how}",
@@ -527,7 +502,9 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
                  f"{lab} {c['events']} events / {c['seconds']:.1f} s"
                  for lab, c in sorted(counts.items())) or "no events (background only)"),
              "- cross-validated total IoU over the annotated files: "
-             + (f"{cv:.3f}" if cv is not None else "n/a (needs 4 annotated files and 2 classes)"),
+             + (f"{cv.total_iou:.3f}" if cv is not None and cv.total_iou is not None
+                else "n/a (needs 4 annotated files and 2 classes)"),
+             "- " + postprocess_sentence(post, cv),
              f"- next batch: {len(batch_files)} recordings with pre-filled Raven tables in "
              f"batch/raven/ and Audacity labels in batch/audacity/"]
     if duplicates:

@@ -7,9 +7,14 @@ import sys
 
 
 def import_tf():
-    """Return the ``tensorflow`` module, imported with its start-up logging silenced."""
+    """Return the ``tensorflow`` module, imported with its start-up logging silenced,
+    unless ``TF_CPP_MIN_LOG_LEVEL`` is set to ``0`` (what ``sedbench --verbose`` does)."""
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        import tensorflow as tf
+
+        return tf
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         saved = os.dup(2)

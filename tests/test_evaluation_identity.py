@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
+from benchmark.crossval import cross_validated_iou
 from benchmark.loop import RunConfig, load_run_data, run_al, supervised_reference
-from benchmark.query import cross_validated_iou
 from sed.evaluate import supervised
 from sed.features import FeatureParams, ensure_store, load_dataset_manifest
 

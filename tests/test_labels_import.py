@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -131,7 +133,6 @@ def test_detect_on_real_recordings_writes_tables_that_read_back(real_sources, tm
     import csv
     import shutil
 
-    from benchmark.detect import run_detect
     from generator.dataset import make_dataset
     from generator.spec import DatasetSpec
     from sed.annotations import read_labels
@@ -166,6 +167,12 @@ def test_detect_on_real_recordings_writes_tables_that_read_back(real_sources, tm
     assert main(["detect", "--audio", str(audio), "--model", str(tmp_path / "model"),
                  "--out", str(out2), "--cache", str(tmp_path / "c"), "--no-progress"]) == 0
     assert (out2 / "detections.csv").read_text() == (out / "detections.csv").read_text()
+    # the post-processing was chosen by cross-validation on the labels, said so, and saved
+    summary = (out / "summary.md").read_text()
+    assert "chosen by 5-fold cross-validation over the labelled recordings" in summary
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert set(meta["postprocess"]) == {"merge_gap", "min_duration", "min_confidence"}
+    assert "the saved model's" in (out2 / "summary.md").read_text()
 
 
 def test_saved_model_refuses_other_formats(tmp_path):
