@@ -121,9 +121,9 @@ def clean_events(events: list[tuple[float, float, str, float]], *, merge_gap: fl
 #: axis from the least post-processing upwards. The least still bridges a one-hop (0.06 s)
 #: gap and drops one-segment (0.06 s) events: finer than the detector's resolution.
 POSTPROCESS_GRID: dict[str, tuple[float, ...]] = {
-    "merge_gap": (0.06, 0.12, 0.24, 0.48),
-    "min_duration": (0.12, 0.24, 0.48),
-    "min_confidence": (0.0, 0.4, 0.5, 0.6, 0.7),
+    "merge_gap": (0.06, 0.12, 0.24, 0.48, 0.96),
+    "min_duration": (0.12, 0.24, 0.48, 0.96),
+    "min_confidence": (0.0, 0.4, 0.5, 0.6, 0.7, 0.8),
 }
 
 
