@@ -24,13 +24,12 @@ from .synth import BUILTIN_CLASSES, SYNTH_SR
 #: (:mod:`generator.synth`), kept for tests and comparison. ``version`` is bumped whenever
 #: a library's synthesis changes, so that caches are rebuilt.
 BUILTINS: dict[str, dict] = {
-    "field": {"version": 5, "n_foreground": 240, "n_background": 24, "bg_seconds": 75.0},
+    "field": {"version": 6, "n_foreground": 240, "n_background": 24, "bg_seconds": 75.0},
     "clean": {"version": 1, "n_foreground": 40, "n_background": 10, "bg_seconds": 60.0},
 }
-#: The default built-in library. Still ``clean``: the field library is selectable with
-#: ``--builtin field`` and becomes the default once its difficulty is measured against the
-#: targets and the grid is re-run on it (see the README's "Built-in libraries").
-DEFAULT_BUILTIN = "clean"
+#: The default built-in library: the field-realistic one. ``--builtin clean`` selects the
+#: first one (tests, comparison; its grid results are in docs/results/builtin-clean/).
+DEFAULT_BUILTIN = "field"
 #: Version of the clean library (the name older manifests use).
 BUILTIN_VERSION = BUILTINS["clean"]["version"]
 #: Clips per foreground class / background ambiences / their length in s (clean library).

@@ -16,7 +16,9 @@ acoustics of the classes rather than tuned to make any strategy win:
   - meerkat: close calls (short quiet harmonic grunts in series), alarm calls (harsh,
     noisy, repeated) and lead calls (short tonal, rising or falling).
 
-  The classes' fundamental ranges overlap (about 250-900 Hz for all three).
+  Call types occur with class-typical frequencies (:data:`REPERTOIRE`: dogs mostly bark,
+  infants mostly cry, meerkats mostly give close and alarm calls), each individual with
+  its own mix. The classes' fundamental ranges overlap (about 250-900 Hz for all three).
 - *Propagation and recording.* Every clip is heard from a random distance (3-20 m):
   distance-dependent air absorption (a low-pass whose cut-off falls with distance),
   outdoor reverberation (an exponentially decaying noise tail whose share grows with
@@ -60,7 +62,14 @@ def _phase(f0: np.ndarray, sr: int) -> np.ndarray:
 def _harmonics(f0: np.ndarray, sr: int, formants, tilt: float, rng, n_max: int = 40,
                jitter: float = 0.0) -> np.ndarray:
     """Harmonic source on the f0 track (Hz per sample), shaped by formant resonances
-    ``[(centre Hz, bandwidth Hz, gain)]`` and a spectral tilt (dB per octave)."""
+    ``[(centre Hz, bandwidth Hz, gain)]`` and a spectral tilt (dB per octave).
+
+    ``jitter`` is the relative standard deviation of a random f0 perturbation (band-limited
+    to 40 Hz; 0.01 = 1 %, about a healthy voice's, a few % for harsh calls), shared by all
+    harmonics, so the source stays harmonic however rough it is."""
+    if jitter > 0:
+        wobble = _lowpass(rng.standard_normal(len(f0)), 40.0, sr)
+        f0 = f0 * (1 + jitter * wobble / (np.std(wobble) + 1e-12))
     ph = _phase(f0, sr)
     out = np.zeros(len(f0))
     for h in range(1, n_max + 1):
@@ -70,8 +79,7 @@ def _harmonics(f0: np.ndarray, sr: int, formants, tilt: float, rng, n_max: int =
         g = 10 ** (-tilt * np.log2(h) / 20)
         res = sum(a / (1.0 + ((fh - fc) / (bw / 2)) ** 2) for fc, bw, a in formants)
         gain = g * (0.08 + res) * (fh < 0.47 * sr)
-        out += gain * np.sin(h * ph + rng.uniform(0, 2 * np.pi)
-                             + jitter * rng.standard_normal(len(f0)).cumsum() / np.sqrt(sr))
+        out += gain * np.sin(h * ph + rng.uniform(0, 2 * np.pi))
     return out
 
 
@@ -111,7 +119,7 @@ def _place(parts: list[tuple[np.ndarray, float]], sr: int, tail: float = 0.05) -
 
 # -- propagation and recording --------------------------------------------------
 def propagate(x: np.ndarray, sr: int, rng, *, distance: float | None = None) -> np.ndarray:
-    """Hear ``x`` from ``distance`` metres (random 5-80 m): air absorption, outdoor
+    """Hear ``x`` from ``distance`` metres (random 3-20 m): air absorption, outdoor
     reverberation and a random microphone/EQ colouring."""
     d = float(rng.uniform(3.0, 20.0)) if distance is None else distance
     # air absorption + ground/foliage: high frequencies lose more with distance
@@ -166,13 +174,21 @@ def _level_jitter(parts, rng, db: float = 4.0):
 
 
 # -- individuals -------------------------------------------------------------------
+#: Dirichlet concentrations of an individual's call-type frequencies, in the order of each
+#: class's call types: dogs mostly bark (bark, yelp, whine, growl, howl), infants mostly cry
+#: (cry bout, fussing), meerkats mostly give close and alarm calls (close, alarm, lead).
+#: The class-typical call dominates on average; each individual draws its own mix.
+REPERTOIRE = {"dog": (6.0, 1.5, 1.0, 1.5, 0.5), "baby": (3.0, 1.0),
+              "meerkat": (4.0, 2.5, 1.5)}
+
+
 def individual(seed: int, cls: str, k: int) -> dict:
     """The voice of individual ``k`` of a class: f0 scale, formant scale, rate, repertoire
     weights (all calls of the individual share them)."""
     rng = derive_rng(seed, "field", cls, "individual", k)
     return {"f0": float(rng.uniform(0.85, 1.2)), "formant": float(rng.uniform(0.9, 1.1)),
             "rate": float(rng.uniform(0.7, 1.4)), "rough": float(rng.uniform(0.0, 1.0)),
-            "weights": rng.dirichlet(np.ones(5) * 1.5)}
+            "weights": rng.dirichlet(REPERTOIRE[cls])}
 
 
 def _pick(weights, n_types: int, rng) -> int:
@@ -191,7 +207,7 @@ def _bark(v, sr, rng):
     n = int(dur * sr)
     tt = _t(n, sr)
     f0 = rng.uniform(320, 700) * v["f0"] * (1 - rng.uniform(0.2, 0.45) * (tt / dur) ** 0.8)
-    tone = _harmonics(f0, sr, _dog_formants(v), tilt=rng.uniform(3, 7), rng=rng, jitter=40)
+    tone = _harmonics(f0, sr, _dog_formants(v), tilt=rng.uniform(3, 7), rng=rng, jitter=0.02)
     noise = _formant_filter(rng.standard_normal(n), sr, _dog_formants(v))
     harsh = rng.uniform(0.5, 1.6) * (0.5 + v["rough"])
     x = _unit(tone) + harsh * _unit(noise) * np.exp(-tt / rng.uniform(0.03, 0.1))
@@ -224,7 +240,7 @@ def _growl(v, sr, rng):
     n = int(dur * sr)
     tt = _t(n, sr)
     f0 = rng.uniform(80, 180) * v["f0"] * (1 + 0.05 * _slow_curve(n, sr, 3, rng))
-    x = _harmonics(f0, sr, _dog_formants(v), tilt=rng.uniform(2, 5), rng=rng, jitter=80)
+    x = _harmonics(f0, sr, _dog_formants(v), tilt=rng.uniform(2, 5), rng=rng, jitter=0.04)
     sub = _harmonics(f0 / 2, sr, _dog_formants(v), tilt=6, rng=rng, n_max=10)
     am = 1 + 0.6 * np.sign(np.sin(2 * np.pi * rng.uniform(20, 40) * tt)) * (0.5 + v["rough"] / 2)
     noise = _formant_filter(rng.standard_normal(n), sr, _dog_formants(v))
@@ -273,7 +289,7 @@ def _cry_unit(v, sr, rng):
     f0 = peak * (rng.uniform(0.65, 0.85) + (1 - 0.75) * arch * rng.uniform(0.8, 1.6))
     f0 = np.clip(f0 * (1 + 0.03 * np.sin(2 * np.pi * rng.uniform(4, 9) * tt)), 200, 900)
     x = _unit(_harmonics(f0, sr, _baby_formants(v), tilt=rng.uniform(3, 7), rng=rng,
-                         jitter=30 + 60 * v["rough"]))
+                         jitter=0.005 + 0.015 * v["rough"]))
     if rng.random() < 0.4:  # phonation break: a noisy, harsh stretch
         a = int(rng.uniform(0.2, 0.7) * n)
         b = min(n, a + int(rng.uniform(0.05, 0.25) * sr))
@@ -295,8 +311,9 @@ def _fuss(v, sr, rng):
     n = int(dur * sr)
     tt = _t(n, sr)
     f0 = rng.uniform(280, 420) * v["f0"] * (1 - 0.15 * tt / dur)
-    x = _unit(_harmonics(f0, sr, _baby_formants(v), tilt=rng.uniform(9, 14), rng=rng, n_max=10))
-    x += 0.6 * _unit(_bandpass(rng.standard_normal(n), 800, 5000, sr))
+    x = _unit(_harmonics(f0, sr, _baby_formants(v), tilt=rng.uniform(6, 10), rng=rng, n_max=16,
+                         jitter=0.01))
+    x += 0.25 * _unit(_bandpass(rng.standard_normal(n), 800, 5000, sr))
     return 0.6 * x * _env(n, sr, 0.04, 0.15)
 
 
@@ -304,7 +321,7 @@ def baby(seed: int, index: int, sr: int = SYNTH_SR) -> np.ndarray:
     """A cry bout (1-4 units with gasps) or a fussing bout of one infant."""
     v = individual(seed, "baby", index % N_INDIVIDUALS)
     rng = derive_rng(seed, "field", "baby", index)
-    if rng.random() < 0.7 * (0.5 + v["weights"][0]):
+    if rng.random() < v["weights"][0]:
         parts = []
         for u in range(int(rng.integers(1, 5))):
             if u:
@@ -330,7 +347,7 @@ def _close_call(v, sr, rng):
     tt = _t(n, sr)
     f0 = rng.uniform(400, 700) * v["f0"] * (1 + rng.uniform(-0.15, 0.1) * tt / dur)
     x = _unit(_harmonics(f0, sr, _meerkat_formants(v), tilt=rng.uniform(4, 8), rng=rng,
-                         jitter=50))
+                         jitter=0.02))
     x += 0.4 * _unit(_bandpass(rng.standard_normal(n), 300, 3000, sr))
     return 0.8 * x * _env(n, sr, 0.008, dur * 0.5)
 
@@ -340,7 +357,7 @@ def _alarm(v, sr, rng):
     n = int(dur * sr)
     tt = _t(n, sr)
     f0 = rng.uniform(450, 900) * v["f0"] * (1 - 0.1 * tt / dur)
-    tone = _harmonics(f0, sr, _meerkat_formants(v), tilt=2, rng=rng, jitter=150)
+    tone = _harmonics(f0, sr, _meerkat_formants(v), tilt=2, rng=rng, jitter=0.06)
     noise = _bandpass(rng.standard_normal(n), 800, 6500, sr)
     x = 0.6 * _unit(tone) + _unit(noise) * (1 + 0.7 * np.sin(2 * np.pi * rng.uniform(40, 90)
                                                             * tt))
@@ -398,7 +415,7 @@ def _crow(sr, rng):
         n = int(dur * sr)
         f0 = rng.uniform(400, 700) * np.ones(n)
         x = _unit(_harmonics(f0, sr, [(1200, 800, 1.0), (2400, 900, 0.5)], tilt=1, rng=rng,
-                             jitter=300))
+                             jitter=0.08))
         x += _unit(_bandpass(rng.standard_normal(n), 600, 4000, sr))
         parts.append((x * _env(n, sr, 0.01, dur * 0.5), rng.uniform(0.2, 0.5)))
     return _place(parts, sr)
@@ -421,7 +438,7 @@ def _gull(sr, rng):
         n = int(dur * sr)
         tt = _t(n, sr)
         f0 = rng.uniform(600, 1100) * (1 + 0.3 * np.sin(np.pi * tt / dur))
-        x = _unit(_harmonics(f0, sr, [(1800, 1200, 1.0)], tilt=4, rng=rng, jitter=60))
+        x = _unit(_harmonics(f0, sr, [(1800, 1200, 1.0)], tilt=4, rng=rng, jitter=0.02))
         parts.append((x * _env(n, sr, 0.02, dur * 0.5), rng.uniform(0.05, 0.2)))
     return _place(parts, sr)
 
@@ -445,7 +462,7 @@ def _child_shout(sr, rng):
     f0 = rng.uniform(280, 480) * (1 + 0.25 * np.sin(np.pi * tt / dur) - 0.1)
     x = _unit(_harmonics(f0, sr, [(rng.uniform(800, 1200), 400, 1.0),
                                   (rng.uniform(2200, 3200), 700, 0.6)], tilt=5, rng=rng,
-                         jitter=40))
+                         jitter=0.02))
     return x * _env(n, sr, 0.05, 0.2)
 
 
@@ -470,7 +487,7 @@ def _distant_bark(sr, rng):
         n = int(dur * sr)
         tt = _t(n, sr)
         f0 = rng.uniform(700, 1200) * (1 - 0.2 * tt / dur)
-        x = _unit(_harmonics(f0, sr, [(1500, 1000, 1.0)], tilt=3, rng=rng, jitter=200))
+        x = _unit(_harmonics(f0, sr, [(1500, 1000, 1.0)], tilt=3, rng=rng, jitter=0.05))
         x += 0.8 * _unit(_bandpass(rng.standard_normal(n), 1000, 5000, sr))
         parts.append((x * _env(n, sr, 0.01, dur * 0.6), rng.uniform(0.4, 1.0)))
     return _place(parts, sr)
@@ -548,11 +565,10 @@ def park(seed: int, index: int, duration: float = BACKGROUND_SECONDS,
     passby = _unit(_bandpass(_pink_noise(n, rng), 100, 2500, sr)) * (swell - 0.4) * 0.5
     layers.append(site["traffic"] * (rumble * swell + passby))
     voices = sum(_talker(n, sr, rng) for _ in range(int(rng.integers(1, 5))))
-    layers.append(site["voices"] * 0.6 * _unit(_lowpass(voices, rng.uniform(2000, 4000), sr)
-                                              + 1e-9 * rng.standard_normal(n)))
+    layers.append(site["voices"] * 0.6 * _unit(_lowpass(voices, rng.uniform(2000, 4000), sr)))
     layers.append(site["birds"] * 0.5 * _birdsong(n, sr, rng, site["birds"]))
     layers.append(site["insects"] * 0.15 * _unit(_insects(n, sr, rng)))
-    layers.append(site["steps"] * 0.4 * _unit(_footsteps(n, sr, rng) + 1e-9 * rng.random(n)))
+    layers.append(site["steps"] * 0.4 * _unit(_footsteps(n, sr, rng)))
     if site["raining"]:
         layers.append(site["rain"] * 0.6 * _rain(n, sr, rng))
     mix = sum(layers)

@@ -11,14 +11,20 @@ from generator.spec import STUDY_GRID, DatasetSpec
 MANIFESTS = Path(__file__).resolve().parents[1] / "data_manifests"
 
 
-def test_the_grid_is_committed():
-    names = {p.name for p in MANIFESTS.glob("*.manifest.json.gz")}
+@pytest.mark.parametrize("folder, library", [(MANIFESTS, "field"),
+                                             (MANIFESTS / "builtin-clean", "clean")])
+def test_the_grid_is_committed(folder, library):
+    """The default library's grid at the top, the clean library's in builtin-clean/."""
+    names = {p.name for p in folder.glob("*.manifest.json.gz")}
     for snr, ratio in STUDY_GRID:
-        assert f"{DatasetSpec(snr=snr, event_ratio=ratio).default_dirname()}_n2500_seed0" \
-            ".manifest.json.gz" in names
+        name = f"{DatasetSpec(snr=snr, event_ratio=ratio).default_dirname()}_n2500_seed0"
+        assert f"{name}.manifest.json.gz" in names
+        doc = load_manifest(folder / f"{name}.manifest.json.gz")
+        assert doc["sources"].get("builtin_library", "clean") == library
 
 
-@pytest.mark.parametrize("path", sorted(MANIFESTS.glob("*.manifest.json.gz")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(MANIFESTS.rglob("*.manifest.json.gz")),
+                         ids=lambda p: p.relative_to(MANIFESTS).as_posix())
 def test_committed_manifest_regenerates_a_few_files(path, tmp_path):
     doc = load_manifest(path)
     assert len(doc["files"]) == 2500

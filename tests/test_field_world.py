@@ -123,3 +123,32 @@ def test_field_dataset_splits_by_individual_and_has_no_repeats(tmp_path):
     assert any(g.endswith("individual 0") or "individual" in g for g in test)
     assert str(root).startswith("builtin-field")
     assert json.loads(json.dumps(doc["split_groups"]))  # the grouping is recorded
+
+
+#: sha256 of a few field-library clips (seed 0) as the library writes them (16 kHz PCM16 wav).
+#: The library is a pure function of its seed: a change here must come with a version bump
+#: (``generator.builtin.BUILTINS['field']['version']``), since built datasets cite it.
+FIELD_V6_SHA256 = {
+    "dog": "029e7016ab799cd65e8902075585ee6648896247d0b6781ff0a6480cc64c97c7",
+    "baby": "06bcf2585b5188f770a448f9ec6acdbf007ab19200672d8efe824557b6beab41",
+    "meerkat": "9e1d77d64991aff8cc6ecd75a4af5953748605272a4eb0c280fb2129837d1e85",
+    "park": "806837c9afdc98b84cc9fda8d1135ce3ba1fb64a5f0e815d8442bc6585af6505",
+}
+
+
+def test_field_library_is_a_pinned_function_of_its_seed():
+    import hashlib
+    import io
+
+    import soundfile as sf
+
+    from generator import synth_field as F
+    from generator.builtin import BUILTINS
+
+    assert BUILTINS["field"]["version"] == 6, "version bumped: re-pin FIELD_V6_SHA256"
+    clips = {"dog": F.dog(0, 0), "baby": F.baby(0, 1), "meerkat": F.meerkat(0, 2),
+             "park": F.park(0, 0, duration=5.0)}
+    for name, x in clips.items():
+        buf = io.BytesIO()
+        sf.write(buf, np.clip(x, -1.0, 1.0), 16000, subtype="PCM_16", format="WAV")
+        assert hashlib.sha256(buf.getvalue()).hexdigest() == FIELD_V6_SHA256[name], name
