@@ -8,10 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from generator.builtin import BUILTINS, DEFAULT_BUILTIN
-from generator.cliutil import Parser, run_main
-from generator.errors import GeneratorError
-from sed.errors import SedError
+from sedal.generator.builtin import BUILTINS, DEFAULT_BUILTIN
+from sedal.generator.errors import GeneratorError
+from sedal.sed.errors import SedError
+
+from sedal.core.cli import Parser, run_main
 
 from .errors import BenchmarkError
 
@@ -25,7 +26,7 @@ def _detector_args(p: argparse.ArgumentParser) -> None:
 
 
 def _detector(args):
-    from sed.evaluate import DetectorSettings
+    from sedal.sed.evaluate import DetectorSettings
 
     try:
         return DetectorSettings(tol=args.tol, max_iter=args.max_iter)
@@ -199,13 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _params(args):
-    from sed.features import FeatureParams
+    from sedal.sed.features import FeatureParams
 
     return FeatureParams(segment=args.segment, hop=args.hop, mode=args.mode, dtype=args.dtype)
 
 
 def run(args: argparse.Namespace) -> int:
-    from sed.features import ensure_store, load_dataset_manifest
+    from sedal.sed.features import ensure_store, load_dataset_manifest
 
     if args.cmd == "embed":
         store = ensure_store(args.dataset, _params(args), yamnet_path=args.yamnet,
@@ -213,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"feature store {store.path}: {store.meta['n_segments']} segments of "
               f"{store.meta['n_files']} files ({store.meta['dtype']})")
     elif args.cmd == "supervised":
-        from sed.evaluate import supervised
+        from sedal.sed.evaluate import supervised
 
         if not 0.0 < args.fraction <= 1.0:
             raise BenchmarkError(f"--fraction must be in (0, 1], got {args.fraction}")
@@ -270,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{res['recordings']} recordings, {res['events']} events ({res['model']}); "
               f"wrote {args.out}")
     elif args.cmd == "weights":
-        from sed.weights import describe
+        from sedal.sed.weights import describe
 
         for key, value in describe(args.yamnet).items():
             print(f"{key}: {value}")

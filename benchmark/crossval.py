@@ -2,7 +2,7 @@
 
 Folds are whole recordings. The held-out decisions of every fold serve two purposes: the
 total IoU estimate of the detector (pooled over folds, as the benchmark pools its test
-split) and the choice of the event post-processing (:func:`sed.postprocess.choose_postprocess`).
+split) and the choice of the event post-processing (:func:`sedal.sed.postprocess.choose_postprocess`).
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sedal.sed.evaluate import PAPER, DetectorSettings, fit_segments, iou_metrics, segment_decisions
+from sedal.sed.postprocess import choose_postprocess, events_with_confidence
 
-from generator.rng import derive_rng
-from sed.evaluate import PAPER, DetectorSettings, fit_segments, iou_metrics, segment_decisions
-from sed.postprocess import choose_postprocess, events_with_confidence
+from sedal.core.rng import derive_rng
 
 #: Fewest labelled recordings for a cross-validated estimate.
 MIN_RECORDINGS = 4
@@ -54,7 +54,7 @@ def out_of_fold(embs: list[np.ndarray], labels: list[np.ndarray], n_classes: int
 def cross_validated_iou(embs: list[np.ndarray], labels: list[np.ndarray], classes: list[str],
                         folds: list[tuple[np.ndarray, np.ndarray]],
                         settings: DetectorSettings = PAPER) -> float | None:
-    """Total IoU of the detector over held-out recordings, through :mod:`sed.evaluate`:
+    """Total IoU of the detector over held-out recordings, through :mod:`sedal.sed.evaluate`:
     the decisions of every fold are pooled into one test timeline. ``None`` when undefined."""
     held = out_of_fold(embs, labels, len(classes), folds, settings)
     tested = [i for i, h in enumerate(held) if h is not None]

@@ -13,12 +13,12 @@ import os
 from pathlib import Path
 
 import numpy as np
+from sedal.sed.evaluate import PAPER, fit_segments
+from sedal.sed.events_io import UNREVIEWED, to_audacity, to_csv, to_dcase, to_raven
+from sedal.sed.features import FeatureParams
+from sedal.sed.labels import class_list, segment_labels
 
-from generator.fsutil import write_bytes_atomic
-from sed.evaluate import PAPER, fit_segments
-from sed.events_io import UNREVIEWED, to_audacity, to_csv, to_dcase, to_raven
-from sed.features import FeatureParams
-from sed.labels import class_list, segment_labels
+from sedal.core.fsutil import write_bytes_atomic
 
 from .crossval import cross_validate, postprocess_sentence
 from .errors import BenchmarkError
@@ -44,12 +44,12 @@ def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
     """Detect events in every recording below ``audio`` (see the module docstring).
 
     Exactly one of ``labels`` (train now) and ``model_path`` (a saved model) is needed.
-    ``save_model`` writes the trained model (:mod:`sed.savedmodel`).
+    ``save_model`` writes the trained model (:mod:`sedal.sed.savedmodel`).
 
     The post-processing (``merge_gap`` and ``min_duration`` in seconds, ``min_confidence``)
     is, for each setting not given: chosen by cross-validation over the labelled recordings
-    (:mod:`benchmark.crossval`, folds drawn from ``random_state``) when training, the saved
-    model's when one is loaded, and :data:`benchmark.query.POSTPROCESS` when neither is
+    (:mod:`sedal.benchmark.crossval`, folds drawn from ``random_state``) when training, the saved
+    model's when one is loaded, and :data:`sedal.benchmark.query.POSTPROCESS` when neither is
     possible.
 
     Returns
@@ -58,8 +58,8 @@ def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
         ``recordings``, ``events``, ``per_class`` counts, ``model`` (where it came from),
         ``postprocess`` and ``skipped`` files.
     """
-    from sed.savedmodel import load_model
-    from sed.savedmodel import save_model as write_model
+    from sedal.sed.savedmodel import load_model
+    from sedal.sed.savedmodel import save_model as write_model
 
     if (labels is None) == (model_path is None):
         raise BenchmarkError("pass either --labels (to train) or --model (a saved model)")
@@ -82,7 +82,7 @@ def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
                                  f"{meta['features'].get('name')!r}; this sedal's detect "
                                  f"computes {FeatureParams().name()!r}")
     if model is None:
-        from sed.yamnet import load_yamnet
+        from sedal.sed.yamnet import load_yamnet
 
         model = load_yamnet(yamnet)
     weights_sha = model.provenance["weights_sha256"]

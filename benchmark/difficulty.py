@@ -20,8 +20,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-
-from generator.builtin import DEFAULT_BUILTIN
+from sedal.generator.builtin import DEFAULT_BUILTIN
 
 BANDS = (0, 500, 1000, 2000, 4000, 8000)
 
@@ -39,8 +38,7 @@ def dataset_band_energy(dataset: Path, max_files: int = 200) -> dict[str, list[f
     """Mean band-energy fractions of each class's event material and of the backgrounds, read
     from the rendered files' event spans and from background-only files."""
     import soundfile as sf
-
-    from generator.manifest import load_manifest
+    from sedal.generator.manifest import load_manifest
 
     doc = load_manifest(Path(dataset) / "manifest.json")
     acc: dict[str, list[np.ndarray]] = {}
@@ -110,10 +108,10 @@ def measure(*, sources=None, builtin: str = DEFAULT_BUILTIN, n_files: int = 500,
         ``library``, ``rows`` (one per SNR and ratio: total and per-class IoU), ``bands``
         and ``raw_logmel_event_accuracy`` (on SNR 0 / r 0.2, when that cell is measured).
     """
-    from generator.dataset import make_dataset
-    from generator.spec import DatasetSpec
-    from sed.evaluate import supervised
-    from sed.features import ensure_store, load_dataset_manifest
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.spec import DatasetSpec
+    from sedal.sed.evaluate import supervised
+    from sedal.sed.features import ensure_store, load_dataset_manifest
 
     name = Path(sources).name if sources is not None else f"builtin-{builtin}"
     rows, extra = [], {}
@@ -160,7 +158,7 @@ def format_table(result: dict) -> str:
 
 def write(result: dict, path: Path) -> None:
     """Write the result as JSON and the tables as Markdown next to it."""
-    from generator.fsutil import write_bytes_atomic
+    from sedal.core.fsutil import write_bytes_atomic
 
     path = Path(path)
     write_bytes_atomic(path.with_suffix(".json"),

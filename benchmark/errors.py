@@ -1,5 +1,7 @@
-"""The benchmark package's one exception type."""
+"""The benchmark package's exception type."""
+
+from sedal.core.errors import SedalError
 
 
-class BenchmarkError(Exception):
+class BenchmarkError(SedalError):
     """A problem the user can fix; printed by the CLI as ``error: <message>``."""

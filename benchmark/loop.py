@@ -12,13 +12,13 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from sedal.sed.errors import SedError
+from sedal.sed.evaluate import DetectorSettings, evaluate_segments, fit_segments
+from sedal.sed.features import FeatureParams
+from sedal.sed.model import SegmentClassifier
 
-from generator.fsutil import canonical_json, sha256_bytes
-from generator.rng import derive_rng
-from sed.errors import SedError
-from sed.evaluate import DetectorSettings, evaluate_segments, fit_segments
-from sed.features import FeatureParams
-from sed.model import SegmentClassifier
+from sedal.core.fsutil import canonical_json, sha256_bytes
+from sedal.core.rng import derive_rng
 
 from . import aggregation, diversify
 from .errors import BenchmarkError
@@ -66,8 +66,8 @@ class RunConfig:
     """Everything that defines one AL run (and its key in the results store).
 
     ``features`` names the feature store the run reads (see
-    :meth:`sed.features.FeatureParams.name`); ``C``, ``tol``, ``max_iter`` and ``kernel``
-    are the detector (:class:`sed.evaluate.DetectorSettings`): every fit runs to ``tol``.
+    :meth:`sedal.sed.features.FeatureParams.name`); ``C``, ``tol``, ``max_iter`` and ``kernel``
+    are the detector (:class:`sedal.sed.evaluate.DetectorSettings`): every fit runs to ``tol``.
     """
 
     dataset: str  # path of the dataset dir
@@ -191,7 +191,7 @@ def load_run_data(store, doc: dict, dataset_name: str) -> RunData:
 
     Columns that are 0 in every segment of the dataset are 0 in every training
     subset too; dropping them leaves every fitted model unchanged (see
-    :class:`sed.model.SegmentClassifier`).
+    :class:`sedal.sed.model.SegmentClassifier`).
     """
     E = store.embeddings
     active = np.zeros(E.shape[1], dtype=bool)
@@ -233,7 +233,7 @@ def schedule_counts(schedule, n_train: int) -> list[int]:
 
 
 def evaluate(data: RunData, clf: SegmentClassifier, test: np.ndarray, kernel: int) -> dict:
-    """Total, macro and per-class IoU on the test files (through :mod:`sed.evaluate`)."""
+    """Total, macro and per-class IoU on the test files (through :mod:`sedal.sed.evaluate`)."""
     rows = data.rows(test)
     out = evaluate_segments(clf, data.X[rows], data.labels[rows], data.local_offsets(test),
                             data.classes, kernel)

@@ -23,16 +23,16 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from sedal.sed.annotations import recording_key
+from sedal.sed.errors import SedError
+from sedal.sed.evaluate import PAPER, fit_segments, segment_decisions
+from sedal.sed.events_io import UNREVIEWED, to_audacity, to_raven
+from sedal.sed.labels import class_list, segment_labels
+from sedal.sed.model import SegmentClassifier
 
-from generator.errors import UnsafePathError
-from generator.fsutil import cache_dir, resolve_inside, sha256_file, write_bytes_atomic
-from generator.rng import derive_rng
-from sed.annotations import recording_key
-from sed.errors import SedError
-from sed.evaluate import PAPER, fit_segments, segment_decisions
-from sed.events_io import UNREVIEWED, to_audacity, to_raven
-from sed.labels import class_list, segment_labels
-from sed.model import SegmentClassifier
+from sedal.core.errors import UnsafePathError
+from sedal.core.fsutil import cache_dir, resolve_inside, sha256_file, write_bytes_atomic
+from sedal.core.rng import derive_rng
 
 from . import aggregation, diversify
 from .crossval import cross_validate, postprocess_sentence
@@ -111,7 +111,7 @@ class EmbeddingCache:
 
 def _embed_one(path: str, yamnet_path=None, mode: str = "patch") -> np.ndarray:
     """Embed one recording (used locally and on Dask workers)."""
-    from sed.yamnet import load_yamnet
+    from sedal.sed.yamnet import load_yamnet
 
     global _MODEL
     try:
@@ -189,7 +189,7 @@ def collect_annotations(labels_root: str | os.PathLike | None, recs: list[Record
     ``strict`` raises :class:`SedError` at the first problem (file and line); otherwise
     every problem is listed in :attr:`Annotations.problems`.
     """
-    from sed.annotations import check_span, merge_classes, read_label_file
+    from sedal.sed.annotations import check_span, merge_classes, read_label_file
 
     ann = Annotations({}, {}, [], [])
     if labels_root is None:
@@ -299,8 +299,8 @@ POSTPROCESS = {"merge_gap": 0.06, "min_duration": 0.12, "min_confidence": 0.0}
 def detect_events(clf, X: np.ndarray, classes: list[str], duration: float,
                   post: dict, kernel: int = PAPER.kernel) -> list[tuple]:
     """The events of one recording (embeddings ``X``) with their confidence, post-processed
-    (:func:`sed.postprocess.clean_events` with ``post``), clipped to ``duration`` seconds."""
-    from sed.postprocess import clean_events, events_with_confidence
+    (:func:`sedal.sed.postprocess.clean_events` with ``post``), clipped to ``duration`` seconds."""
+    from sedal.sed.postprocess import clean_events, events_with_confidence
 
     if clf is None or len(X) == 0:
         return []
@@ -394,7 +394,7 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
                               accept_predictions=accept_predictions)
     annotations = ann.events
     if model is None:
-        from sed.yamnet import load_yamnet
+        from sedal.sed.yamnet import load_yamnet
 
         model = load_yamnet(yamnet)
     cache = EmbeddingCache(cache_root, model.provenance["weights_sha256"])

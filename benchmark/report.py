@@ -3,7 +3,7 @@
 Identity
 --------
 Runs are grouped by their dataset's *content* (the manifest's sha256) and by every setting
-that can change a number (:attr:`benchmark.loop.RunConfig.settings_key`: schedule, warm
+that can change a number (:attr:`sedal.benchmark.loop.RunConfig.settings_key`: schedule, warm
 starts, features, detector), never by folder names. A dataset is named by its folder and
 the first 8 characters of its manifest sha256; runs of one dataset with different settings
 are reported as separate groups, and runs whose fraction grid differs from their group's
@@ -18,7 +18,7 @@ Statistics
   the whole schedule and over the low budget 0.5-10 % (schedule points in that range).
 - "Reaches full − 0.01": per seed, the fraction from which the curve *stays* within 0.01
   of the fully supervised IoU to the end of the schedule.
-- Claims: :mod:`benchmark.claims` (one-sided paired t-tests with Holm's correction, TOST
+- Claims: :mod:`sedal.benchmark.claims` (one-sided paired t-tests with Holm's correction, TOST
   equivalence, non-superiority, Welch + bootstrap for gains), on the low-budget AULC.
 """
 
@@ -500,7 +500,7 @@ def write_report(results_dir: str | Path, out: str | Path | None = None, *,
            "supervised reference (same detector, same code, fitted to the same tolerance). "
            "AULC is a mean IoU on the same log axis, over the whole schedule and over the low "
            "budget 0.5-10 %, which the claims use. Claims are decided by "
-           "`benchmark.claims`: one-sided paired t-tests (Holm-corrected over the claims of "
+           "`sedal.benchmark.claims`: one-sided paired t-tests (Holm-corrected over the claims of "
            f"a library), TOST equivalence and non-superiority with margin {C.MARGIN:g} AULC, a "
            "Welch test with a bootstrap CI for gains; with fewer than "
            f"{C.MIN_SEEDS} seeds a claim is INCONCLUSIVE. \"detectable ≥\" is the smallest "
@@ -557,7 +557,7 @@ def write_report(results_dir: str | Path, out: str | Path | None = None, *,
             body += [f"## Event-ratio panel ({lib})", "", f"![ratio]({stem}.png)", ""]
     md += ["## Per dataset", "", *body]
     md_text = "\n".join(md) + "\n"
-    from generator.fsutil import write_bytes_atomic
+    from sedal.core.fsutil import write_bytes_atomic
 
     write_bytes_atomic(out / "report.md", md_text.encode())
     write_bytes_atomic(out / "report.html", render_html(md_text, out).encode())

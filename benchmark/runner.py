@@ -22,9 +22,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.builtin import DEFAULT_BUILTIN
-from generator.fsutil import canonical_json, sha256_bytes, write_json_atomic
-from generator.spec import STUDY_GRID, DatasetSpec
+from sedal.generator.builtin import DEFAULT_BUILTIN
+from sedal.generator.spec import STUDY_GRID, DatasetSpec
+
+from sedal.core.fsutil import canonical_json, sha256_bytes, write_json_atomic
 
 from .errors import BenchmarkError
 from .loop import DEFAULT_SCHEDULE, RunConfig, check_strategy, cut_schedule, validate_schedule
@@ -207,8 +208,8 @@ def _check_table(table: dict, keys: dict, path: Path, where: str) -> None:
 
 def experiments_from_config(cfg: dict, base: Path) -> list[Experiment]:
     """Experiments of a :func:`load_config` config; dataset paths confined to ``base``."""
-    from generator.errors import UnsafePathError
-    from generator.fsutil import resolve_inside
+    from sedal.core.errors import UnsafePathError
+    from sedal.core.fsutil import resolve_inside
 
     exps = []
     for e in cfg["experiment"]:
@@ -242,16 +243,16 @@ class Plan:
 def ensure_dataset(exp: Experiment, *, features=None, sources=None, jobs: int = 1,
                    yamnet=None, progress: bool = False, build: bool = True) -> str:
     """Make sure the dataset exists and is embedded with ``features`` (a
-    :class:`sed.features.FeatureParams`); returns its manifest sha256."""
-    from sed.errors import SedError
-    from sed.features import ensure_store, load_dataset_manifest
+    :class:`sedal.sed.features.FeatureParams`); returns its manifest sha256."""
+    from sedal.sed.errors import SedError
+    from sedal.sed.features import ensure_store, load_dataset_manifest
 
     path = Path(exp.dataset)
     if not (path / "manifest.json").exists():
         if not build or exp.spec is None:
             raise BenchmarkError(f"dataset {path} does not exist and there is no spec to build "
                                  "it from")
-        from generator.dataset import make_dataset
+        from sedal.generator.dataset import make_dataset
 
         make_dataset(DatasetSpec.from_dict(exp.spec), path, sources=sources, jobs=jobs,
                      progress=progress, builtin=exp.builtin)
@@ -268,8 +269,8 @@ def ensure_dataset(exp: Experiment, *, features=None, sources=None, jobs: int = 
 def _check_library(path: Path, sources, builtin: str) -> None:
     """Refuse a grid dataset that exists but was built from another library than the grid
     asks for (e.g. the clean built-in library where the field one is wanted)."""
-    from generator.builtin import builtin_name
-    from generator.manifest import load_manifest
+    from sedal.generator.builtin import builtin_name
+    from sedal.generator.manifest import load_manifest
 
     have = load_manifest(path / "manifest.json")["sources"]
     if sources is None:
@@ -291,11 +292,11 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
             progress: bool = False) -> Plan:
     """Validate, build/embed missing datasets, and expand into RunConfigs.
 
-    ``detector`` is a :class:`sed.evaluate.DetectorSettings` (default: the paper's) and
-    ``features`` a :class:`sed.features.FeatureParams` (default: patch, 0.12 s / 0.06 s).
+    ``detector`` is a :class:`sedal.sed.evaluate.DetectorSettings` (default: the paper's) and
+    ``features`` a :class:`sedal.sed.features.FeatureParams` (default: patch, 0.12 s / 0.06 s).
     """
-    from sed.evaluate import PAPER
-    from sed.features import FeatureParams
+    from sedal.sed.evaluate import PAPER
+    from sedal.sed.features import FeatureParams
 
     detector = detector or PAPER
     features = features or FeatureParams()
@@ -337,7 +338,7 @@ DATA_CACHE_SIZE = 8
 
 
 def _run_data(path: str, features: str):
-    from sed.features import FeatureParams, ensure_store, load_dataset_manifest
+    from sedal.sed.features import FeatureParams, ensure_store, load_dataset_manifest
 
     from .loop import load_run_data
 
@@ -442,7 +443,7 @@ class ResultsStore:
         import csv
         import io
 
-        from generator.fsutil import write_bytes_atomic
+        from sedal.core.fsutil import write_bytes_atomic
 
         rows = [r for rec in self.records() for r in rec["rows"]]
         rows.sort(key=lambda r: (r["dataset"], r["label"], r["seed"], r["iteration"]))
@@ -530,7 +531,7 @@ def _task(kind: str, cfg: RunConfig) -> dict:
 
 
 def _task_tagged(i: int, kind: str, cfg: RunConfig):
-    from generator.procutil import die_with_parent
+    from sedal.core.procutil import die_with_parent
 
     die_with_parent(pdeathsig=False)  # loky/Dask may start workers from helper threads
     return i, _task(kind, cfg)

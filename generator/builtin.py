@@ -2,7 +2,7 @@
 
 Layout is Scaper's: ``foreground/<label>/<label>_NNN.wav`` and
 ``background/park/park_NN.wav``, 16-bit PCM mono at
-:data:`generator.synth.SYNTH_SR`.
+:data:`sedal.generator.synth.SYNTH_SR`.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from sedal.core.fsutil import cache_dir
+
 from .errors import GeneratorError
-from .fsutil import cache_dir
 from .synth import BUILTIN_CLASSES, SYNTH_SR
 
 #: The built-in libraries. ``field`` is the field-realistic one
-#: (:mod:`generator.synth_field`); ``clean`` is the first, easily separable one
-#: (:mod:`generator.synth`), kept for tests and comparison. ``version`` is bumped whenever
+#: (:mod:`sedal.generator.synth_field`); ``clean`` is the first, easily separable one
+#: (:mod:`sedal.generator.synth`), kept for tests and comparison. ``version`` is bumped whenever
 #: a library's synthesis changes, so that caches are rebuilt.
 BUILTINS: dict[str, dict] = {
     "field": {"version": 6, "n_foreground": 240, "n_background": 24, "bg_seconds": 75.0},

@@ -7,8 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+from sedal.core.cli import Parser, run_main
+
 from .builtin import BUILTINS, DEFAULT_BUILTIN
-from .cliutil import Parser, run_main
 from .errors import GeneratorError
 from .spec import STUDY_GRID, DatasetSpec
 

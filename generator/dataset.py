@@ -5,7 +5,7 @@ A dataset dir holds::
     audio/<split>/<id>.wav           16-bit PCM mono soundscapes
     annotations/<split>/<id>.jams    Scaper's JAMS (library-relative paths)
     metadata/<split>.tsv             DCASE: filename, onset, offset, event_label
-    manifest.json                    see generator.manifest
+    manifest.json                    see sedal.generator.manifest
     .sedgen/state.json               in-progress marker (removed when done)
 """
 
@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from .builtin import BUILTINS, DEFAULT_BUILTIN, builtin_library, builtin_name, check_builtin
-from .errors import GeneratorError
-from .fsutil import (
+from sedal.core.errors import SedalError
+from sedal.core.fsutil import (
     canonical_json,
     check_component,
     resolve_inside,
@@ -29,6 +28,10 @@ from .fsutil import (
     sha256_file,
     write_json_atomic,
 )
+from sedal.core.procutil import die_with_parent
+
+from .builtin import BUILTINS, DEFAULT_BUILTIN, builtin_library, builtin_name, check_builtin
+from .errors import GeneratorError
 from .library import (
     PREPARE_VERSION,
     PreparedLibrary,
@@ -46,7 +49,6 @@ from .manifest import (
     write_manifest,
 )
 from .plan import SPLITS, FilePlan, plan_dataset
-from .procutil import die_with_parent
 from .spec import DatasetSpec
 
 STATE = Path(".sedgen") / "state.json"
@@ -256,7 +258,7 @@ def dcase_table(plans: list[FilePlan]) -> str:
 
 
 def _write_tables(out: Path, plans: list[FilePlan]) -> dict[str, str]:
-    from .fsutil import write_bytes_atomic
+    from sedal.core.fsutil import write_bytes_atomic
 
     hashes = {}
     for split in SPLITS:
@@ -272,7 +274,7 @@ def build_manifest(spec: DatasetSpec, sources_meta: dict, plans: list[FilePlan],
                    groups: dict | None = None) -> dict:
     """Assemble the manifest document from the verified output hashes of every plan.
 
-    ``groups`` (from :func:`generator.library.split_groups`) records which recordings each
+    ``groups`` (from :func:`sedal.generator.library.split_groups`) records which recordings each
     split holds, for classes whose clips were cut from shared recordings.
     """
     files = []
@@ -305,7 +307,7 @@ def _existing_key(out: Path) -> str | None:
         try:
             doc = load_manifest(out / MANIFEST_NAME)
             return dataset_key(DatasetSpec.from_dict(doc["spec"]), doc["sources"])
-        except GeneratorError:
+        except SedalError:
             return "unreadable"
     if (out / STATE).exists():
         try:

@@ -1,12 +1,10 @@
-"""The generator package's one exception type."""
+"""The generator package's exception type."""
+
+from sedal.core.errors import SedalError
 
 
-class GeneratorError(Exception):
+class GeneratorError(SedalError):
     """A problem the user can fix (bad spec, bad sources, bad output dir...).
 
     The message is one line, meant to be printed as ``error: <message>``.
     """
-
-
-class UnsafePathError(GeneratorError):
-    """A path read from a file that would leave its root (or is not a path at all)."""

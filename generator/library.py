@@ -26,8 +26,9 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from sedal.core.fsutil import cache_dir, sha256_bytes, sha256_file
+
 from .errors import GeneratorError
-from .fsutil import cache_dir, sha256_bytes, sha256_file
 
 #: File endings read as audio.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".mp3")
@@ -319,7 +320,7 @@ def split_clips(
     dict
         ``{split: {kind: {label: [ClipInfo, ...]}}}``.
     """
-    from .rng import derive_rng
+    from sedal.core.rng import derive_rng
 
     groups_of = clip_groups(prepared.source)
     out: dict[str, dict[str, dict[str, list[ClipInfo]]]] = {

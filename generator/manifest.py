@@ -17,8 +17,9 @@ import re
 from importlib import metadata
 from pathlib import Path
 
+from sedal.core.fsutil import canonical_json, sha256_bytes, write_bytes_atomic
+
 from .errors import GeneratorError
-from .fsutil import canonical_json, sha256_bytes, write_bytes_atomic
 
 FORMAT = "sedal-dataset"
 FORMAT_VERSION = 1
@@ -155,7 +156,8 @@ def validate_manifest(doc: dict, path: str | Path = "manifest") -> None:
     GeneratorError
         One line naming the manifest and the first bad field.
     """
-    from .fsutil import check_component
+    from sedal.core.fsutil import check_component
+
     from .plan import SPLITS
     from .spec import DatasetSpec
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from sedal.core.rng import derive_rng
+
 from .library import ClipInfo, PreparedLibrary, split_clips
-from .rng import derive_rng
 from .spec import DatasetSpec
 
 SPLITS = ("train", "test")
@@ -122,7 +123,7 @@ def bed_crossfade(a: float, b: float) -> float:
 
 def bed_name(label: str, bed: tuple[BedSegment, ...], sr: int) -> str:
     """The bed's file, ``background/<label>/bed-<hash>.wav`` (a function of its pieces)."""
-    from .fsutil import canonical_json, sha256_bytes
+    from sedal.core.fsutil import canonical_json, sha256_bytes
 
     h = sha256_bytes(canonical_json({"v": BED_VERSION, "sr": sr,
                                      "pieces": [asdict(b) for b in bed]}).encode())
@@ -219,7 +220,7 @@ def plan_dataset(spec: DatasetSpec, prepared: PreparedLibrary) -> list[FilePlan]
 
     Exactly ``round(r * n_split)`` files of each split have events, chosen
     by a generator derived from the seed and the split. Each split draws
-    only from its own source clips (see :func:`generator.library.split_clips`).
+    only from its own source clips (see :func:`sedal.generator.library.split_clips`).
     """
     pools = split_clips(prepared, spec.source_test_fraction, spec.seed)
     plans = []

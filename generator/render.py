@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from sedal.core.fsutil import atomic_path, resolve_inside
+
 from .errors import GeneratorError
-from .fsutil import atomic_path, resolve_inside
 from .plan import FilePlan
 from .scaper_compat import import_scaper
 from .spec import DatasetSpec
@@ -93,7 +94,7 @@ def ensure_bed(plan: FilePlan, bg_path: str, sr: int) -> None:
     """Render the plan's background bed into the library's background folder (once).
 
     The pieces are cut from the prepared clips, scaled, joined with equal-power crossfades
-    and written as 16-bit PCM under the name :func:`generator.plan.bed_name` derives from
+    and written as 16-bit PCM under the name :func:`sedal.generator.plan.bed_name` derives from
     them (so a plan cannot name any other file).
 
     Raises

@@ -8,7 +8,7 @@ recordings.
 
 Every clip is a pure function of ``(seed, class, index)``; clips are
 returned as float32 in [-1, 1] and written as 16-bit PCM by
-:mod:`generator.builtin`, which is what gets hashed.
+:mod:`sedal.generator.builtin`, which is what gets hashed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from .rng import derive_rng
+from sedal.core.rng import derive_rng
 
 #: Sample rate of the synthesized clips, in Hz.
 SYNTH_SR = 16000

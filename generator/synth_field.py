@@ -40,7 +40,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from .rng import derive_rng
+from sedal.core.rng import derive_rng
+
 from .synth import SYNTH_SR, _bandpass, _lowpass, _normalise, _pink_noise, _slow_curve
 
 N_INDIVIDUALS = 24

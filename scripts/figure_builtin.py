@@ -16,9 +16,8 @@ def main(library: str, out: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from scipy import signal
-
-    from generator.builtin import builtin_classes
-    from generator.synth import SYNTH_SR
+    from sedal.generator.builtin import builtin_classes
+    from sedal.generator.synth import SYNTH_SR
 
     classes = builtin_classes(library)
     fg = [c for c, (kind, _) in sorted(classes.items()) if kind == "foreground"]

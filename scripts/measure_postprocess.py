@@ -34,11 +34,11 @@ def _raven(events) -> str:
 
 
 def measure(sources: Path, out: Path, n_files: int, snr: float, ratio: float, seed: int) -> dict:
-    from benchmark.detect import run_detect
-    from generator.dataset import make_dataset
-    from generator.spec import DatasetSpec
-    from sed.annotations import read_labels
-    from sed.metrics import event_f1
+    from sedal.benchmark.detect import run_detect
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.spec import DatasetSpec
+    from sedal.sed.annotations import read_labels
+    from sedal.sed.metrics import event_f1
 
     ds = out / "dataset"
     if not (ds / "manifest.json").exists():
@@ -58,7 +58,7 @@ def measure(sources: Path, out: Path, n_files: int, snr: float, ratio: float, se
         p.write_text(_raven(truth[k]))
     result = {"sources": str(sources), "n_files": n_files, "snr": snr, "ratio": ratio,
               "seed": seed, "labelled": len(labelled), "held_out": len(held)}
-    from benchmark.query import POSTPROCESS
+    from sedal.benchmark.query import POSTPROCESS
 
     for name, kw in (("before", {"merge_gap": 0.0, "min_duration": 0.0, "min_confidence": 0.0}),
                      ("fixed", dict(POSTPROCESS)), ("after", {})):

@@ -1,7 +1,9 @@
-"""The sed package's one exception type."""
+"""The sed package's exception type."""
+
+from sedal.core.errors import SedalError
 
 
-class SedError(Exception):
+class SedError(SedalError):
     """A problem the user can fix (no weights, bad audio, stale store...).
 
     The message is one line, printed by the CLI as ``error: <message>``.

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from generator.rng import check_random_state
+from sedal.core.rng import check_random_state
 
 from .features import FeatureStore
 from .metrics import macro_iou, per_class_iou, sed_eval_f1, total_iou

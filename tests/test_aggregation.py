@@ -2,9 +2,8 @@
 
 import numpy as np
 import pytest
-
-from benchmark import aggregation as agg
-from benchmark import diversify as div
+from sedal.benchmark import aggregation as agg
+from sedal.benchmark import diversify as div
 
 # three ragged files: [0.1, 0.9, 0.5], [0.3], [0.2, 0.2, 0.8, 0.4]
 V = np.array([0.1, 0.9, 0.5, 0.3, 0.2, 0.2, 0.8, 0.4])

@@ -5,10 +5,9 @@ import json
 import shutil
 
 import pytest
-
-from benchmark import runner
-from benchmark.cli import main
-from benchmark.loop import DEFAULT_SCHEDULE, schedule_counts
+from sedal.benchmark import runner
+from sedal.benchmark.cli import main
+from sedal.benchmark.loop import DEFAULT_SCHEDULE, schedule_counts
 
 TIMING = {"fit_seconds", "solver_iterations"}
 
@@ -167,7 +166,7 @@ def test_compare_results(results_1, capsys, tmp_path):
 
 
 def test_solver_settings_do_not_change_random_choices(al_dataset):
-    from benchmark.loop import RunConfig
+    from sedal.benchmark.loop import RunConfig
 
     a = RunConfig(str(al_dataset), "0" * 64, "random", 0)
     b = RunConfig(str(al_dataset), "0" * 64, "random", 0, warm_start=False, tol=1e-3)

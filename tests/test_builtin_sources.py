@@ -1,9 +1,8 @@
 import numpy as np
 import soundfile as sf
-
-from generator import synth
-from generator.builtin import N_BACKGROUND, N_FOREGROUND, builtin_library
-from generator.library import scan_library
+from sedal.generator import synth
+from sedal.generator.builtin import N_BACKGROUND, N_FOREGROUND, builtin_library
+from sedal.generator.library import scan_library
 
 
 def test_synthesis_is_deterministic_and_seeded():
@@ -54,7 +53,7 @@ def test_builtin_library_layout_and_counts():
 
 
 def test_sources_builtin_command_writes_the_library(tmp_path):
-    from generator.cli import main
+    from sedal.generator.cli import main
 
     assert main(["sources", "builtin", "--out", str(tmp_path / "lib")]) == 0
     assert len(list((tmp_path / "lib" / "foreground" / "dog").glob("*.wav"))) == N_FOREGROUND

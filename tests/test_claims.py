@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 from scipy import stats
-
-from benchmark import claims as C
+from sedal.benchmark import claims as C
 
 
 def _seeds(values) -> dict[int, float]:

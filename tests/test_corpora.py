@@ -10,12 +10,11 @@ import zipfile
 import numpy as np
 import pytest
 import soundfile as sf
-
-from generator.cli import main
-from generator.corpora import registry
-from generator.corpora.archive import extract
-from generator.corpora.fetch import fetch_corpus
-from generator.errors import GeneratorError
+from sedal.generator.cli import main
+from sedal.generator.corpora import registry
+from sedal.generator.corpora.archive import extract
+from sedal.generator.corpora.fetch import fetch_corpus
+from sedal.generator.errors import GeneratorError
 
 from .httpserver import serve_dir
 
@@ -156,8 +155,9 @@ def test_checksum_mismatch_and_lock_pinning(mirror, tmp_path, monkeypatch):
 
 def test_interrupted_download_resumes(mirror, tmp_path):
     url, www = mirror
-    from generator.corpora.download import Lock, download
-    from generator.fsutil import cache_dir
+    from sedal.generator.corpora.download import Lock, download
+
+    from sedal.core.fsutil import cache_dir
 
     remote = registry.CORPORA["dcase-fewshot"].remotes[0]
     folder = cache_dir() / "downloads" / "dcase-fewshot"

@@ -3,10 +3,9 @@
 from pathlib import Path
 
 import pytest
-
-from generator.dataset import regenerate_dataset
-from generator.manifest import load_manifest
-from generator.spec import STUDY_GRID, DatasetSpec
+from sedal.generator.dataset import regenerate_dataset
+from sedal.generator.manifest import load_manifest
+from sedal.generator.spec import STUDY_GRID, DatasetSpec
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "data_manifests"
 

@@ -7,12 +7,11 @@ import shutil
 
 import numpy as np
 import pytest
-
-from benchmark.cli import main
-from benchmark.crossval import cross_validated_iou
-from benchmark.loop import RunConfig, load_run_data, run_al, supervised_reference
-from sed.evaluate import supervised
-from sed.features import FeatureParams, ensure_store, load_dataset_manifest
+from sedal.benchmark.cli import main
+from sedal.benchmark.crossval import cross_validated_iou
+from sedal.benchmark.loop import RunConfig, load_run_data, run_al, supervised_reference
+from sedal.sed.evaluate import supervised
+from sedal.sed.features import FeatureParams, ensure_store, load_dataset_manifest
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +65,10 @@ def test_schedule_cut_does_not_change_draws_before_it(al_dataset, tmp_path):
 
 
 def test_quick_look_and_main_run_are_two_datasets(tmp_path, yamnet_model, capsys):
-    from benchmark.report import Results
-    from benchmark.runner import ResultsStore
-    from generator.dataset import make_dataset
-    from generator.spec import DatasetSpec
+    from sedal.benchmark.report import Results
+    from sedal.benchmark.runner import ResultsStore
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.spec import DatasetSpec
 
     out = tmp_path / "results"
     for root, n in (("quick", 40), ("main", 60)):
@@ -93,7 +92,7 @@ def test_quick_look_and_main_run_are_two_datasets(tmp_path, yamnet_model, capsys
 def test_features_are_a_run_setting(tiny_dataset, tmp_path, yamnet_model, monkeypatch, capsys):
     ds = tmp_path / "ds"
     shutil.copytree(tiny_dataset, ds, ignore=shutil.ignore_patterns("features"))
-    monkeypatch.setattr("sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
+    monkeypatch.setattr("sedal.sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
     out = tmp_path / "r"
     assert main(["run", "--dataset", str(ds), "--strategy", "random", "--seeds", "0",
                  "--schedule", "0.2,0.5", "--mode", "context", "--out", str(out),

@@ -6,12 +6,12 @@ import shutil
 import numpy as np
 import pytest
 import soundfile as sf
+from sedal.benchmark.cli import main
+from sedal.sed import features
+from sedal.sed.errors import SedError
+from sedal.sed.evaluate import fit_on_files, score, supervised
+from sedal.sed.features import FeatureParams, ensure_store, load_dataset_manifest
 
-from benchmark.cli import main
-from sed import features
-from sed.errors import SedError
-from sed.evaluate import fit_on_files, score, supervised
-from sed.features import FeatureParams, ensure_store, load_dataset_manifest
 from tests.helpers import interrupt_on_call
 
 
@@ -146,8 +146,8 @@ def test_context_mode_store(embedded, yamnet_model, tmp_path):
 
 
 def test_real_sources_end_to_end(real_sources, yamnet_model, tmp_path):
-    from generator.dataset import make_dataset
-    from generator.spec import DatasetSpec
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.spec import DatasetSpec
 
     ds = tmp_path / "R"
     make_dataset(DatasetSpec(n_files=40, event_ratio=0.5, seed=3), ds, sources=real_sources)
@@ -157,7 +157,7 @@ def test_real_sources_end_to_end(real_sources, yamnet_model, tmp_path):
     res = supervised(store, doc)
     assert res["n_train_files"] == 32 and 0.0 <= res["total_iou"] <= 1.0
     # and a short active-learning run on it
-    from benchmark.loop import RunConfig, load_run_data, run_al
+    from sedal.benchmark.loop import RunConfig, load_run_data, run_al
 
     data = load_run_data(store, doc, "real")
     rows = run_al(data, RunConfig(str(ds), doc["manifest_sha256"], "top_k", 0,

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from generator.dataset import check_unique, make_dataset, regenerate_dataset, verify_dataset
-from generator.errors import GeneratorError
-from generator.library import clip_groups, scan_library
-from generator.manifest import load_manifest
-from generator.plan import FilePlan
-from generator.spec import DatasetSpec
+from sedal.generator.dataset import check_unique, make_dataset, regenerate_dataset, verify_dataset
+from sedal.generator.errors import GeneratorError
+from sedal.generator.library import clip_groups, scan_library
+from sedal.generator.manifest import load_manifest
+from sedal.generator.plan import FilePlan
+from sedal.generator.spec import DatasetSpec
 
 
 def _sources_by_split(doc: dict) -> dict[str, set[str]]:
@@ -71,7 +70,7 @@ def test_beds_regenerate_bit_identically(real_dataset, real_sources, tmp_path):
 
 
 def test_a_bed_name_is_bound_to_its_pieces(real_dataset, real_sources, tmp_path):
-    from generator.render import ensure_bed
+    from sedal.generator.render import ensure_bed
 
     doc = load_manifest(real_dataset / "manifest.json")
     f = next(f for f in doc["files"] if "bg_bed" in f)
@@ -90,7 +89,7 @@ def test_identical_files_are_refused():
 
 
 def test_field_clips_are_deterministic_and_individuals_keep_their_voice():
-    from generator import synth_field as F
+    from sedal.generator import synth_field as F
 
     for cls in ("dog", "baby", "meerkat"):
         fn = F.FIELD_CLASSES[cls][1]
@@ -112,7 +111,7 @@ def test_field_dataset_splits_by_individual_and_has_no_repeats(tmp_path):
     assert doc["sources"]["builtin_library"] == "field"
     assert len({f["audio_sha256"] for f in doc["files"]}) == 40
     root = Path(doc["sources"]["name"])
-    from generator.builtin import builtin_library
+    from sedal.generator.builtin import builtin_library
 
     lib = scan_library(builtin_library(0, library="field"))
     groups = clip_groups(lib)
@@ -127,7 +126,7 @@ def test_field_dataset_splits_by_individual_and_has_no_repeats(tmp_path):
 
 #: sha256 of a few field-library clips (seed 0) as the library writes them (16 kHz PCM16 wav).
 #: The library is a pure function of its seed: a change here must come with a version bump
-#: (``generator.builtin.BUILTINS['field']['version']``), since built datasets cite it.
+#: (``sedal.generator.builtin.BUILTINS['field']['version']``), since built datasets cite it.
 FIELD_V6_SHA256 = {
     "dog": "029e7016ab799cd65e8902075585ee6648896247d0b6781ff0a6480cc64c97c7",
     "baby": "06bcf2585b5188f770a448f9ec6acdbf007ab19200672d8efe824557b6beab41",
@@ -141,9 +140,8 @@ def test_field_library_is_a_pinned_function_of_its_seed():
     import io
 
     import soundfile as sf
-
-    from generator import synth_field as F
-    from generator.builtin import BUILTINS
+    from sedal.generator import synth_field as F
+    from sedal.generator.builtin import BUILTINS
 
     assert BUILTINS["field"]["version"] == 6, "version bumped: re-pin FIELD_V6_SHA256"
     clips = {"dog": F.dog(0, 0), "baby": F.baby(0, 1), "meerkat": F.meerkat(0, 2),

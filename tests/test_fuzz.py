@@ -18,9 +18,8 @@ import pytest
 import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from generator.cli import main as sedgen
-from generator.manifest import load_manifest, write_manifest
+from sedal.generator.cli import main as sedgen
+from sedal.generator.manifest import load_manifest, write_manifest
 
 SETTINGS = settings(max_examples=50, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -111,7 +110,7 @@ def test_fuzz_manifest_verify_and_regenerate(tiny_dataset, capsys, data):
 @SETTINGS
 @given(data=st.data())
 def test_fuzz_jams_regenerate(tiny_dataset, capsys, data):
-    from generator.fsutil import sha256_file
+    from sedal.core.fsutil import sha256_file
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -176,7 +175,7 @@ def _toml_config(draw, keys: list[str], table: str | None) -> str:
 @SETTINGS
 @given(data=st.data())
 def test_fuzz_make_config(tmp_path, capsys, monkeypatch, data):
-    from generator import dataset
+    from sedal.generator import dataset
 
     made = []
     monkeypatch.setattr(dataset, "make_dataset", lambda spec, out, **k: made.append(spec))
@@ -192,8 +191,8 @@ def test_fuzz_make_config(tmp_path, capsys, monkeypatch, data):
 @SETTINGS
 @given(data=st.data())
 def test_fuzz_run_config(tmp_path, capsys, monkeypatch, data):
-    from benchmark import runner
-    from benchmark.cli import main
+    from sedal.benchmark import runner
+    from sedal.benchmark.cli import main
 
     monkeypatch.setattr(runner, "ensure_dataset", lambda *a, **k: "0" * 64)
     monkeypatch.setattr(runner, "execute",
@@ -231,9 +230,9 @@ def query_audio(tmp_path_factory):
 @SETTINGS
 @given(data=st.data())
 def test_fuzz_label_files_query(query_audio, yamnet_model, tmp_path, capsys, monkeypatch, data):
-    from benchmark.cli import main
+    from sedal.benchmark.cli import main
 
-    monkeypatch.setattr("sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
+    monkeypatch.setattr("sedal.sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
     rows = data.draw(st.lists(st.lists(LABEL_CELLS, min_size=0, max_size=7), max_size=5),
                      label="rows")
     text = "\n".join("\t".join(r) for r in rows)

@@ -7,11 +7,10 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-
-from benchmark.cli import main
-from benchmark.query import collect_annotations, scan_audio
-from sed.annotations import merge_classes, read_label_file, recording_key
-from sed.errors import SedError
+from sedal.benchmark.cli import main
+from sedal.benchmark.query import collect_annotations, scan_audio
+from sedal.sed.annotations import merge_classes, read_label_file, recording_key
+from sedal.sed.errors import SedError
 
 RAVEN_HEAD = ("Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\t"
               "High Freq (Hz)\tAnnotation")
@@ -121,7 +120,7 @@ def test_labels_check_ok(audio, tmp_path, capsys):
 
 
 def test_raven_batch_tables_respect_nyquist(tmp_path):
-    from sed.events_io import to_raven
+    from sedal.sed.events_io import to_raven
 
     text = to_raven([(0.0, 1.0, "dog")], high_hz=min(8000.0, 8000 / 2))
     assert "\t4000.0\tdog" in text
@@ -133,9 +132,9 @@ def test_detect_on_real_recordings_writes_tables_that_read_back(real_sources, tm
     import csv
     import shutil
 
-    from generator.dataset import make_dataset
-    from generator.spec import DatasetSpec
-    from sed.annotations import read_labels
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.spec import DatasetSpec
+    from sedal.sed.annotations import read_labels
 
     ds = tmp_path / "ds"
     make_dataset(DatasetSpec(n_files=30, event_ratio=0.6, seed=4), ds, sources=real_sources)
@@ -143,7 +142,7 @@ def test_detect_on_real_recordings_writes_tables_that_read_back(real_sources, tm
     shutil.copytree(ds / "audio", audio)
     labels.mkdir()
     shutil.copy(ds / "metadata" / "train.tsv", labels / "train.tsv")  # many recordings
-    monkeypatch.setattr("sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
+    monkeypatch.setattr("sedal.sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
     out = tmp_path / "det"
     assert main(["detect", "--audio", str(audio), "--labels", str(labels), "--out", str(out),
                  "--save-model", str(tmp_path / "model"), "--cache", str(tmp_path / "c"),
@@ -176,7 +175,7 @@ def test_detect_on_real_recordings_writes_tables_that_read_back(real_sources, tm
 
 
 def test_saved_model_refuses_other_formats(tmp_path):
-    from sed.savedmodel import load_model
+    from sedal.sed.savedmodel import load_model
 
     with pytest.raises(SedError, match="not a saved sedal model"):
         load_model(tmp_path)

@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-
-from sed.metrics import macro_iou, per_class_iou, sed_eval_f1, total_iou
+from sedal.sed.metrics import macro_iou, per_class_iou, sed_eval_f1, total_iou
 
 CLASSES = ["background", "baby", "dog", "meerkat"]
 
@@ -57,7 +56,7 @@ def test_sed_eval_f1_hand_cases():
 
 def test_event_f1_agrees_with_sed_eval_on_random_tables():
     """The fast event F1 (used to choose post-processing) is sed_eval's."""
-    from sed.metrics import event_f1
+    from sedal.sed.metrics import event_f1
 
     rng = np.random.default_rng(3)
     labels = ["dog", "baby"]
@@ -79,7 +78,7 @@ def test_event_f1_agrees_with_sed_eval_on_random_tables():
 
 
 def test_choose_postprocess_mends_fragments_and_drops_unsure_blips():
-    from sed.postprocess import choose_postprocess
+    from sedal.sed.postprocess import choose_postprocess
 
     reference = {"a": [(1.0, 2.0, "dog")], "b": [], "c": [(3.0, 4.5, "baby")]}
     raw = {"a": [(1.0, 1.3, "dog", 0.9), (1.36, 1.7, "dog", 0.8), (1.76, 2.0, "dog", 0.9)],

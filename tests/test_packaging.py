@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("generator", "sed", "benchmark")
+#: The source folders installed under the ``sedal`` namespace.
+PACKAGES = ("sedal", "generator", "sed", "benchmark")
 #: Declared on purpose without a direct import, with the reason.
 DECLARED_UNIMPORTED = {
     "jams": "the design card's record format; written through Scaper, its version is recorded "
@@ -54,3 +58,33 @@ def test_every_import_is_declared_and_every_dependency_used():
         used |= dists & declared
     unused = declared - used - set(DECLARED_UNIMPORTED)
     assert not unused, f"declared but never imported: {sorted(unused)}"
+
+
+@pytest.mark.slow
+def test_installs_beside_pypi_sed_under_its_own_namespace(tmp_path):
+    """Issue 14: `pip install .` into a fresh venv that also has PyPI's `sed` (which brings
+    its own top-level `sed` package): sedgen, sedbench and `import sedal.sed` work, and
+    `import sed` is still the other project's."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = str(venv / "bin" / "python")
+    site = subprocess.check_output([py, "-c", "import site; print(site.getsitepackages()[0])"],
+                                   text=True).strip()
+    # The heavy third-party dependencies are read from this environment (a .pth line; its
+    # own .pth files, e.g. an editable sedal, are not processed), so only sedal itself and
+    # PyPI's sed are installed into the new venv.
+    here = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    Path(site, "_deps.pth").write_text("\n".join(here) + "\n")
+    pip = [py, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed"]
+    subprocess.run(pip + ["sed==0.3.1"], check=True, cwd=tmp_path)
+    subprocess.run(pip + [str(REPO)], check=True, cwd=tmp_path)
+    probe = ("import sed, sedal, sedal.sed.features, sedal.generator.spec, sedal.benchmark.loop;"
+             "print(sed.__file__); print(sedal.sed.__file__)")
+    out = subprocess.run([py, "-c", probe], check=True, cwd=tmp_path, capture_output=True,
+                         text=True).stdout.split()
+    assert out[0] == str(Path(site) / "sed" / "__init__.py")  # PyPI's sed, untouched
+    assert out[1] == str(Path(site) / "sedal" / "sed" / "__init__.py")
+    for tool in ("sedgen", "sedbench"):
+        res = subprocess.run([str(venv / "bin" / tool), "--help"], cwd=tmp_path,
+                             capture_output=True, text=True)
+        assert res.returncode == 0 and f"usage: {tool}" in res.stdout, res.stderr

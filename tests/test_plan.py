@@ -1,8 +1,9 @@
-from generator.builtin import builtin_library
-from generator.library import prepare_library, scan_library, split_clips
-from generator.plan import place_events, plan_dataset
-from generator.rng import derive_rng
-from generator.spec import DatasetSpec
+from sedal.generator.builtin import builtin_library
+from sedal.generator.library import prepare_library, scan_library, split_clips
+from sedal.generator.plan import place_events, plan_dataset
+from sedal.generator.spec import DatasetSpec
+
+from sedal.core.rng import derive_rng
 
 
 def _prepared():

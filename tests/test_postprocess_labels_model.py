@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
-
-from sed.labels import segment_labels
-from sed.model import SegmentClassifier
-from sed.postprocess import decode, segments_to_events, smooth
+from sedal.sed.labels import segment_labels
+from sedal.sed.model import SegmentClassifier
+from sedal.sed.postprocess import decode, segments_to_events, smooth
 
 C = ["background", "baby", "dog"]
 

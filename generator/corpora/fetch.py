@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from sedal.core.fsutil import cache_dir, write_bytes_atomic
+
 from ..errors import GeneratorError
-from ..fsutil import cache_dir, write_bytes_atomic
 from .archive import MAX_BYTES, extract
 from .download import Lock, download
 from .registry import CORPORA, Corpus

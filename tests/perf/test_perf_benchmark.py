@@ -9,9 +9,8 @@
 
 import numpy as np
 import pytest
-
-from benchmark import aggregation
-from benchmark.loop import RunConfig, RunData, evaluate, fit
+from sedal.benchmark import aggregation
+from sedal.benchmark.loop import RunConfig, RunData, evaluate, fit
 
 N_FILES, N_SEG, DIM = 2500, 165, 205
 

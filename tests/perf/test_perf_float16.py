@@ -6,14 +6,13 @@ criterion, not a timing).
 """
 
 import numpy as np
-
-from sed.evaluate import fit_on_files, score
-from sed.features import FeatureStore, ensure_store
+from sedal.sed.evaluate import fit_on_files, score
+from sedal.sed.features import FeatureStore, ensure_store
 
 
 def test_float16_changes_total_iou_by_less_than_0_005(benchmark, tmp_path, yamnet_model):
-    from generator.dataset import make_dataset
-    from generator.spec import DatasetSpec
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.spec import DatasetSpec
 
     ds = tmp_path / "D500"
     make_dataset(DatasetSpec(n_files=500), ds, jobs=2)

@@ -7,9 +7,8 @@ The measured rate is stored in the benchmark's ``extra_info``.
 import shutil
 
 import pytest
-
-from generator.dataset import make_dataset
-from generator.spec import DatasetSpec
+from sedal.generator.dataset import make_dataset
+from sedal.generator.spec import DatasetSpec
 
 N = 1000
 

@@ -9,10 +9,9 @@ weights), entropies, top-K aggregation and the ranking.
 """
 
 import numpy as np
-
-from benchmark import aggregation
-from benchmark.query import entropy_streamed, scores_from_entropy
-from sed.model import SegmentClassifier
+from sedal.benchmark import aggregation
+from sedal.benchmark.query import entropy_streamed, scores_from_entropy
+from sedal.sed.model import SegmentClassifier
 
 N_FILES, N_SEG, DIM = 100_000, 165, 205
 

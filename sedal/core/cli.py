@@ -7,11 +7,14 @@ import os
 import sys
 from collections.abc import Callable
 
+from .errors import SedalError
 
-def run_main(run: Callable[[], int], errors: tuple[type[BaseException], ...]) -> int:
+
+def run_main(run: Callable[[], int], errors: tuple[type[BaseException], ...] = ()) -> int:
     """Call ``run`` and turn every user-facing failure into one line on stderr.
 
-    Exit codes: 2 for ``errors``, OS errors (full disk, permissions...), ``ValueError``
+    Exit codes: 2 for :class:`~sedal.core.errors.SedalError` (every layer's errors) and
+    any other ``errors``, OS errors (full disk, permissions...), ``ValueError``
     and ``MemoryError``; 130 on Ctrl-C (the work done so far is kept; rerunning
     resumes). Set ``SEDAL_DEBUG=1`` to get the traceback instead.
     """
@@ -21,7 +24,7 @@ def run_main(run: Callable[[], int], errors: tuple[type[BaseException], ...]) ->
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)
         return 130
-    except (*errors, OSError, ValueError, MemoryError) as exc:
+    except (SedalError, *errors, OSError, ValueError, MemoryError) as exc:
         if debug:
             raise
         print(f"error: {one_line(exc)}", file=sys.stderr)
