@@ -57,3 +57,26 @@ def test_planning_is_deterministic_and_seed_dependent():
     a = plan_dataset(DatasetSpec(n_files=50, seed=1), prepared)
     assert a == plan_dataset(DatasetSpec(n_files=50, seed=1), prepared)
     assert a != plan_dataset(DatasetSpec(n_files=50, seed=2), prepared)
+
+
+def test_background_windows_on_one_recording_start_apart():
+    """Two background-only files drawn 2e-5 s apart on one recording (less than a sample)
+    rendered byte-identical in a 2500-file dataset: such windows are redrawn."""
+    from generator.library import ClipInfo
+    from generator.plan import MIN_WINDOW_SEPARATION, FilePlan, _clip_key, separate_windows
+
+    clip = ClipInfo("background", "park", "background/park/park_000.wav", "x" * 64,
+                    75 * 16000, 16000)
+    pools = {"train": {"background": {"park": [clip]}, "foreground": {}}}
+    spec = DatasetSpec(n_files=100, seed=3)
+    starts = [62.452538, 62.452557, 10.0, 10.05, 30.0]
+    plans = [FilePlan(f"train_{i:05d}", "train", "park", _clip_key(clip), t, ())
+             for i, t in enumerate(starts)]
+    out = separate_windows(plans, spec, pools)
+    got = [p.bg_source_time for p in out]
+    assert got[0] == starts[0] and got[2] == 10.0 and got[4] == 30.0  # clear ones kept
+    assert got[1] != starts[1] and got[3] != starts[3]
+    srt = sorted(got)
+    assert min(b - a for a, b in zip(srt, srt[1:])) >= MIN_WINDOW_SEPARATION
+    assert all(0.0 <= t <= 65.0 for t in got)
+    assert [p.bg_source_time for p in separate_windows(plans, spec, pools)] == got
