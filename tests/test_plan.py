@@ -62,8 +62,8 @@ def test_planning_is_deterministic_and_seed_dependent():
 def test_background_windows_on_one_recording_start_apart():
     """Two background-only files drawn 2e-5 s apart on one recording (less than a sample)
     rendered byte-identical in a 2500-file dataset: such windows are redrawn."""
-    from generator.library import ClipInfo
-    from generator.plan import MIN_WINDOW_SEPARATION, FilePlan, _clip_key, separate_windows
+    from sedal.generator.library import ClipInfo
+    from sedal.generator.plan import MIN_WINDOW_SEPARATION, FilePlan, _clip_key, separate_windows
 
     clip = ClipInfo("background", "park", "background/park/park_000.wav", "x" * 64,
                     75 * 16000, 16000)
