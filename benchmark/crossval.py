@@ -2,7 +2,8 @@
 
 Folds are whole recordings. The held-out decisions of every fold serve two purposes: the
 total IoU estimate of the detector (pooled over folds, as the benchmark pools its test
-split) and the choice of the event post-processing (:func:`sedal.sed.postprocess.choose_postprocess`).
+split) and the choice of the event post-processing
+(:func:`sedal.sed.postprocess.choose_postprocess`).
 """
 
 from __future__ import annotations
