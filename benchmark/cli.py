@@ -8,11 +8,10 @@ import os
 import sys
 from pathlib import Path
 
+from sedal.core.cli import Parser, run_main
 from sedal.generator.builtin import BUILTINS, DEFAULT_BUILTIN
 from sedal.generator.errors import GeneratorError
 from sedal.sed.errors import SedError
-
-from sedal.core.cli import Parser, run_main
 
 from .errors import BenchmarkError
 

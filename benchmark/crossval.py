@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sedal.sed.evaluate import PAPER, DetectorSettings, fit_segments, iou_metrics, segment_decisions
-from sedal.sed.postprocess import choose_postprocess, events_with_confidence
 
 from sedal.core.rng import derive_rng
+from sedal.sed.evaluate import PAPER, DetectorSettings, fit_segments, iou_metrics, segment_decisions
+from sedal.sed.postprocess import choose_postprocess, events_with_confidence
 
 #: Fewest labelled recordings for a cross-validated estimate.
 MIN_RECORDINGS = 4

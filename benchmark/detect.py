@@ -13,12 +13,12 @@ import os
 from pathlib import Path
 
 import numpy as np
+
+from sedal.core.fsutil import write_bytes_atomic
 from sedal.sed.evaluate import PAPER, fit_segments
 from sedal.sed.events_io import UNREVIEWED, to_audacity, to_csv, to_dcase, to_raven
 from sedal.sed.features import FeatureParams
 from sedal.sed.labels import class_list, segment_labels
-
-from sedal.core.fsutil import write_bytes_atomic
 
 from .crossval import cross_validate, postprocess_sentence
 from .errors import BenchmarkError

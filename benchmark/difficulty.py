@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+
 from sedal.generator.builtin import DEFAULT_BUILTIN
 
 BANDS = (0, 500, 1000, 2000, 4000, 8000)
@@ -38,6 +39,7 @@ def dataset_band_energy(dataset: Path, max_files: int = 200) -> dict[str, list[f
     """Mean band-energy fractions of each class's event material and of the backgrounds, read
     from the rendered files' event spans and from background-only files."""
     import soundfile as sf
+
     from sedal.generator.manifest import load_manifest
 
     doc = load_manifest(Path(dataset) / "manifest.json")

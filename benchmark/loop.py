@@ -12,13 +12,13 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from sedal.core.fsutil import canonical_json, sha256_bytes
+from sedal.core.rng import derive_rng
 from sedal.sed.errors import SedError
 from sedal.sed.evaluate import DetectorSettings, evaluate_segments, fit_segments
 from sedal.sed.features import FeatureParams
 from sedal.sed.model import SegmentClassifier
-
-from sedal.core.fsutil import canonical_json, sha256_bytes
-from sedal.core.rng import derive_rng
 
 from . import aggregation, diversify
 from .errors import BenchmarkError

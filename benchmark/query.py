@@ -23,16 +23,16 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from sedal.core.errors import UnsafePathError
+from sedal.core.fsutil import cache_dir, resolve_inside, sha256_file, write_bytes_atomic
+from sedal.core.rng import derive_rng
 from sedal.sed.annotations import recording_key
 from sedal.sed.errors import SedError
 from sedal.sed.evaluate import PAPER, fit_segments, segment_decisions
 from sedal.sed.events_io import UNREVIEWED, to_audacity, to_raven
 from sedal.sed.labels import class_list, segment_labels
 from sedal.sed.model import SegmentClassifier
-
-from sedal.core.errors import UnsafePathError
-from sedal.core.fsutil import cache_dir, resolve_inside, sha256_file, write_bytes_atomic
-from sedal.core.rng import derive_rng
 
 from . import aggregation, diversify
 from .crossval import cross_validate, postprocess_sentence

@@ -22,10 +22,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sedal.core.fsutil import canonical_json, sha256_bytes, write_json_atomic
 from sedal.generator.builtin import DEFAULT_BUILTIN
 from sedal.generator.spec import STUDY_GRID, DatasetSpec
-
-from sedal.core.fsutil import canonical_json, sha256_bytes, write_json_atomic
 
 from .errors import BenchmarkError
 from .loop import DEFAULT_SCHEDULE, RunConfig, check_strategy, cut_schedule, validate_schedule

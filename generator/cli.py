@@ -78,6 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace a different dataset (or other files) in --out")
     _common(p)
 
+    p = sub.add_parser("cite", help="BibTeX for a dataset: sedal, the study, Scaper and "
+                                    "every corpus or recording its clips cite")
+    p.add_argument("dir", type=Path, help="dataset dir (or its manifest)")
+    p.add_argument("--sources", type=Path, default=None,
+                   help="the folder library it was made from, for datasets without a "
+                        "SOURCES.csv (made by an older sedal)")
+
+    p = sub.add_parser("license", help="licences and attributions of the source clips a "
+                                       "dataset uses")
+    p.add_argument("dir", type=Path, help="dataset dir (or its manifest)")
+    p.add_argument("--sources", type=Path, default=None,
+                   help="the folder library it was made from, for datasets without a "
+                        "SOURCES.csv (made by an older sedal)")
+
     p = sub.add_parser("sources", help="source libraries")
     ssub = p.add_subparsers(dest="sources_cmd", required=True)
     q = ssub.add_parser("builtin", help="write a built-in (synthetic) library to a folder")
@@ -176,6 +190,14 @@ def run(args: argparse.Namespace) -> int:
                   "versions? see the manifest's 'versions')", file=sys.stderr)
             return 1
         print(f"regenerated into {args.out}; every file matches the manifest")
+    elif args.cmd in ("cite", "license"):
+        from sedal import __version__
+
+        from .attribution import bibtex, dataset_sources, licence_text
+
+        doc, rows = dataset_sources(args.dir, args.sources)
+        print(bibtex(doc, rows, __version__) if args.cmd == "cite" else licence_text(doc, rows),
+              end="")
     elif args.cmd == "sources":
         return _sources(args)
     return 0
@@ -189,7 +211,12 @@ def _sources(args) -> int:
         print(f"wrote the built-in (synthetic) source library '{args.library}' to {args.out}")
     elif args.sources_cmd == "fetch":
         from .corpora.fetch import fetch_corpus
+        from .corpora.registry import CORPORA
 
+        corpus = CORPORA.get(args.name)
+        if corpus is not None:  # the licence comes before any byte is downloaded
+            print(f"{corpus.title}\nlicence: {corpus.licence} (see {corpus.homepage})\n"
+                  f"cite: {corpus.citation}", file=sys.stderr)
         counts = fetch_corpus(args.name, args.dest, mirror=args.mirror, lock_path=args.lock,
                               timeout=args.timeout, progress=not args.no_progress)
         for cls, n in counts.items():

@@ -30,6 +30,7 @@ from sedal.core.fsutil import (
 )
 from sedal.core.procutil import die_with_parent
 
+from .attribution import SOURCES_CSV, read_provenance, sources_csv, sources_rows
 from .builtin import BUILTINS, DEFAULT_BUILTIN, builtin_library, builtin_name, check_builtin
 from .errors import GeneratorError
 from .library import (
@@ -52,7 +53,7 @@ from .plan import SPLITS, FilePlan, plan_dataset
 from .spec import DatasetSpec
 
 STATE = Path(".sedgen") / "state.json"
-OWNED = ("audio", "annotations", "metadata", MANIFEST_NAME, ".sedgen")
+OWNED = ("audio", "annotations", "metadata", MANIFEST_NAME, SOURCES_CSV, ".sedgen")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Sources:
 
     prepared: PreparedLibrary
     meta: dict
+    provenance: dict | None = None  # the library's provenance.csv rows, by clip path
 
 
 def resolve_sources(sources: str | os.PathLike | None, sr: int, *, builtin_seed: int = 0,
@@ -80,7 +82,7 @@ def resolve_sources(sources: str | os.PathLike | None, sr: int, *, builtin_seed:
     prepared = prepare_library(lib, sr, hashes=hashes)
     meta.update({"library_sha256": prepared.library_sha256, "prepare_version": PREPARE_VERSION,
                  "clips": hashes})
-    return Sources(prepared, meta)
+    return Sources(prepared, meta, read_provenance(root))
 
 
 def dataset_key(spec: DatasetSpec, sources_meta: dict) -> str:
@@ -257,7 +259,9 @@ def dcase_table(plans: list[FilePlan]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def _write_tables(out: Path, plans: list[FilePlan]) -> dict[str, str]:
+def _write_tables(out: Path, plans: list[FilePlan], sources: str | None = None
+                  ) -> dict[str, str]:
+    """Write the DCASE tables (and ``SOURCES.csv`` when its text is given); their sha256."""
     from sedal.core.fsutil import write_bytes_atomic
 
     hashes = {}
@@ -266,7 +270,16 @@ def _write_tables(out: Path, plans: list[FilePlan]) -> dict[str, str]:
         data = dcase_table([p for p in plans if p.split == split]).encode()
         write_bytes_atomic(out / rel, data)
         hashes[rel] = sha256_bytes(data)
+    if sources is not None:
+        write_bytes_atomic(out / SOURCES_CSV, sources.encode())
+        hashes[SOURCES_CSV] = sha256_bytes(sources.encode())
     return hashes
+
+
+def _sources_text(plans: list[FilePlan], src: Sources) -> str:
+    """``SOURCES.csv`` of a dataset: every source clip used, with its provenance."""
+    doc = {"files": [p.to_dict() for p in plans], "sources": src.meta}
+    return sources_csv(sources_rows(doc, src.provenance))
 
 
 def build_manifest(spec: DatasetSpec, sources_meta: dict, plans: list[FilePlan],
@@ -395,7 +408,7 @@ def make_dataset(spec: DatasetSpec, out: str | os.PathLike, *, sources=None, job
                  (spec.to_dict(), src.prepared.fg_path(), src.prepared.bg_path(), str(out)),
                  jobs, progress, "rendering", on_done=record)
     check_unique(plans, hashes)
-    tables = _write_tables(out, plans)
+    tables = _write_tables(out, plans, _sources_text(plans, src))
     doc = build_manifest(spec, src.meta, plans, hashes, tables,
                          split_groups(src.prepared, spec.source_test_fraction, spec.seed))
     write_manifest(out / MANIFEST_NAME, doc)
@@ -579,7 +592,8 @@ def regenerate_dataset(manifest: str | os.PathLike, out: str | os.PathLike, *, s
            if hashes[f["id"]][key + "_sha256"] != f[key + "_sha256"]]
     if ids is None:
         plans = [FilePlan.from_dict(f) for f in doc["files"]]
-        _write_tables(out, plans)
+        _write_tables(out, plans, _sources_text(plans, src) if SOURCES_CSV in doc["tables"]
+                      else None)
         if mpath.resolve() != (out / MANIFEST_NAME).resolve():
             write_manifest(out / MANIFEST_NAME, {k: v for k, v in doc.items()
                                                  if k != "manifest_sha256"})

@@ -185,7 +185,7 @@ def validate_manifest(doc: dict, path: str | Path = "manifest") -> None:
             _fail(path, f"versions.{k}", "must be a string")
     tables = _get(doc, "tables", dict, path, "manifest")
     for rel, digest in tables.items():
-        if rel not in {f"metadata/{s}.tsv" for s in SPLITS}:
+        if rel not in {f"metadata/{s}.tsv" for s in SPLITS} | {"SOURCES.csv"}:
             _fail(path, "tables", f"names an unexpected file {rel!r}")
         _hex(digest, path, f"tables[{rel!r}]")
     if "split_groups" in doc:

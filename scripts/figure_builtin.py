@@ -16,6 +16,7 @@ def main(library: str, out: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from scipy import signal
+
     from sedal.generator.builtin import builtin_classes
     from sedal.generator.synth import SYNTH_SR
 

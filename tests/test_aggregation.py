@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from sedal.benchmark import aggregation as agg
 from sedal.benchmark import diversify as div
 

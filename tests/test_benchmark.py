@@ -5,6 +5,7 @@ import json
 import shutil
 
 import pytest
+
 from sedal.benchmark import runner
 from sedal.benchmark.cli import main
 from sedal.benchmark.loop import DEFAULT_SCHEDULE, schedule_counts

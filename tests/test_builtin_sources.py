@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import soundfile as sf
+
 from sedal.generator import synth
 from sedal.generator.builtin import BUILTINS, builtin_library
 from sedal.generator.library import scan_library

@@ -10,6 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 import soundfile as sf
+
 from sedal.generator.cli import main
 from sedal.generator.corpora import registry
 from sedal.generator.corpora.archive import extract
@@ -155,9 +156,8 @@ def test_checksum_mismatch_and_lock_pinning(mirror, tmp_path, monkeypatch):
 
 def test_interrupted_download_resumes(mirror, tmp_path):
     url, www = mirror
-    from sedal.generator.corpora.download import Lock, download
-
     from sedal.core.fsutil import cache_dir
+    from sedal.generator.corpora.download import Lock, download
 
     remote = registry.CORPORA["dcase-fewshot"].remotes[0]
     folder = cache_dir() / "downloads" / "dcase-fewshot"

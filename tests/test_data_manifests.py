@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from sedal.generator.dataset import regenerate_dataset
 from sedal.generator.manifest import load_manifest
 from sedal.generator.spec import STUDY_GRID, DatasetSpec

@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+
 from sedal.benchmark.cli import main
 from sedal.benchmark.crossval import cross_validated_iou
 from sedal.benchmark.loop import RunConfig, load_run_data, run_al, supervised_reference

@@ -6,12 +6,12 @@ import shutil
 import numpy as np
 import pytest
 import soundfile as sf
+
 from sedal.benchmark.cli import main
 from sedal.sed import features
 from sedal.sed.errors import SedError
 from sedal.sed.evaluate import fit_on_files, score, supervised
 from sedal.sed.features import FeatureParams, ensure_store, load_dataset_manifest
-
 from tests.helpers import interrupt_on_call
 
 

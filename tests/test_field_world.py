@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from sedal.generator.dataset import check_unique, make_dataset, regenerate_dataset, verify_dataset
 from sedal.generator.errors import GeneratorError
 from sedal.generator.library import clip_groups, scan_library
@@ -140,6 +141,7 @@ def test_field_library_is_a_pinned_function_of_its_seed():
     import io
 
     import soundfile as sf
+
     from sedal.generator import synth_field as F
     from sedal.generator.builtin import BUILTINS
 

@@ -18,6 +18,7 @@ import pytest
 import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from sedal.generator.cli import main as sedgen
 from sedal.generator.manifest import load_manifest, write_manifest
 

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
+
 from sedal.benchmark.cli import main
 from sedal.benchmark.query import collect_annotations, scan_audio
 from sedal.sed.annotations import merge_classes, read_label_file, recording_key

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from sedal.sed.metrics import macro_iou, per_class_iou, sed_eval_f1, total_iou
 
 CLASSES = ["background", "baby", "dog", "meerkat"]

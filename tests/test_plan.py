@@ -1,9 +1,8 @@
+from sedal.core.rng import derive_rng
 from sedal.generator.builtin import builtin_library
 from sedal.generator.library import prepare_library, scan_library, split_clips
 from sedal.generator.plan import place_events, plan_dataset
 from sedal.generator.spec import DatasetSpec
-
-from sedal.core.rng import derive_rng
 
 
 def _prepared():

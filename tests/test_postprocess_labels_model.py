@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from sedal.sed.labels import segment_labels
 from sedal.sed.model import SegmentClassifier
 from sedal.sed.postprocess import decode, segments_to_events, smooth

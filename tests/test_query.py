@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 import pytest
 import soundfile as sf
+
 from sedal.benchmark.cli import main
 from sedal.benchmark.query import load_annotations, run_query, scan_audio
 from sedal.generator.manifest import load_manifest
@@ -185,6 +186,7 @@ def test_cli_query(collection, yamnet_model, tmp_path, capsys, monkeypatch):
 def test_embedding_on_a_dask_cluster_fills_the_same_cache(collection, yamnet_model, tmp_path):
     import numpy as np
     from distributed import LocalCluster
+
     from sedal.benchmark.query import EmbeddingCache, embed_collection
 
     root, _ = collection

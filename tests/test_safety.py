@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from sedal.generator.cli import main as sedgen
-from sedal.generator.errors import GeneratorError
-from sedal.generator.manifest import load_manifest, write_manifest
 
 from sedal.core.errors import UnsafePathError
 from sedal.core.fsutil import check_component, resolve_inside, sha256_file
+from sedal.generator.cli import main as sedgen
+from sedal.generator.errors import GeneratorError
+from sedal.generator.manifest import load_manifest, write_manifest
 from tests.helpers import interrupt_on_call
 
 REPO = Path(__file__).resolve().parents[1]

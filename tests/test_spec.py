@@ -1,4 +1,5 @@
 import pytest
+
 from sedal.generator.errors import GeneratorError
 from sedal.generator.spec import DatasetSpec
 

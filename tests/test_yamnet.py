@@ -5,6 +5,7 @@ import tarfile
 
 import numpy as np
 import pytest
+
 from sedal.sed.errors import SedError
 from sedal.sed.weights import (
     N_SEPARABLE,

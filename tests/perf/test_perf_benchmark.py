@@ -9,6 +9,7 @@
 
 import numpy as np
 import pytest
+
 from sedal.benchmark import aggregation
 from sedal.benchmark.loop import RunConfig, RunData, evaluate, fit
 

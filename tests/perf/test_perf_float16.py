@@ -6,6 +6,7 @@ criterion, not a timing).
 """
 
 import numpy as np
+
 from sedal.sed.evaluate import fit_on_files, score
 from sedal.sed.features import FeatureStore, ensure_store
 

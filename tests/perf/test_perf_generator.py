@@ -7,6 +7,7 @@ The measured rate is stored in the benchmark's ``extra_info``.
 import shutil
 
 import pytest
+
 from sedal.generator.dataset import make_dataset
 from sedal.generator.spec import DatasetSpec
 

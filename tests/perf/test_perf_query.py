@@ -9,6 +9,7 @@ weights), entropies, top-K aggregation and the ranking.
 """
 
 import numpy as np
+
 from sedal.benchmark import aggregation
 from sedal.benchmark.query import entropy_streamed, scores_from_entropy
 from sedal.sed.model import SegmentClassifier

@@ -1,0 +1,231 @@
+"""Attribution of a dataset: which source clips it uses, under which licences, and what to cite.
+
+A source library may carry a ``provenance.csv`` (the built-in field library, libraries
+fetched by ``sedgen sources fetch``, ``../shared/real-sources``): one row per clip with at
+least its path (``path`` or ``file``) and usually ``origin``, ``licence``/``license``,
+``citation`` and ``corpus``. :func:`sources_rows` joins it with the clips a dataset's
+manifest says were used; ``make`` writes the result as the dataset's ``SOURCES.csv``, and
+``sedgen license`` / ``sedgen cite`` read it back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+from .errors import GeneratorError
+
+#: The dataset file listing every source clip used (clip, uses, origin, licence, citation).
+SOURCES_CSV = "SOURCES.csv"
+SOURCES_FIELDS = ("clip", "kind", "label", "uses", "origin", "licence", "citation", "corpus")
+#: Licence of the built-in libraries' clips (synthesized by sedal).
+BUILTIN_LICENCE = "CC0-1.0 (synthetic; sedal built-in library)"
+#: Obligations of common licences, for the summary (by prefix, case-insensitive).
+OBLIGATIONS = (
+    ("cc0", "none"),
+    ("cc-by-nc-sa", "attribution, non-commercial use only, share-alike"),
+    ("cc by-nc-sa", "attribution, non-commercial use only, share-alike"),
+    ("cc-by-nc", "attribution, non-commercial use only"),
+    ("cc by-nc", "attribution, non-commercial use only"),
+    ("cc-by-sa", "attribution, share-alike"),
+    ("cc by-sa", "attribution, share-alike"),
+    ("cc-by", "attribution"),
+    ("cc by", "attribution"),
+    ("gpl", "copyleft: ship the licence text, share-alike"),
+    ("odbl", "attribution, share-alike for derived databases"),
+    ("free art", "attribution, copyleft"),
+    ("tut", "academic (non-commercial) use only"),
+)
+
+SEDAL_BIBTEX = """@software{sedal,
+  title   = {sedal: reproducible bioacoustic soundscape datasets and an active-learning
+             benchmark for sound event detection},
+  author  = {{sedal developers}},
+  year    = {2026},
+  version = {%(version)s},
+  note    = {%(note)s}
+}"""
+
+STUDY_BIBTEX = """@article{lindholm2025aggregation,
+  title  = {Aggregation Strategies for Efficient Annotation of Bioacoustic Sound Events
+            Using Active Learning},
+  author = {Lindholm and Marklund and Mogren, Olof and Martinsson, John},
+  year   = {2025}
+}"""
+
+SCAPER_BIBTEX = """@inproceedings{salamon2017scaper,
+  title     = {Scaper: A Library for Soundscape Synthesis and Augmentation},
+  author    = {Salamon, Justin and MacConnell, Duncan and Cartwright, Mark and Li, Peter
+               and Bello, Juan Pablo},
+  booktitle = {IEEE Workshop on Applications of Signal Processing to Audio and Acoustics
+               (WASPAA)},
+  year      = {2017}
+}"""
+
+
+def read_provenance(root: str | os.PathLike) -> dict[str, dict[str, str]] | None:
+    """``provenance.csv`` of a library as ``{clip path: {origin, licence, citation, corpus}}``
+    (``None`` when the library has none)."""
+    path = Path(root) / "provenance.csv"
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8-sig")
+    out = {}
+    for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        clip = (row.get("path") or row.get("file") or "").strip()
+        if not clip:
+            raise GeneratorError(f"{path}:{i}: no 'path' or 'file' column value")
+        out[clip] = {"origin": (row.get("origin") or "").strip(),
+                     "licence": (row.get("licence") or row.get("license") or "").strip(),
+                     "citation": (row.get("citation") or "").strip(),
+                     "corpus": (row.get("corpus") or "").strip()}
+    return out
+
+
+def clips_used(doc: dict) -> Counter:
+    """How many times each source clip (library-relative path) is used by a manifest's files:
+    events, background windows and background-bed pieces."""
+    uses: Counter = Counter()
+    for f in doc["files"]:
+        for e in f["events"]:
+            uses[e["source"]] += 1
+        if f.get("bg_bed"):
+            for piece in f["bg_bed"]:
+                uses[piece["source"]] += 1
+        else:
+            uses[f["bg_source"]] += 1
+    return uses
+
+
+def _match(clip: str, provenance: dict[str, dict]) -> dict | None:
+    """A clip's provenance row; prepared clips are ``.wav`` whatever the original format."""
+    if clip in provenance:
+        return provenance[clip]
+    stem = clip.rsplit(".", 1)[0]
+    return next((row for p, row in provenance.items() if p.rsplit(".", 1)[0] == stem), None)
+
+
+def sources_rows(doc: dict, provenance: dict[str, dict] | None) -> list[dict[str, str]]:
+    """One row per source clip the dataset uses (see :data:`SOURCES_FIELDS`).
+
+    Built-in libraries' clips get :data:`BUILTIN_LICENCE`; clips of a folder library without
+    a provenance row get an empty licence (reported as *unknown*).
+    """
+    builtin = doc["sources"]["kind"] == "builtin"
+    rows = []
+    for clip, n in sorted(clips_used(doc).items()):
+        parts = clip.split("/")
+        kind, label = (parts[0], parts[1]) if len(parts) >= 3 else ("", "")
+        row = _match(clip, provenance) if provenance else None
+        row = row or {}
+        rows.append({"clip": clip, "kind": kind, "label": label, "uses": str(n),
+                     "origin": row.get("origin", ""),
+                     "licence": row.get("licence") or (BUILTIN_LICENCE if builtin else ""),
+                     "citation": row.get("citation", ""), "corpus": row.get("corpus", "")})
+    return rows
+
+
+def sources_csv(rows: list[dict[str, str]]) -> str:
+    """The text of ``SOURCES.csv``."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=SOURCES_FIELDS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def read_sources_csv(path: str | os.PathLike) -> list[dict[str, str]]:
+    """Rows of a dataset's ``SOURCES.csv``."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if rows and set(SOURCES_FIELDS) - set(rows[0]):
+        raise GeneratorError(f"{path}: not a sedal SOURCES.csv (columns "
+                             f"{', '.join(SOURCES_FIELDS)} expected)")
+    return rows
+
+
+def obligations(licence: str) -> str:
+    """What a licence asks of a redistributor, in a few words (or *check the licence*)."""
+    low = licence.lower()
+    if not low:
+        return "unknown licence: do not redistribute before checking"
+    return next((o for prefix, o in OBLIGATIONS if low.startswith(prefix) or prefix in low),
+                "check the licence")
+
+
+def licence_summary(rows: list[dict[str, str]]) -> list[tuple[str, int, str]]:
+    """``(licence, clips, obligations)``, most clips first."""
+    counts = Counter(r["licence"] or "" for r in rows)
+    return [(lic or "unknown", n, obligations(lic))
+            for lic, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _bibkey(text: str, used: set[str]) -> str:
+    words = re.findall(r"[A-Za-z]+", text)
+    year = (re.findall(r"(?:19|20)\d\d", text) or [""])[0]
+    key = (words[0].lower() if words else "source") + year
+    base, k = key, 2
+    while key in used:
+        key, k = f"{base}{chr(ord('a') + k - 2)}", k + 1
+    used.add(key)
+    return key
+
+
+def bibtex(doc: dict, rows: list[dict[str, str]], version: str) -> str:
+    """BibTeX for a dataset: sedal (naming the dataset), the study, Scaper, and one
+    ``@misc`` per distinct citation of the source clips (corpora, recordings)."""
+    note = (f"dataset {doc.get('dataset_id', '')[:16]}, manifest_sha256 "
+            f"{doc.get('manifest_sha256', '')}, sources {doc['sources']['name']}")
+    entries = [SEDAL_BIBTEX % {"version": version, "note": note}, STUDY_BIBTEX, SCAPER_BIBTEX]
+    used: set[str] = set()
+    for cite in sorted({r["citation"] for r in rows if r["citation"]}):
+        note = cite.replace("{", "(").replace("}", ")")
+        entries.append(f"@misc{{{_bibkey(cite, used)},\n  note = {{{note}}}\n}}")
+    return "\n\n".join(entries) + "\n"
+
+
+def dataset_sources(dataset: str | os.PathLike, sources: str | os.PathLike | None = None
+                    ) -> tuple[dict, list[dict[str, str]]]:
+    """(manifest, rows): the source clips a dataset dir uses, with their provenance.
+
+    Read from the dataset's ``SOURCES.csv`` when it has one; otherwise (datasets made before
+    it existed) computed from the manifest and the provenance of ``sources`` (a library
+    folder) or, for built-in datasets, the built-in licence.
+    """
+    from .manifest import load_manifest
+
+    root = Path(dataset)
+    mpath = root / "manifest.json" if root.is_dir() else root
+    if not mpath.is_file():
+        raise GeneratorError(f"{dataset} has no manifest.json (is it a sedgen dataset dir?)")
+    doc = load_manifest(mpath)
+    table = mpath.parent / SOURCES_CSV
+    if sources is None and SOURCES_CSV in doc["tables"] and table.is_file():
+        return doc, read_sources_csv(table)
+    if sources is not None:
+        provenance = read_provenance(sources)
+        if provenance is None:
+            raise GeneratorError(f"{sources} has no provenance.csv")
+        return doc, sources_rows(doc, provenance)
+    if doc["sources"]["kind"] != "builtin":
+        raise GeneratorError(
+            f"{dataset} has no {SOURCES_CSV} (older sedal, or deleted) and was made from the "
+            f"folder library {doc['sources']['name']!r}: pass --sources LIBRARY to read its "
+            "provenance.csv")
+    return doc, sources_rows(doc, None)
+
+
+def licence_text(doc: dict, rows: list[dict[str, str]]) -> str:
+    """What ``sedgen license`` prints: a summary by licence, then every clip."""
+    lines = [f"dataset {doc.get('dataset_id', '')} from {doc['sources']['name']}: "
+             f"{len(rows)} source clips", "", "licence | clips | obligations",
+             "--- | --- | ---"]
+    lines += [f"{lic} | {n} | {ob}" for lic, n, ob in licence_summary(rows)]
+    lines += ["", "clip | uses | licence | origin | citation", "--- | --- | --- | --- | ---"]
+    lines += [f"{r['clip']} | {r['uses']} | {r['licence'] or 'unknown'} | {r['origin']} | "
+              f"{r['citation']}" for r in rows]
+    return "\n".join(lines) + "\n"
