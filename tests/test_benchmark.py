@@ -19,7 +19,7 @@ def _rows(results_dir):
 
 
 def _run(ds, out, *extra):
-    return main(["run", "--dataset", str(ds), "--seeds", "0-1", "--max-fraction", "0.2",
+    return main(["run", str(ds), "--seeds", "0-1", "--max-fraction", "0.2",
                  "--out", str(out), "--no-progress", *extra])
 
 
@@ -134,7 +134,7 @@ def test_changed_dataset_build_is_refused(results_1, al_dataset, tmp_path, capsy
     (["--seeds", "x"], "bad seeds"),
 ])
 def test_bad_run_input(al_dataset, tmp_path, capsys, argv, message):
-    assert main(["run", "--dataset", str(al_dataset), "--out", str(tmp_path / "o"),
+    assert main(["run", str(al_dataset), "--out", str(tmp_path / "o"),
                  "--no-progress", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
@@ -145,7 +145,7 @@ def test_dataset_without_embeddings_or_weights(small_dataset, tmp_path, capsys, 
     monkeypatch.setenv("SEDAL_OFFLINE", "1")
     copy = tmp_path / "X"
     shutil.copytree(small_dataset, copy, ignore=shutil.ignore_patterns("features"))
-    assert main(["run", "--dataset", str(copy), "--out", str(tmp_path / "o"),
+    assert main(["run", str(copy), "--out", str(tmp_path / "o"),
                  "--no-progress"]) == 2
     assert "has no embeddings and they cannot be built" in capsys.readouterr().err
 

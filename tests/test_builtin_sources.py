@@ -69,6 +69,6 @@ def test_builtin_library_layout_and_counts(library):
 def test_sources_builtin_command_writes_the_library(tmp_path):
     from sedal.generator.cli import main
 
-    assert main(["sources", "builtin", "--library", "clean", "--out", str(tmp_path / "lib")]) == 0
+    assert main(["sources", "builtin", "--builtin", "clean", "--out", str(tmp_path / "lib")]) == 0
     assert len(list((tmp_path / "lib" / "foreground" / "dog").glob("*.wav"))) \
         == BUILTINS["clean"]["n_foreground"]

@@ -106,7 +106,7 @@ def test_every_fetcher_builds_a_library(mirror, tmp_path, capsys):
     url, _ = mirror
     lib = tmp_path / "lib"
     for name in ("esc50", "nigens", "dcase-fewshot", "tut-park"):
-        assert main(["sources", "fetch", name, "--dest", str(lib), "--mirror", url,
+        assert main(["sources", "fetch", name, "--out", str(lib), "--mirror", url,
                      "--no-progress"]) == 0
     counts = {p.name: len(list(p.glob("*.wav"))) for p in (lib / "foreground").iterdir()}
     # nigens replaced esc50's dog and baby folders (2 files x 2 events each)
@@ -280,8 +280,11 @@ def test_archive_bomb_is_refused(tmp_path):
 
 
 def test_unknown_corpus(capsys, tmp_path):
-    assert main(["sources", "fetch", "audioset", "--dest", str(tmp_path)]) == 2
-    assert "unknown corpus 'audioset'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["sources", "fetch", "audioset", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "invalid choice: 'audioset'" in err
 
 
 # -- sources check ---------------------------------------------------------------------

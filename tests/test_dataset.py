@@ -292,7 +292,7 @@ def test_console_script_prints_no_traceback(tmp_path):
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "generator.cli", "make", "--ratio", "2",
+    r = subprocess.run([sys.executable, "-m", "sedal.generator.cli", "make", "--ratio", "2",
                         "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip() == "error: ratio must be in [0, 1], got 2.0"

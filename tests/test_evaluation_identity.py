@@ -56,7 +56,7 @@ def _csv(out):
 def test_schedule_cut_does_not_change_draws_before_it(al_dataset, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     for out, cut in ((a, "0.03"), (b, "0.1")):
-        assert main(["run", "--dataset", str(al_dataset), "--strategy", "random", "--seeds", "0",
+        assert main(["run", str(al_dataset), "--strategy", "random", "--seeds", "0",
                      "--max-fraction", cut, "--out", str(out), "--no-progress"]) == 0
     ra, rb = _csv(a), _csv(b)
     keep = ("iteration", "n_labelled", "total_iou", "labelled_event_fraction")
@@ -76,7 +76,7 @@ def test_quick_look_and_main_run_are_two_datasets(tmp_path, yamnet_model, capsys
         ds = tmp_path / root / "snr0_r0.2"
         make_dataset(DatasetSpec(n_files=n, seed=5, event_ratio=0.5), ds)
         ensure_store(ds, model=yamnet_model)
-        assert main(["run", "--dataset", str(ds), "--strategy", "random", "--seeds", "0",
+        assert main(["run", str(ds), "--strategy", "random", "--seeds", "0",
                      "--schedule", "0.1,0.3", "--out", str(out), "--no-progress"]) == 0
     capsys.readouterr()
     groups = Results(ResultsStore(out)).groups
@@ -95,7 +95,7 @@ def test_features_are_a_run_setting(tiny_dataset, tmp_path, yamnet_model, monkey
     shutil.copytree(tiny_dataset, ds, ignore=shutil.ignore_patterns("features"))
     monkeypatch.setattr("sedal.sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
     out = tmp_path / "r"
-    assert main(["run", "--dataset", str(ds), "--strategy", "random", "--seeds", "0",
+    assert main(["run", str(ds), "--strategy", "random", "--seeds", "0",
                  "--schedule", "0.2,0.5", "--mode", "context", "--out", str(out),
                  "--no-progress"]) == 0
     context = FeatureParams(mode="context").name()

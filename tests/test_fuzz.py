@@ -248,7 +248,7 @@ def test_fuzz_label_files_query(query_audio, yamnet_model, tmp_path, capsys, mon
         labels = Path(tmp) / "labels"
         labels.mkdir()
         (labels / name).write_bytes(raw)
-        code = main(["query", "--audio", str(query_audio), "--labels", str(labels), "--out",
+        code = main(["query", str(query_audio), "--labels", str(labels), "--out",
                      str(Path(tmp) / "q"), "--cache", str(tmp_path / "cache"), "--batch", "1",
                      "--no-progress"])
         _check(code, capsys.readouterr().err)

@@ -107,7 +107,7 @@ def test_problems_name_file_and_line(audio, tmp_path, capsys):
     assert "rec3.txt, line 2: time 99.0 s is past the end" in text
     assert "nope.txt: label file for a recording that does not exist" in text
     assert "rec1.csv, line 2: offset 'x' is not a number" in text
-    assert main(["labels", "check", "--audio", str(audio), "--labels", str(labels)]) == 1
+    assert main(["labels", "check", str(audio), "--labels", str(labels)]) == 1
     out = capsys.readouterr().out
     assert "rec3.wav: dog 1" in out and out.count("problem: ") == 3
 
@@ -115,7 +115,7 @@ def test_problems_name_file_and_line(audio, tmp_path, capsys):
 def test_labels_check_ok(audio, tmp_path, capsys):
     labels = tmp_path / "labels"
     _write(labels / "rec3.txt", "0.5\t1.0\tDog\n2.0\t3.0\tdog\n")
-    assert main(["labels", "check", "--audio", str(audio), "--labels", str(labels)]) == 0
+    assert main(["labels", "check", str(audio), "--labels", str(labels)]) == 0
     cap = capsys.readouterr()
     assert "rec3.wav: dog 2" in cap.out and "merged 'Dog', 'dog' into 'dog'" in cap.err
 
@@ -145,7 +145,7 @@ def test_detect_on_real_recordings_writes_tables_that_read_back(real_sources, tm
     shutil.copy(ds / "metadata" / "train.tsv", labels / "train.tsv")  # many recordings
     monkeypatch.setattr("sedal.sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
     out = tmp_path / "det"
-    assert main(["detect", "--audio", str(audio), "--labels", str(labels), "--out", str(out),
+    assert main(["detect", str(audio), "--labels", str(labels), "--out", str(out),
                  "--save-model", str(tmp_path / "model"), "--cache", str(tmp_path / "c"),
                  "--no-progress"]) == 0
     ravens = sorted((out / "raven").rglob("*.txt"))
@@ -164,7 +164,7 @@ def test_detect_on_real_recordings_writes_tables_that_read_back(real_sources, tm
         assert read_labels(rp) == want
     # the saved model gives the same detections without retraining
     out2 = tmp_path / "det2"
-    assert main(["detect", "--audio", str(audio), "--model", str(tmp_path / "model"),
+    assert main(["detect", str(audio), "--model", str(tmp_path / "model"),
                  "--out", str(out2), "--cache", str(tmp_path / "c"), "--no-progress"]) == 0
     assert (out2 / "detections.csv").read_text() == (out / "detections.csv").read_text()
     # the post-processing was chosen by cross-validation on the labels, said so, and saved

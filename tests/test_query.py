@@ -175,10 +175,10 @@ def test_cli_query(collection, yamnet_model, tmp_path, capsys, monkeypatch):
     import sedal.benchmark.query as q
 
     monkeypatch.setattr("sedal.sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
-    assert main(["query", "--audio", str(root / "audio"), "--out", str(tmp_path / "o"),
+    assert main(["query", str(root / "audio"), "--out", str(tmp_path / "o"),
                  "--batch", "2", "--cache", str(tmp_path / "c"), "--no-progress"]) == 0
     assert "ranked at random" in capsys.readouterr().out
-    assert main(["query", "--audio", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
+    assert main(["query", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert q.AUDIO_EXTENSIONS
 

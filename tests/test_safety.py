@@ -344,7 +344,7 @@ def test_embed_on_a_really_full_filesystem(tiny_dataset, tmp_path, yamnet_model)
         ds = mnt / "ds"
         shutil.copytree(tiny_dataset, ds, ignore=shutil.ignore_patterns("features"))
         env = {**os.environ, "SEDAL_OFFLINE": "1"}
-        r = subprocess.run([sys.executable, "-m", "benchmark.cli", "embed", str(ds),
+        r = subprocess.run([sys.executable, "-m", "sedal.benchmark.cli", "embed", str(ds),
                             "--no-progress"], capture_output=True, text=True, env=env,
                            cwd=REPO, timeout=600)
         assert r.returncode == 2, r.stderr
@@ -401,7 +401,7 @@ def _kill_and_watch(cmd: list[str], ready, tmp_path: Path) -> tuple[set[int], se
 @pytest.mark.slow
 def test_killing_make_stops_its_workers(tmp_path):
     out = tmp_path / "big"
-    cmd = [sys.executable, "-m", "generator.cli", "make", "--n-files", "20000", "--out",
+    cmd = [sys.executable, "-m", "sedal.generator.cli", "make", "--n-files", "20000", "--out",
            str(out), "--jobs", "2", "--no-progress"]
     workers, alive = _kill_and_watch(
         cmd, lambda: len(list((out / "audio").rglob("*.wav"))) > 50 if out.exists() else False,
@@ -416,7 +416,7 @@ def test_killing_make_stops_its_workers(tmp_path):
 @pytest.mark.slow
 def test_killing_run_stops_its_workers(al_dataset, tmp_path):
     out = tmp_path / "res"
-    cmd = [sys.executable, "-m", "benchmark.cli", "run", "--dataset", str(al_dataset),
+    cmd = [sys.executable, "-m", "sedal.benchmark.cli", "run", str(al_dataset),
            "--seeds", "0-19", "--jobs", "2", "--out", str(out), "--no-progress"]
     workers, alive = _kill_and_watch(cmd, lambda: (out / "references").is_dir(), tmp_path)
     assert alive == set()
@@ -529,7 +529,7 @@ def test_value_errors_reaching_the_cli_are_one_line(monkeypatch, capsys):
 def test_sedbench_seed_ranges(seeds, tmp_path, capsys):
     from sedal.benchmark.cli import main
 
-    assert main(["run", "--dataset", str(tmp_path), "--seeds", seeds, "--out",
+    assert main(["run", str(tmp_path), "--seeds", seeds, "--out",
                  str(tmp_path / "r")]) == 2
     assert "seeds" in _err(capsys)
 
@@ -564,7 +564,7 @@ def test_corrupt_results_store_files(al_dataset, tmp_path, capsys):
     from sedal.benchmark.cli import main
 
     out = tmp_path / "r"
-    args = ["run", "--dataset", str(al_dataset), "--seeds", "0", "--max-fraction", "0.01",
+    args = ["run", str(al_dataset), "--seeds", "0", "--max-fraction", "0.01",
             "--strategy", "random", "--out", str(out), "--no-progress"]
     assert main(args) == 0
     capsys.readouterr()
@@ -657,7 +657,7 @@ def test_labels_that_are_not_a_folder(tmp_path, kind, capsys):
     labels = tmp_path / "labels"
     if kind == "file":
         labels.write_text("x")
-    assert main(["query", "--audio", str(audio), "--labels", str(labels), "--out",
+    assert main(["query", str(audio), "--labels", str(labels), "--out",
                  str(tmp_path / "q"), "--no-progress"]) == 2
     assert ("does not exist" if kind == "missing" else "is a file") in _err(capsys)
     assert not (tmp_path / "q").exists()
@@ -672,7 +672,7 @@ def test_label_link_out_of_the_labels_folder_is_refused(tmp_path, capsys):
     sf.write(audio / "a.wav", np.zeros(16000, np.float32), 16000)
     (tmp_path / "secret.txt").write_text("0\t1\tdog\n")
     (labels / "a.txt").symlink_to(tmp_path / "secret.txt")
-    assert main(["query", "--audio", str(audio), "--labels", str(labels), "--out",
+    assert main(["query", str(audio), "--labels", str(labels), "--out",
                  str(tmp_path / "q"), "--no-progress"]) == 2
     assert "escapes" in _err(capsys)
 

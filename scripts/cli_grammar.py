@@ -1,0 +1,36 @@
+"""Write the CLI grammar and exit-code tables into the README (between their markers).
+
+    python scripts/cli_grammar.py          # rewrite README.md
+    python scripts/cli_grammar.py --check  # exit 1 if README.md is out of date
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+START, END = "<!-- cli-grammar:start -->", "<!-- cli-grammar:end -->"
+
+
+def block() -> str:
+    from sedal.benchmark.cli import build_parser as sedbench
+    from sedal.core.cli import exit_code_table, grammar_table
+    from sedal.generator.cli import build_parser as sedgen
+
+    return (f"{START}\n{grammar_table({'sedgen': sedgen(), 'sedbench': sedbench()})}\n"
+            f"{exit_code_table()}{END}")
+
+
+def main() -> int:
+    text = README.read_text()
+    new = re.sub(re.escape(START) + ".*?" + re.escape(END), block(), text, flags=re.S)
+    if "--check" in sys.argv:
+        return 0 if new == text else 1
+    README.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
