@@ -38,7 +38,7 @@ def derive_rng(seed: int, *keys: object) -> np.random.Generator:
     --------
     >>> a = derive_rng(0, "file", 3).integers(1 << 30)
     >>> b = derive_rng(0, "file", 3).integers(1 << 30)
-    >>> a == b
+    >>> bool(a == b)
     True
     """
     if seed < 0:
