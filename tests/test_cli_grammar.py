@@ -24,7 +24,8 @@ def _leaves():
 
 
 def test_readme_table_matches_the_parsers():
-    spec = importlib.util.spec_from_file_location("cli_grammar", REPO / "scripts" / "cli_grammar.py")
+    script = REPO / "scripts" / "cli_grammar.py"
+    spec = importlib.util.spec_from_file_location("cli_grammar", script)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     assert mod.block() in (REPO / "README.md").read_text(), \

@@ -9,8 +9,6 @@ import pkgutil
 import numpy as np
 import pytest
 
-import sedal
-
 
 def _modules() -> list[str]:
     names = []
