@@ -40,23 +40,23 @@ def dataset_band_energy(dataset: Path, max_files: int = 200) -> dict[str, list[f
     from the rendered files' event spans and from background-only files."""
     import soundfile as sf
 
-    from sedal.generator.manifest import load_manifest
+    from sedal.generator.manifest import read_manifest
 
-    doc = load_manifest(Path(dataset) / "manifest.json")
+    doc = read_manifest(Path(dataset) / "manifest.json")
     acc: dict[str, list[np.ndarray]] = {}
     bg_done = 0
-    for f in doc["files"][:max_files]:
-        x, sr = sf.read(str(Path(dataset) / f["audio"]), dtype="float64")
-        if not f["events"]:
+    for f in doc.files[:max_files]:
+        x, sr = sf.read(str(Path(dataset) / f.audio), dtype="float64")
+        if not f.events:
             if bg_done < 50:
                 acc.setdefault("background", []).append(band_energy(x, sr))
                 bg_done += 1
             continue
-        for e in f["events"]:
-            a = int(e["event_time"] * sr)
-            b = int((e["event_time"] + e["event_duration"]) * sr)
+        for e in f.events:
+            a = int(e.event_time * sr)
+            b = int((e.event_time + e.event_duration) * sr)
             if b - a > 256:
-                acc.setdefault(e["label"], []).append(band_energy(x[a:b], sr))
+                acc.setdefault(e.label, []).append(band_energy(x[a:b], sr))
     return {k: np.mean(v, axis=0).round(4).tolist() for k, v in sorted(acc.items())}
 
 
@@ -72,8 +72,8 @@ def raw_logmel_accuracy(store, doc) -> float:
 
     root = Path(store.path).parents[1]
     feats = []
-    for f in doc["files"]:
-        x, sr = sf.read(str(root / f["audio"]), dtype="float32")
+    for f in doc.files:
+        x, sr = sf.read(str(root / f.audio), dtype="float32")
         if sr != 16000:
             x = librosa.resample(x, orig_sr=sr, target_sr=16000)
         mel = librosa.feature.melspectrogram(y=x, sr=16000, n_fft=512, win_length=400,

@@ -15,6 +15,7 @@ import numpy as np
 
 from sedal.core.fsutil import canonical_json, sha256_bytes
 from sedal.core.rng import derive_rng
+from sedal.generator.manifest import Manifest
 from sedal.sed.errors import SedError
 from sedal.sed.evaluate import DetectorSettings, evaluate_segments, fit_segments
 from sedal.sed.features import FeatureParams
@@ -186,7 +187,7 @@ class RunData:
         return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
 
-def load_run_data(store, doc: dict, dataset_name: str) -> RunData:
+def load_run_data(store, doc: Manifest, dataset_name: str) -> RunData:
     """Compact a feature store for AL: keep only embedding columns that are ever non-zero.
 
     Columns that are 0 in every segment of the dataset are 0 in every training
@@ -202,13 +203,13 @@ def load_run_data(store, doc: dict, dataset_name: str) -> RunData:
     X = np.empty((E.shape[0], len(cols)), dtype=np.float32)
     for i in range(0, E.shape[0], step):
         X[i:i + step] = np.asarray(E[i:i + step], dtype=np.float32)[:, cols]
-    files = doc["files"]
+    files = doc.files
     return RunData(
         X=X, labels=store.labels.astype(np.int64), offsets=store.offsets.astype(np.int64),
-        splits=store.splits, has_events=np.array([bool(f["events"]) for f in files]),
-        durations=np.full(len(files), float(doc["spec"]["duration"])),
-        classes=store.classes, dataset_id=doc["dataset_id"], dataset_name=dataset_name,
-        spec=dict(doc["spec"]), library=str(doc["sources"]["name"]))
+        splits=store.splits, has_events=np.array([bool(f.events) for f in files]),
+        durations=np.full(len(files), float(doc.spec.duration)),
+        classes=store.classes, dataset_id=doc.dataset_id, dataset_name=dataset_name,
+        spec=doc.spec.to_dict(), library=doc.sources.name)
 
 
 def file_mean_embeddings(data: RunData) -> np.ndarray:

@@ -269,19 +269,19 @@ def _check_library(path: Path, sources, builtin: str) -> None:
     """Refuse a grid dataset that exists but was built from another library than the grid
     asks for (e.g. the clean built-in library where the field one is wanted)."""
     from sedal.generator.builtin import builtin_name
-    from sedal.generator.manifest import load_manifest
+    from sedal.generator.manifest import read_manifest
 
-    have = load_manifest(path / "manifest.json")["sources"]
+    have = read_manifest(path / "manifest.json").sources
     if sources is None:
         want = builtin_name(0, builtin)
-        ok = have.get("kind") == "builtin" and have.get("name", "").rsplit("-seed", 1)[0] \
+        ok = have.kind == "builtin" and have.name.rsplit("-seed", 1)[0] \
             == want.rsplit("-seed", 1)[0]
     else:
         want = Path(sources).resolve().name
-        ok = have.get("kind") == "folder" and have.get("name") == want
+        ok = have.kind == "folder" and have.name == want
     if not ok:
-        raise BenchmarkError(f"dataset {path} was built from the library {have.get('name')!r}, "
-                             f"but this grid needs {want!r}; use another --data-root (or move "
+        raise BenchmarkError(f"dataset {path} was built from the library {have.name!r}, "
+                             f"but this grid needs {want!r}; use another --data (or move "
                              "that dataset away)")
 
 

@@ -15,9 +15,15 @@ import io
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import GeneratorError
+
+if TYPE_CHECKING:  # the manifest module imports this one's writer through dataset
+    from .manifest import Manifest
+    from .plan import FilePlan
 
 #: The dataset file listing every source clip used (clip, uses, origin, licence, citation).
 SOURCES_CSV = "SOURCES.csv"
@@ -86,18 +92,18 @@ def read_provenance(root: str | os.PathLike) -> dict[str, dict[str, str]] | None
     return out
 
 
-def clips_used(doc: dict) -> Counter:
-    """How many times each source clip (library-relative path) is used by a manifest's files:
-    events, background windows and background-bed pieces."""
+def clips_used(plans: Iterable[FilePlan]) -> Counter:
+    """How many times each source clip (library-relative path) is used by the files
+    ``plans``: events, background windows and background-bed pieces."""
     uses: Counter = Counter()
-    for f in doc["files"]:
-        for e in f["events"]:
-            uses[e["source"]] += 1
-        if f.get("bg_bed"):
-            for piece in f["bg_bed"]:
-                uses[piece["source"]] += 1
+    for p in plans:
+        for e in p.events:
+            uses[e.source] += 1
+        if p.bg_bed:
+            for piece in p.bg_bed:
+                uses[piece.source] += 1
         else:
-            uses[f["bg_source"]] += 1
+            uses[p.bg_source] += 1
     return uses
 
 
@@ -109,15 +115,15 @@ def _match(clip: str, provenance: dict[str, dict]) -> dict | None:
     return next((row for p, row in provenance.items() if p.rsplit(".", 1)[0] == stem), None)
 
 
-def sources_rows(doc: dict, provenance: dict[str, dict] | None) -> list[dict[str, str]]:
-    """One row per source clip the dataset uses (see :data:`SOURCES_FIELDS`).
+def sources_rows(plans: Iterable[FilePlan], provenance: dict[str, dict] | None, *,
+                 builtin: bool) -> list[dict[str, str]]:
+    """One row per source clip the files ``plans`` use (see :data:`SOURCES_FIELDS`).
 
-    Built-in libraries' clips get :data:`BUILTIN_LICENCE`; clips of a folder library without
-    a provenance row get an empty licence (reported as *unknown*).
+    Clips of a ``builtin`` library get :data:`BUILTIN_LICENCE`; clips of a folder library
+    without a provenance row get an empty licence (reported as *unknown*).
     """
-    builtin = doc["sources"]["kind"] == "builtin"
     rows = []
-    for clip, n in sorted(clips_used(doc).items()):
+    for clip, n in sorted(clips_used(plans).items()):
         parts = clip.split("/")
         kind, label = (parts[0], parts[1]) if len(parts) >= 3 else ("", "")
         row = _match(clip, provenance) if provenance else None
@@ -175,11 +181,11 @@ def _bibkey(text: str, used: set[str]) -> str:
     return key
 
 
-def bibtex(doc: dict, rows: list[dict[str, str]], version: str) -> str:
+def bibtex(doc: Manifest, rows: list[dict[str, str]], version: str) -> str:
     """BibTeX for a dataset: sedal (naming the dataset), the study, Scaper, and one
     ``@misc`` per distinct citation of the source clips (corpora, recordings)."""
-    note = (f"dataset {doc.get('dataset_id', '')[:16]}, manifest_sha256 "
-            f"{doc.get('manifest_sha256', '')}, sources {doc['sources']['name']}")
+    note = (f"dataset {doc.dataset_id}, manifest_sha256 {doc.manifest_sha256}, "
+            f"sources {doc.sources.name}")
     entries = [SEDAL_BIBTEX % {"version": version, "note": note}, STUDY_BIBTEX, SCAPER_BIBTEX]
     used: set[str] = set()
     for cite in sorted({r["citation"] for r in rows if r["citation"]}):
@@ -189,39 +195,41 @@ def bibtex(doc: dict, rows: list[dict[str, str]], version: str) -> str:
 
 
 def dataset_sources(dataset: str | os.PathLike, sources: str | os.PathLike | None = None
-                    ) -> tuple[dict, list[dict[str, str]]]:
+                    ) -> tuple[Manifest, list[dict[str, str]]]:
     """(manifest, rows): the source clips a dataset dir uses, with their provenance.
 
     Read from the dataset's ``SOURCES.csv`` when it has one; otherwise (datasets made before
     it existed) computed from the manifest and the provenance of ``sources`` (a library
     folder) or, for built-in datasets, the built-in licence.
     """
-    from .manifest import load_manifest
+    from .manifest import read_manifest
 
     root = Path(dataset)
     mpath = root / "manifest.json" if root.is_dir() else root
     if not mpath.is_file():
         raise GeneratorError(f"{dataset} has no manifest.json (is it a sedgen dataset dir?)")
-    doc = load_manifest(mpath)
+    doc = read_manifest(mpath)
+    plans = [f.plan for f in doc.files]
+    builtin = doc.sources.kind == "builtin"
     table = mpath.parent / SOURCES_CSV
-    if sources is None and SOURCES_CSV in doc["tables"] and table.is_file():
+    if sources is None and SOURCES_CSV in doc.tables and table.is_file():
         return doc, read_sources_csv(table)
     if sources is not None:
         provenance = read_provenance(sources)
         if provenance is None:
             raise GeneratorError(f"{sources} has no provenance.csv")
-        return doc, sources_rows(doc, provenance)
-    if doc["sources"]["kind"] != "builtin":
+        return doc, sources_rows(plans, provenance, builtin=builtin)
+    if not builtin:
         raise GeneratorError(
             f"{dataset} has no {SOURCES_CSV} (older sedal, or deleted) and was made from the "
-            f"folder library {doc['sources']['name']!r}: pass --sources LIBRARY to read its "
+            f"folder library {doc.sources.name!r}: pass --sources LIBRARY to read its "
             "provenance.csv")
-    return doc, sources_rows(doc, None)
+    return doc, sources_rows(plans, None, builtin=True)
 
 
-def licence_text(doc: dict, rows: list[dict[str, str]]) -> str:
+def licence_text(doc: Manifest, rows: list[dict[str, str]]) -> str:
     """What ``sedgen license`` prints: a summary by licence, then every clip."""
-    lines = [f"dataset {doc.get('dataset_id', '')} from {doc['sources']['name']}: "
+    lines = [f"dataset {doc.dataset_id} from {doc.sources.name}: "
              f"{len(rows)} source clips", "", "licence | clips | obligations",
              "--- | --- | ---"]
     lines += [f"{lic} | {n} | {ob}" for lic, n, ob in licence_summary(rows)]

@@ -278,8 +278,8 @@ def _write_tables(out: Path, plans: list[FilePlan], sources: str | None = None
 
 def _sources_text(plans: list[FilePlan], src: Sources) -> str:
     """``SOURCES.csv`` of a dataset: every source clip used, with its provenance."""
-    doc = {"files": [p.to_dict() for p in plans], "sources": src.meta}
-    return sources_csv(sources_rows(doc, src.provenance))
+    return sources_csv(sources_rows(plans, src.provenance,
+                                    builtin=src.meta["kind"] == "builtin"))
 
 
 def build_manifest(spec: DatasetSpec, sources_meta: dict, plans: list[FilePlan],

@@ -14,12 +14,17 @@ import json
 import math
 import platform
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from types import MappingProxyType
 
 from sedal.core.fsutil import canonical_json, sha256_bytes, write_bytes_atomic
 
 from .errors import GeneratorError
+from .plan import EventPlan, FilePlan
+from .spec import DatasetSpec
 
 FORMAT = "sedal-dataset"
 FORMAT_VERSION = 1
@@ -232,3 +237,91 @@ def validate_manifest(doc: dict, path: str | Path = "manifest") -> None:
                               "snr"}
             if extra:
                 _fail(path, ew, f"has unknown keys {sorted(extra)}")
+
+
+# -- the typed view every reader uses ------------------------------------------------
+@dataclass(frozen=True)
+class ManifestFile:
+    """One soundscape of a manifest: its plan and its output files (paths relative to the
+    dataset dir) with their sha256."""
+
+    plan: FilePlan
+    audio: str
+    audio_sha256: str
+    jams: str
+    jams_sha256: str
+
+    @property
+    def id(self) -> str:
+        return self.plan.id
+
+    @property
+    def split(self) -> str:
+        return self.plan.split
+
+    @property
+    def events(self) -> tuple[EventPlan, ...]:
+        """The file's events (times in seconds), in plan order."""
+        return self.plan.events
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """The source library a dataset was made from."""
+
+    kind: str  # "builtin" or "folder"
+    name: str
+    library_sha256: str
+    clips: Mapping[str, str]  # library-relative clip path -> sha256 of the original file
+    builtin_library: str | None = None  # "clean" for manifests that predate the key
+    builtin_version: int | None = None
+    builtin_seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated dataset manifest (see :func:`load_manifest`), typed.
+
+    ``document`` is the sealed JSON document itself (for writers and for hashing).
+    """
+
+    dataset_id: str
+    manifest_sha256: str
+    spec: DatasetSpec
+    sources: SourceInfo
+    files: tuple[ManifestFile, ...]
+    tables: Mapping[str, str]
+    versions: Mapping[str, str]
+    split_groups: Mapping[str, Mapping[str, list[str]]] | None
+    document: dict = field(repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> Manifest:
+        """The typed view of a document :func:`load_manifest` has validated."""
+        s = doc["sources"]
+        sources = SourceInfo(
+            kind=s["kind"], name=s["name"], library_sha256=s["library_sha256"],
+            clips=MappingProxyType(dict(s["clips"])),
+            builtin_library=s.get("builtin_library", "clean" if s["kind"] == "builtin" else None),
+            builtin_version=s.get("builtin_version"), builtin_seed=s.get("builtin_seed"))
+        files = tuple(ManifestFile(FilePlan.from_dict(f), f["audio"], f["audio_sha256"],
+                                   f["jams"], f["jams_sha256"]) for f in doc["files"])
+        return cls(doc["dataset_id"], doc["manifest_sha256"],
+                   DatasetSpec.from_dict(doc["spec"]), sources, files,
+                   MappingProxyType(dict(doc["tables"])), MappingProxyType(dict(doc["versions"])),
+                   doc.get("split_groups"), doc)
+
+    @property
+    def classes(self) -> list[str]:
+        """The event classes of the source library (its ``foreground/<label>/`` folders),
+        sorted; background is not among them."""
+        return sorted({p.split("/")[1] for p in self.sources.clips if p.startswith("foreground/")})
+
+    def split(self, name: str) -> tuple[ManifestFile, ...]:
+        """The files of split ``name`` ("train" or "test"), in manifest order."""
+        return tuple(f for f in self.files if f.split == name)
+
+
+def read_manifest(path: str | Path) -> Manifest:
+    """:func:`load_manifest`, typed."""
+    return Manifest.from_dict(load_manifest(path))

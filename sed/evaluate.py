@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from sedal.core.rng import check_random_state
+from sedal.generator.manifest import Manifest
 
 from .features import FeatureStore
 from .metrics import macro_iou, per_class_iou, sed_eval_f1, total_iou
@@ -110,13 +111,13 @@ def evaluate_segments(clf: SegmentClassifier, X: np.ndarray, reference: np.ndarr
     return {**iou_metrics(np.asarray(reference), pred, classes), "decisions": pred}
 
 
-def reference_events(doc: dict, split: str = "test") -> dict:
+def reference_events(doc: Manifest, split: str = "test") -> dict:
     """``{file_id: [(onset_s, offset_s, label), ...]}`` for every file of a split."""
-    return {f["id"]: [(e["event_time"], e["event_time"] + e["event_duration"], e["label"])
-                      for e in f["events"]] for f in doc["files"] if f["split"] == split}
+    return {f.id: [(e.event_time, e.event_time + e.event_duration, e.label) for e in f.events]
+            for f in doc.split(split)}
 
 
-def score(store: FeatureStore, clf: SegmentClassifier, doc: dict | None = None, *,
+def score(store: FeatureStore, clf: SegmentClassifier, doc: Manifest | None = None, *,
           kernel: int = PAPER.kernel, with_f1: bool = True) -> dict:
     """Metrics of ``clf`` on the test split (segment IoUs, and sed_eval F1s if ``doc``)."""
     test = store.file_rows("test")
@@ -147,7 +148,7 @@ def fit_on_files(store: FeatureStore, files: np.ndarray,
                         threads=threads)
 
 
-def supervised(store: FeatureStore, doc: dict, fraction: float = 1.0, *, random_state=0,
+def supervised(store: FeatureStore, doc: Manifest, fraction: float = 1.0, *, random_state=0,
                settings: DetectorSettings = PAPER, threads: int = 1) -> dict:
     """Train on a random ``fraction`` of the training files and report test metrics.
 

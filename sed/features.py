@@ -27,9 +27,10 @@ import soundfile as sf
 
 from sedal.core.errors import SedalError
 from sedal.core.fsutil import canonical_json, sha256_bytes, write_json_atomic
+from sedal.generator.manifest import Manifest
 
 from .errors import SedError
-from .labels import classes_from_manifest, segment_labels
+from .labels import class_list, segment_labels
 
 CHUNK_FILES = 32
 EMBED_DIM = 1024
@@ -103,18 +104,18 @@ class FeatureStore:
         return np.concatenate([np.arange(self.offsets[f], self.offsets[f + 1]) for f in files])
 
 
-def load_dataset_manifest(dataset: str | os.PathLike) -> tuple[dict, str]:
-    """The dataset's manifest and its sha256; a clear error when there is none."""
-    from sedal.generator.manifest import load_manifest
+def load_dataset_manifest(dataset: str | os.PathLike) -> tuple[Manifest, str]:
+    """The dataset's manifest (typed) and its sha256; a clear error when there is none."""
+    from sedal.generator.manifest import read_manifest
 
     mpath = Path(dataset) / "manifest.json"
     if not mpath.exists():
         raise SedError(f"{dataset} has no manifest.json (is it a sedgen dataset dir?)")
     try:
-        doc = load_manifest(mpath)
+        doc = read_manifest(mpath)
     except SedalError as exc:
         raise SedError(str(exc)) from None
-    return doc, doc["manifest_sha256"]
+    return doc, doc.manifest_sha256
 
 
 def store_key(manifest_sha: str, params: FeatureParams, weights_sha: str) -> str:
@@ -258,7 +259,7 @@ def ensure_store(dataset: str | os.PathLike, params: FeatureParams | None = None
     return _build(dataset, doc, msha, params, model, key, path, progress)
 
 
-def _build(dataset: Path, doc: dict, msha: str, params: FeatureParams, model, key: str,
+def _build(dataset: Path, doc: Manifest, msha: str, params: FeatureParams, model, key: str,
            path: Path, progress: bool) -> FeatureStore:
     from tqdm import tqdm
 
@@ -266,11 +267,11 @@ def _build(dataset: Path, doc: dict, msha: str, params: FeatureParams, model, ke
 
     from .yamnet import YAMNet
 
-    files = doc["files"]
-    classes = classes_from_manifest(doc)
+    files = doc.files
+    classes = class_list(doc.classes)
     n_samples = []
     for f in files:
-        p = resolve_inside(dataset, f["audio"])
+        p = resolve_inside(dataset, f.audio)
         try:
             info = sf.info(str(p))
         except Exception as exc:
@@ -280,22 +281,22 @@ def _build(dataset: Path, doc: dict, msha: str, params: FeatureParams, model, ke
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     total = int(offsets[-1])
     labels = np.concatenate([
-        segment_labels([(e["event_time"], e["event_time"] + e["event_duration"], e["label"])
-                        for e in f["events"]], int(c), classes, params.segment, params.hop)
+        segment_labels([(e.event_time, e.event_time + e.event_duration, e.label)
+                        for e in f.events], int(c), classes, params.segment, params.hop)
         for f, c in zip(files, counts)]) if total else np.zeros(0, np.int8)
     times = np.concatenate([np.arange(c) * params.hop for c in counts]).astype(np.float32)
     path.mkdir(parents=True, exist_ok=True)
     meta_p = path / "meta.json"
     base_meta = {
         "key": key, "version": STORE_VERSION, "manifest_sha256": msha,
-        "dataset_id": doc["dataset_id"], "params": params.__dict__, "classes": classes,
+        "dataset_id": doc.dataset_id, "params": params.__dict__, "classes": classes,
         "dtype": params.dtype, "n_segments": total, "n_files": len(files),
         "weights": model.provenance, "chunk_files": CHUNK_FILES,
     }
     if not meta_p.exists():
         write_json_atomic(meta_p, {**base_meta, "complete": False})
-    ids = np.array([f["id"] for f in files])
-    splits = np.array([f["split"] for f in files])
+    ids = np.array([f.id for f in files])
+    splits = np.array([f.split for f in files])
     from sedal.core.fsutil import atomic_path
 
     with atomic_path(path / "index.npz") as tmp:  # cheap and derived: always rewritten
@@ -318,7 +319,7 @@ def _build(dataset: Path, doc: dict, msha: str, params: FeatureParams, model, ke
             if c in done:
                 continue
             lo, hi = c * CHUNK_FILES, min(len(files), (c + 1) * CHUNK_FILES)
-            waves = [read_audio_16k(resolve_inside(dataset, files[i]["audio"]))
+            waves = [read_audio_16k(resolve_inside(dataset, files[i].audio))
                      for i in range(lo, hi)]
             mels = model.log_mel_many(waves) if params.mode == "patch" else [None] * len(waves)
             patches = [model.segment_patches(w, params.segment, params.hop, params.mode, mel=m)

@@ -22,11 +22,6 @@ def class_list(fg_labels) -> list[str]:
     return [BACKGROUND, *sorted(set(fg_labels))]
 
 
-def classes_from_manifest(doc: dict) -> list[str]:
-    """Class list of a dataset: background plus its library's foreground labels."""
-    labels = {rel.split("/")[1] for rel in doc["sources"]["clips"] if rel.startswith("foreground/")}
-    return class_list(labels)
-
 
 def segment_labels(events, n_segments: int, classes: list[str], segment: float = 0.12,
                    hop: float = 0.06, min_coverage: float = 0.5) -> np.ndarray:

@@ -11,7 +11,7 @@ import pytest
 from sedal.generator.attribution import SOURCES_CSV, clips_used, obligations
 from sedal.generator.cli import main
 from sedal.generator.dataset import make_dataset, verify_dataset
-from sedal.generator.manifest import load_manifest
+from sedal.generator.manifest import read_manifest
 from sedal.generator.spec import DatasetSpec
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "data_manifests"
@@ -25,10 +25,10 @@ def _rows(path):
 def test_builtin_dataset_cites_and_licenses(tmp_path, capsys):
     out = tmp_path / "ds"
     make_dataset(DatasetSpec(n_files=20, event_ratio=0.5, seed=1), out, builtin="clean")
-    doc = load_manifest(out / "manifest.json")
-    assert SOURCES_CSV in doc["tables"] and verify_dataset(out) == []
+    doc = read_manifest(out / "manifest.json")
+    assert SOURCES_CSV in doc.tables and verify_dataset(out) == []
     rows = _rows(out / SOURCES_CSV)
-    assert {r["clip"]: int(r["uses"]) for r in rows} == dict(clips_used(doc))
+    assert {r["clip"]: int(r["uses"]) for r in rows} == dict(clips_used(f.plan for f in doc.files))
     assert all(r["licence"].startswith("CC0-1.0") for r in rows)
     assert main(["license", str(out)]) == 0
     text = capsys.readouterr().out
@@ -36,7 +36,7 @@ def test_builtin_dataset_cites_and_licenses(tmp_path, capsys):
     assert main(["cite", str(out)]) == 0
     bib = capsys.readouterr().out
     assert "@software{sedal," in bib and "@article{lindholm2025aggregation," in bib
-    assert doc["manifest_sha256"] in bib and "@inproceedings{salamon2017scaper," in bib
+    assert doc.manifest_sha256 in bib and "@inproceedings{salamon2017scaper," in bib
 
 
 def test_real_source_dataset_carries_licences_and_obligations(real_sources, tmp_path, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -77,7 +78,13 @@ def test_installs_beside_pypi_sed_under_its_own_namespace(tmp_path):
     Path(site, "_deps.pth").write_text("\n".join(here) + "\n")
     pip = [py, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed"]
     subprocess.run(pip + ["sed==0.3.1"], check=True, cwd=tmp_path)
-    subprocess.run(pip + [str(REPO)], check=True, cwd=tmp_path)
+    src = tmp_path / "src"  # a copy: pip's in-tree build writes build/ into the source
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE", "sedal", "generator", "sed",
+                 "benchmark"):
+        copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy2
+        copy(REPO / name, src / name)
+    subprocess.run(pip + [str(src)], check=True, cwd=tmp_path)
     probe = ("import sed, sedal, sedal.sed.features, sedal.generator.spec, sedal.benchmark.loop;"
              "print(sed.__file__); print(sedal.sed.__file__)")
     out = subprocess.run([py, "-c", probe], check=True, cwd=tmp_path, capture_output=True,

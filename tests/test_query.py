@@ -178,9 +178,14 @@ def test_cli_query(collection, yamnet_model, tmp_path, capsys, monkeypatch):
     assert main(["query", str(root / "audio"), "--out", str(tmp_path / "o"),
                  "--batch", "2", "--cache", str(tmp_path / "c"), "--no-progress"]) == 0
     assert "ranked at random" in capsys.readouterr().out
+    ranked = (tmp_path / "o" / "ranking.csv").read_text().splitlines()[1:]
+    files = [line.split(",")[1] for line in ranked]
+    # every recording of the nested collection, WAV and FLAC alike, ranked once
+    assert len(files) == len(set(files)) == 40
+    assert any(f.endswith(".flac") for f in files) and all("/" in f for f in files)
+    assert {f.rsplit(".", 1)[1] for f in files} <= {e.lstrip(".") for e in q.AUDIO_EXTENSIONS}
     assert main(["query", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert q.AUDIO_EXTENSIONS
 
 
 def test_embedding_on_a_dask_cluster_fills_the_same_cache(collection, yamnet_model, tmp_path):
