@@ -225,7 +225,7 @@ def experiments_from_config(cfg: dict, base: Path) -> list[Experiment]:
 
 
 @dataclass
-class Plan:
+class RunPlan:
     """Resolved runs plus the settings that produced them."""
 
     runs: list[RunConfig]
@@ -288,7 +288,7 @@ def _check_library(path: Path, sources, builtin: str) -> None:
 def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDULE,
             max_fraction=None, detector=None, features=None, factor: int = 3, sources=None,
             warm_start: bool = True, jobs: int = 1, yamnet=None,
-            progress: bool = False) -> Plan:
+            progress: bool = False) -> RunPlan:
     """Validate, build/embed missing datasets, and expand into RunConfigs.
 
     ``detector`` is a :class:`sedal.sed.evaluate.DetectorSettings` (default: the paper's) and
@@ -326,7 +326,7 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
     settings = {"seeds": seeds, "schedule": list(sched), "factor": factor,
                 "warm_start": warm_start, "features": features.name(),
                 "detector": detector.to_dict()}
-    return Plan(runs, datasets, settings, priority)
+    return RunPlan(runs, datasets, settings, priority)
 
 
 # -- executing -----------------------------------------------------------------
@@ -393,7 +393,7 @@ class ResultsStore:
         known.update(datasets)
         write_json_atomic(p, known)
 
-    def save_config(self, plan: Plan) -> Path:
+    def save_config(self, plan: RunPlan) -> Path:
         d = plan.to_dict()
         h = sha256_bytes(canonical_json(d).encode())[:16]
         p = self.root / "configs" / f"{h}.json"
@@ -460,7 +460,7 @@ class ResultsStore:
         return self.root / "results.csv"
 
 
-def execute(plan: Plan, store: ResultsStore, *, jobs: int = 1, scheduler: str | None = None,
+def execute(plan: RunPlan, store: ResultsStore, *, jobs: int = 1, scheduler: str | None = None,
             progress: bool = False) -> dict:
     """Run every unfinished run of ``plan`` (and missing references); returns counts."""
     from tqdm import tqdm

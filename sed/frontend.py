@@ -56,16 +56,17 @@ def pad_for_patches(waveform: np.ndarray) -> np.ndarray:
     n = len(waveform)
     pad = max(0, min_samples - n)
     n = max(n, min_samples)
-    hop = int(0.48 * SAMPLE_RATE)
+    hop_samples = int(0.48 * SAMPLE_RATE)
     after = n - min_samples
-    hops = int(np.ceil(after / hop))
-    pad += hop * hops - after
+    hops = int(np.ceil(after / hop_samples))
+    pad += hop_samples * hops - after
     return np.pad(waveform, (0, pad))
 
 
-def frame(x: np.ndarray, length: int, hop: int) -> np.ndarray:
-    """Windows ``x[i*hop : i*hop+length]`` along axis 0 (a strided view)."""
-    n = 1 + (x.shape[0] - length) // hop if x.shape[0] >= length else 0
+def frame(x: np.ndarray, length: int, step: int) -> np.ndarray:
+    """Windows ``x[i*step : i*step+length]`` along axis 0 (a strided view); ``length`` and
+    ``step`` count rows of ``x`` (samples or frames). (``hop`` in sedal is always seconds.)"""
+    n = 1 + (x.shape[0] - length) // step if x.shape[0] >= length else 0
     return np.lib.stride_tricks.as_strided(
         x, shape=(n, length) + x.shape[1:],
-        strides=(x.strides[0] * hop,) + x.strides, writeable=False)
+        strides=(x.strides[0] * step,) + x.strides, writeable=False)
