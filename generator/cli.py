@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from sedal.core.cli import Parser, add_output_options, apply_verbosity, run_main
+from sedal.core.cli import Parser, add_output_options, apply_verbosity, parse_args, run_main
 
 from .builtin import BUILTINS, DEFAULT_BUILTIN
 from .corpora.registry import CORPORA
@@ -262,7 +262,9 @@ def _sources(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``sedgen``; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
+    if isinstance(args, int):
+        return args
     apply_verbosity(args)
     return run_main(lambda: run(args), (GeneratorError,), debug=args.verbose)
 

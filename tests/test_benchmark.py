@@ -127,7 +127,7 @@ def test_changed_dataset_build_is_refused(results_1, al_dataset, tmp_path, capsy
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--strategy", "best"], "unknown strategy 'best'"),
+    (["--strategy", "best"], "invalid choice: 'best'"),
     (["--strategy", "top_k", "--k", "0"], "K must be >= 1"),
     (["--schedule", "0.1,0.05"], "strictly increasing"),
     (["--schedule", "0.5,1.5"], "in (0, 1]"),

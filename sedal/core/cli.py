@@ -75,6 +75,15 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None):
+    """``parser.parse_args(argv)``, or the exit code argparse chose (2 after a one-line
+    usage error, 0 after ``--help``) so that ``main()`` returns it instead of exiting."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+
+
 def add_output_options(p: argparse.ArgumentParser, *, top: bool = False) -> None:
     """``-q/--quiet`` (no progress bars; ``--no-progress`` is the same) and ``-v/--verbose``
     (TensorFlow's messages, and the traceback of an error). On the top-level parser they
