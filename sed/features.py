@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,10 +119,15 @@ def load_dataset_manifest(dataset: str | os.PathLike) -> tuple[Manifest, str]:
     return doc, doc.manifest_sha256
 
 
-def store_key(manifest_sha: str, params: FeatureParams, weights_sha: str) -> str:
-    return sha256_bytes(canonical_json({
-        "manifest": manifest_sha, "params": params.__dict__, "weights": weights_sha,
-        "version": STORE_VERSION}).encode())
+def store_key(manifest_sha: str, params: FeatureParams, weights_sha: str,
+              engine: str = "tf") -> str:
+    """Identity of a feature store: dataset, parameters, weights and the engine that ran the
+    network (``tf-<version>`` stores keep their pre-engine keys)."""
+    ident = {"manifest": manifest_sha, "params": params.__dict__, "weights": weights_sha,
+             "version": STORE_VERSION}
+    if not engine.startswith("tf-") and engine != "tf":
+        ident["engine"] = engine
+    return sha256_bytes(canonical_json(ident).encode())
 
 
 def read_audio_16k(path: Path) -> np.ndarray:
@@ -233,7 +239,8 @@ def ensure_store(dataset: str | os.PathLike, params: FeatureParams | None = None
             from .yamnet import load_yamnet
 
             model = load_yamnet(yamnet_path)
-        return store_key(msha, params, model.provenance["weights_sha256"])
+        return store_key(msha, params, model.provenance["weights_sha256"],
+                         getattr(model, "engine_id", "tf"))
 
     try:
         meta = _read_meta(path)
@@ -292,6 +299,7 @@ def _build(dataset: Path, doc: Manifest, msha: str, params: FeatureParams, model
         "dataset_id": doc.dataset_id, "params": params.__dict__, "classes": classes,
         "dtype": params.dtype, "n_segments": total, "n_files": len(files),
         "weights": model.provenance, "chunk_files": CHUNK_FILES,
+        "engine": getattr(model, "engine_id", "tf"),
     }
     if not meta_p.exists():
         write_json_atomic(meta_p, {**base_meta, "complete": False})
@@ -315,23 +323,35 @@ def _build(dataset: Path, doc: Manifest, msha: str, params: FeatureParams, model
                 if 0 <= c < n_chunks and _chunk_sha(fd, offsets, c, row_bytes) == h}
         bar = tqdm(total=len(files), desc="embedding", unit="file", disable=not progress)
         bar.update(sum(min(CHUNK_FILES, len(files) - c * CHUNK_FILES) for c in done))
-        for c in range(n_chunks):
-            if c in done:
-                continue
+
+        def prepare(c: int) -> np.ndarray:
+            """Decode, log-mel and cut chunk ``c`` into network inputs."""
             lo, hi = c * CHUNK_FILES, min(len(files), (c + 1) * CHUNK_FILES)
             waves = [read_audio_16k(resolve_inside(dataset, files[i].audio))
                      for i in range(lo, hi)]
             mels = model.log_mel_many(waves) if params.mode == "patch" else [None] * len(waves)
-            patches = [model.segment_patches(w, params.segment, params.hop, params.mode, mel=m)
-                       for w, m in zip(waves, mels)]
-            data = np.ascontiguousarray(
-                model.embed_patches(np.concatenate(patches)).astype(params.dtype)).tobytes()
-            _pwrite_all(fd, data, int(offsets[lo]) * row_bytes, emb_p)
-            os.fsync(fd)
-            done[c] = sha256_bytes(data)
-            write_json_atomic(prog_p, {"done": sorted(done),
-                                       "sha256": {str(k): v for k, v in sorted(done.items())}})
-            bar.update(hi - lo)
+            return np.concatenate([
+                model.segment_patches(w, params.segment, params.hop, params.mode, mel=m)
+                for w, m in zip(waves, mels)])
+
+        # One producer thread prepares the next chunk while the network embeds this one.
+        todo = [c for c in range(n_chunks) if c not in done]
+        producer = ThreadPoolExecutor(max_workers=1)
+        try:
+            ahead = producer.submit(prepare, todo[0]) if todo else None
+            for j, c in enumerate(todo):
+                patches = ahead.result()
+                ahead = producer.submit(prepare, todo[j + 1]) if j + 1 < len(todo) else None
+                lo, hi = c * CHUNK_FILES, min(len(files), (c + 1) * CHUNK_FILES)
+                data = _embed_bytes(model, patches, params.dtype)
+                _pwrite_all(fd, data, int(offsets[lo]) * row_bytes, emb_p)
+                os.fsync(fd)
+                done[c] = sha256_bytes(data)
+                write_json_atomic(prog_p, {"done": sorted(done), "sha256": {
+                    str(k): v for k, v in sorted(done.items())}})
+                bar.update(hi - lo)
+        finally:
+            producer.shutdown(wait=True, cancel_futures=True)
         bar.close()
     finally:
         os.close(fd)
@@ -339,6 +359,11 @@ def _build(dataset: Path, doc: Manifest, msha: str, params: FeatureParams, model
     if prog_p.exists():
         prog_p.unlink()
     return open_store(path)
+
+
+def _embed_bytes(model, patches: np.ndarray, dtype: str) -> bytes:
+    """The stored bytes of the embeddings of ``patches`` (rows in order, ``dtype``)."""
+    return np.ascontiguousarray(model.embed_patches(patches).astype(dtype)).tobytes()
 
 
 def _allocate(fd: int, path: Path, nbytes: int) -> None:

@@ -2,34 +2,48 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
 
-def import_tf():
-    """Return the ``tensorflow`` module, imported with its start-up logging silenced,
-    unless ``TF_CPP_MIN_LOG_LEVEL`` is set to ``0`` (what ``sedbench --verbose`` does)."""
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
-        import tensorflow as tf
+def verbose() -> bool:
+    """Whether native libraries may talk (``TF_CPP_MIN_LOG_LEVEL=0``, as ``--verbose`` sets)."""
+    return os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
 
-        return tf
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Send what native code writes to file descriptor 2 to the null device meanwhile
+    (TensorFlow's and LiteRT's start-up chatter), unless :func:`verbose`."""
+    if verbose():
+        yield
+        return
     try:
         saved = os.dup(2)
     except OSError:  # no real stderr (e.g. some embedded runners)
-        import tensorflow as tf
-
-        return tf
+        yield
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         sys.stderr.flush()
         os.dup2(devnull, 2)
-        import tensorflow as tf
+        yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
-    tf.get_logger().setLevel("ERROR")
+
+
+def import_tf():
+    """Return the ``tensorflow`` module, imported with its start-up logging silenced,
+    unless :func:`verbose`."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    if not verbose():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with quiet_stderr():
+        import tensorflow as tf
+    if not verbose():
+        tf.get_logger().setLevel("ERROR")
     return tf

@@ -204,3 +204,30 @@ def test_expected_shapes_cover_55_layers():
     shapes = expected_shapes()
     assert shapes["l0.conv"] == (3, 3, 1, 32) and shapes["l13.pw"] == (1, 1, 1024, 1024)
     assert shapes["logits.kernel"] == (1024, 521)
+
+
+def test_litert_engine_agrees_with_tensorflow(yamnet_model, real_sources):
+    """Issue 12: the LiteRT path (the default engine) against the TensorFlow reference on a
+    few real recordings, both modes: within 1e-4 of the largest value; thread count does
+    not change its bytes; stores built by different engines have different identities."""
+    pytest.importorskip("ai_edge_litert")
+    import soundfile as sf
+
+    from sedal.sed.features import FeatureParams, store_key
+
+    lite1 = YAMNet(yamnet_model.weights, engine="litert", threads=1)
+    lite2 = YAMNet(yamnet_model.weights, engine="litert", threads=2)
+    ref = YAMNet(yamnet_model.weights, engine="tf")
+    clips = sorted((real_sources / "foreground").rglob("*.wav"))[::9][:4]
+    clips += sorted((real_sources / "background").rglob("*.wav"))[:1]
+    for clip in clips:
+        x, sr = sf.read(clip, dtype="float32", always_2d=True)
+        for mode in ("patch", "context"):
+            want = ref.embed(x, sr, mode=mode)
+            got = lite2.embed(x, sr, mode=mode)
+            assert got.shape == want.shape
+            assert np.max(np.abs(got - want)) <= 1e-4 * np.max(np.abs(want)), (clip.name, mode)
+            assert np.array_equal(got, lite1.embed(x, sr, mode=mode))
+    p = FeatureParams()
+    assert store_key("m", p, "w", lite2.engine_id) != store_key("m", p, "w", ref.engine_id)
+    assert store_key("m", p, "w", ref.engine_id) == store_key("m", p, "w")  # old stores keep theirs
