@@ -47,6 +47,7 @@ from .manifest import (
     MANIFEST_NAME,
     load_manifest,
     package_versions,
+    read_manifest,
     write_manifest,
 )
 from .plan import SPLITS, FilePlan, plan_dataset
@@ -377,8 +378,8 @@ def make_dataset(spec: DatasetSpec, out: str | os.PathLike, *, sources=None, job
 
     Returns
     -------
-    dict
-        The manifest.
+    Manifest
+        The dataset's manifest, typed.
     """
     if jobs < 1:
         raise GeneratorError(f"--jobs must be >= 1, got {jobs}")
@@ -413,7 +414,7 @@ def make_dataset(spec: DatasetSpec, out: str | os.PathLike, *, sources=None, job
                          split_groups(src.prepared, spec.source_test_fraction, spec.seed))
     write_manifest(out / MANIFEST_NAME, doc)
     shutil.rmtree(out / ".sedgen", ignore_errors=True)
-    return load_manifest(out / MANIFEST_NAME)
+    return read_manifest(out / MANIFEST_NAME)
 
 
 def check_unique(plans: list[FilePlan], hashes: dict[str, dict]) -> None:
