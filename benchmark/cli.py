@@ -150,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of ties, random ranks and CV")
     _collection_args(p)
     p.add_argument("--scheduler", default=None, help="Dask scheduler for embedding")
+    p.add_argument("--threads", type=int, default=2,
+                   help="BLAS threads of fits and predictions, and threads of the ranking")
     add_output_options(p)
 
     p = sub.add_parser("detect", help="detect events in every recording of a folder (train "
@@ -172,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: as --min-confidence)")
     _labels_args(p)
     _collection_args(p)
+    p.add_argument("--threads", type=int, default=2, help="BLAS threads of fits and predictions")
     add_output_options(p)
 
     p = sub.add_parser("weights", help="where the YAMNet weights come from: source, sha256, "
@@ -269,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
                         classes=args.classes.split(",") if args.classes else None,
                         seed=args.seed, yamnet=args.yamnet, cache_root=args.cache,
                         scheduler=args.scheduler, accept_predictions=args.accept_predictions,
-                        progress=not args.quiet)
+                        threads=args.threads, progress=not args.quiet)
         for line in res["warnings"]:
             print(f"warning: {line}", file=sys.stderr)
         print(res["text"], end="")
@@ -284,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
                          classes=args.classes.split(",") if args.classes else None,
                          min_confidence=args.min_confidence, min_duration=args.min_duration,
                          merge_gap=args.merge_gap, accept_predictions=args.accept_predictions,
-                         yamnet=args.yamnet, cache_root=args.cache,
+                         yamnet=args.yamnet, cache_root=args.cache, threads=args.threads,
                          progress=not args.quiet)
         print(f"{res['recordings']} recordings, {res['events']} events ({res['model']}); "
               f"wrote {args.out}")

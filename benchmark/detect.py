@@ -34,7 +34,18 @@ from .query import (
 )
 
 
-def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
+def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *, threads: int = 2,
+               **kwargs) -> dict:
+    """Detect events in every recording below ``audio`` (see the module docstring and
+    :func:`_run_detect` for the keyword arguments), every fit and prediction under a budget
+    of ``threads`` BLAS/OpenMP threads."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=max(1, int(threads))):
+        return _run_detect(audio, out, **kwargs)
+
+
+def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
                labels: str | os.PathLike | None = None, model_path=None, save_model=None,
                label_column: str = "Annotation", classes: list[str] | None = None,
                min_confidence: float | None = None, min_duration: float | None = None,

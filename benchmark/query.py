@@ -370,12 +370,35 @@ def scores_from_entropy(strategy: str, H: np.ndarray, is_event: np.ndarray,
 
 
 def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
+              out: str | os.PathLike, *, threads: int = 2, **kwargs) -> dict:
+    """Run one round of the annotation loop (see the module docstring).
+
+    Every fit and BLAS-heavy step runs under a budget of ``threads`` BLAS/OpenMP threads
+    (threadpoolctl); the entropy pass uses as many Python threads. Other keyword arguments:
+    ``strategy``, ``k``, ``batch``, ``diversify_method``, ``factor``, ``label_column``,
+    ``classes``, ``seed``, ``model``, ``yamnet``, ``cache_root``, ``scheduler``,
+    ``accept_predictions``, ``progress``.
+
+    Returns
+    -------
+    dict
+        A summary: counts, how the ranking was made, skipped files, CV IoU.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threads = max(1, int(threads))
+    with threadpool_limits(limits=threads):
+        return _run_query(audio, labels, out, threads=threads, **kwargs)
+
+
+def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
               out: str | os.PathLike, *, strategy: str = "top_k", k: int = 10, batch: int = 20,
               diversify_method: str = "none", factor: int = 3, label_column: str = "Annotation",
               classes: list[str] | None = None, seed: int = 0, model=None, yamnet=None,
               cache_root: Path | None = None, scheduler: str | None = None,
-              accept_predictions: bool = False, progress: bool = False) -> dict:
-    """Run one round of the annotation loop (see the module docstring).
+              accept_predictions: bool = False, threads: int = 2,
+              progress: bool = False) -> dict:
+    """Run one round of the annotation loop (see :func:`run_query`).
 
     Returns
     -------
@@ -441,7 +464,7 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         H = np.zeros(len(X_p), np.float32)
     else:
         clf = fit_segments(np.concatenate(emb_a), np.concatenate(lab_a), len(cls))
-        H, is_event = entropy_streamed(clf, X_p)
+        H, is_event = entropy_streamed(clf, X_p, threads=threads)
         scores = scores_from_entropy(strategy, H, is_event, off_p, k, rng)
         order = aggregation.rank(scores, rng)
         how = f"ranked by {strategy}" + (f" (K={k})" if strategy == "top_k" else "") + \

@@ -142,10 +142,11 @@ def score(store: FeatureStore, clf: SegmentClassifier, doc: Manifest | None = No
 def fit_on_files(store: FeatureStore, files: np.ndarray,
                  settings: DetectorSettings = PAPER, *, threads: int = 1) -> SegmentClassifier:
     """Fit the detector's classifier on the segments of the store's ``files``."""
+    from .model import RowView
+
     rows = store.rows(np.sort(files))
-    return fit_segments(np.asarray(store.embeddings[rows], dtype=np.float32),
-                        store.labels[rows].astype(np.int64), len(store.classes), settings,
-                        threads=threads)
+    return fit_segments(RowView(store.embeddings, rows), store.labels[rows].astype(np.int64),
+                        len(store.classes), settings, threads=threads)
 
 
 def supervised(store: FeatureStore, doc: Manifest, fraction: float = 1.0, *, random_state=0,
