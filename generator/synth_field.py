@@ -548,8 +548,11 @@ def _rain(n, sr, rng):
 
 
 def park(seed: int, index: int, duration: float = BACKGROUND_SECONDS,
-         sr: int = SYNTH_SR) -> np.ndarray:
-    """A long, non-stationary park ambience at site ``index // RECORDINGS_PER_SITE``."""
+         sr: int = SYNTH_SR, confusers: list | None = None) -> np.ndarray:
+    """A long, non-stationary park ambience at site ``index // RECORDINGS_PER_SITE``.
+
+    ``confusers``, when a list, receives ``(start_s, end_s, name)`` of every confuser mixed
+    in (for figures; the audio does not depend on it)."""
     site = _site(seed, index // RECORDINGS_PER_SITE)
     rng = derive_rng(seed, "field", "park", index)
     n = int(duration * sr)
@@ -576,10 +579,13 @@ def park(seed: int, index: int, duration: float = BACKGROUND_SECONDS,
     level = np.sqrt(np.mean(mix ** 2))
     # confusers: unlabelled animal and human sounds in the target classes' bands
     for _ in range(int(site["confusers"] * rng.uniform(1, 3) * duration / 60)):
-        c = CONFUSERS[int(rng.integers(len(CONFUSERS)))](sr, rng)
+        make = CONFUSERS[int(rng.integers(len(CONFUSERS)))]
+        c = make(sr, rng)
         c = propagate(c, sr, rng, distance=float(rng.uniform(10, 90)))
         s = int(rng.uniform(0, max(1, n - len(c))))
         c = c[: n - s]
+        if confusers is not None:
+            confusers.append((s / sr, (s + len(c)) / sr, make.__name__.lstrip("_")))
         mix[s:s + len(c)] += level * 10 ** (rng.uniform(-15, -3) / 20) * _unit(c)
     return _normalise(mix, rng.uniform(0.3, 0.6))
 
