@@ -20,13 +20,17 @@ def _detector_args(p: argparse.ArgumentParser) -> None:
                    help="lbfgs tolerance every classifier fit runs to")
     p.add_argument("--max-iter", type=int, default=10_000,
                    help="safety stop on lbfgs iterations; fits that reach it are flagged")
+    p.add_argument("--class-weight", choices=("none", "balanced"), default="none",
+                   help="class weights of the classifier's loss (none: the study's)")
 
 
 def _detector(args):
     from sedal.sed.evaluate import DetectorSettings
 
     try:
-        return DetectorSettings(tol=args.tol, max_iter=args.max_iter)
+        return DetectorSettings(tol=args.tol, max_iter=args.max_iter,
+                                class_weight=None if args.class_weight == "none"
+                                else args.class_weight)
     except ValueError as exc:
         raise BenchmarkError(str(exc)) from None
 

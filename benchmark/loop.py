@@ -85,6 +85,7 @@ class RunConfig:
     tol: float = 1e-5
     max_iter: int = 10_000
     kernel: int = 3
+    class_weight: str | None = None
 
     def __post_init__(self):
         check_strategy(self.strategy, self.k, self.diversify)
@@ -101,11 +102,13 @@ class RunConfig:
     def detector(self) -> DetectorSettings:
         """The detector settings of this run."""
         return DetectorSettings(C=self.C, tol=self.tol, max_iter=self.max_iter,
-                                kernel=self.kernel)
+                                kernel=self.kernel, class_weight=self.class_weight)
 
     def key_dict(self) -> dict:
         d = asdict(self)
         d.pop("dataset")  # the data are identified by their manifest hash, not their path
+        if d["class_weight"] is None:  # options at their default leave keys unchanged
+            d.pop("class_weight")
         if self.strategy != "top_k":
             d.pop("k")
         if self.diversify == "none":

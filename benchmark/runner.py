@@ -318,7 +318,7 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
                             diversify=e.diversify, factor=factor, schedule=sched,
                             warm_start=warm_start, features=features.name(),
                             C=detector.C, tol=detector.tol, max_iter=detector.max_iter,
-                            kernel=detector.kernel)
+                            kernel=detector.kernel, class_weight=detector.class_weight)
             if cfg.key not in seen:
                 seen.add(cfg.key)
                 runs.append(cfg)

@@ -21,6 +21,9 @@ from .metrics import macro_iou, per_class_iou, sed_eval_f1, total_iou
 from .model import SegmentClassifier
 from .postprocess import decode, segments_to_events
 
+#: Class weightings of the detector's logistic regression.
+CLASS_WEIGHTS = (None, "balanced")
+
 
 @dataclass(frozen=True)
 class DetectorSettings:
@@ -39,23 +42,36 @@ class DetectorSettings:
         Safety stop only; a fit that reaches it is recorded as not converged.
     kernel : int
         Median-filter length in segments (odd; 1 = none).
+    class_weight : {None, 'balanced'}
+        Class weights of the logistic regression's loss: none (the study's) or inversely
+        proportional to each class's segment count in the training set.
     """
 
     C: float = 1.0
     tol: float = 1e-5
     max_iter: int = 10_000
     kernel: int = 3
+    class_weight: str | None = None
 
     def __post_init__(self):
         if not self.C > 0 or not self.tol > 0 or self.max_iter < 1 or self.kernel < 1:
             raise ValueError("detector settings need C > 0, tol > 0, max_iter >= 1, kernel >= 1")
+        if self.class_weight not in CLASS_WEIGHTS:
+            raise ValueError(f"class_weight must be one of {CLASS_WEIGHTS}, got "
+                             f"{self.class_weight!r}")
 
     def classifier(self, n_classes: int) -> SegmentClassifier:
         """An unfitted classifier with these settings."""
-        return SegmentClassifier(n_classes, C=self.C, tol=self.tol, max_iter=self.max_iter)
+        return SegmentClassifier(n_classes, C=self.C, tol=self.tol, max_iter=self.max_iter,
+                                 class_weight=self.class_weight)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings; options at their default are left out, so that adding an option
+        never changes the identity (and keys) of results made without it."""
+        d = asdict(self)
+        if d["class_weight"] is None:
+            d.pop("class_weight")
+        return d
 
 
 #: The study's detector (patch embeddings, LR with C = 1, median 3), fitted to convergence.

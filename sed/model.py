@@ -93,6 +93,9 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         Safety stop on lbfgs iterations; a fit that hits it has ``converged_ = False``.
     random_state : int or None
         Passed to LogisticRegression (lbfgs is deterministic; kept for API symmetry).
+    class_weight : {None, 'balanced'}
+        Passed to LogisticRegression: ``'balanced'`` weighs each class's segments by
+        ``n / (n_classes_present * count)``.
 
     Examples
     --------
@@ -106,12 +109,14 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, n_classes: int = 2, C: float = 1.0, tol: float = 1e-5,
-                 max_iter: int = 10_000, random_state: int | None = 0):
+                 max_iter: int = 10_000, random_state: int | None = 0,
+                 class_weight: str | None = None):
         self.n_classes = n_classes
         self.C = C
         self.tol = tol
         self.max_iter = max_iter
         self.random_state = random_state
+        self.class_weight = class_weight
 
     def fit(self, X: np.ndarray, y: np.ndarray, warm_start_from: SegmentClassifier | None = None):
         """Fit on embeddings ``X`` [n, d] and labels ``y`` [n] in ``[0, n_classes)``.
@@ -144,7 +149,7 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
             self.lr_ = None
             return self
         lr = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol,
-                                random_state=self.random_state)
+                                random_state=self.random_state, class_weight=self.class_weight)
         prev = warm_start_from
         if (prev is not None and getattr(prev, "lr_", None) is not None
                 and np.array_equal(prev.classes_, self.classes_)):

@@ -43,6 +43,7 @@ def save_model(path: str | Path, clf: SegmentClassifier, classes: list[str], *,
         "features": features, "detector": detector, "postprocess": postprocess,
         "weights_sha256": weights_sha256, "trained_on": trained_on or {},
         "classifier": {"C": clf.C, "tol": clf.tol, "max_iter": clf.max_iter,
+                       "class_weight": clf.class_weight,
                        "n_iter": clf.n_iter_, "converged": bool(clf.converged_)}})
     return path
 
@@ -84,7 +85,8 @@ def load_model(path: str | Path) -> tuple[SegmentClassifier, dict]:
         raise SedError(f"{path}: the model's arrays do not fit together")
     c = meta.get("classifier", {})
     clf = SegmentClassifier(len(classes), C=c.get("C", 1.0), tol=c.get("tol", 1e-5),
-                            max_iter=c.get("max_iter", 10_000))
+                            max_iter=c.get("max_iter", 10_000),
+                            class_weight=c.get("class_weight"))
     lr = LogisticRegression()
     lr.coef_, lr.intercept_, lr.classes_ = a["coef"], a["intercept"], a["lr_classes"]
     clf.lr_, clf.cols_ = lr, a["cols"].astype(np.int64)
