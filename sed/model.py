@@ -33,7 +33,8 @@ class RowView:
     def __getitem__(self, item: slice) -> np.ndarray:
         out = np.asarray(self.base[self.rows[item]], dtype=np.float32)
         mm = getattr(self.base, "_mmap", None)
-        if mm is not None and hasattr(mm, "madvise"):
+        # only read-only maps: a copy-on-write map ('c') would lose its private changes
+        if mm is not None and hasattr(mm, "madvise") and getattr(self.base, "mode", "") == "r":
             # Drop the file pages just read from this process's mapping (they stay in the
             # page cache): a pass over a 1.35 GB store then adds one chunk to RSS, not 1.35 GB.
             import mmap
