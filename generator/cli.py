@@ -14,26 +14,28 @@ from .corpora.registry import CORPORA
 from .errors import GeneratorError
 from .spec import STUDY_GRID, DatasetSpec
 
+#: The spec fields ``make`` takes as flags: (flag, DatasetSpec field, type, help). One table
+#: for the parser and for :func:`spec_from_args`.
+MAKE_FLAGS = (
+    ("--snr", "snr", float, "event SNR in dB"),
+    ("--ratio", "event_ratio", float, "event ratio r: fraction of files with events"),
+    ("--n-files", "n_files", int, "number of files"),
+    ("--duration", "duration", float, "file length in s"),
+    ("--sr", "sr", int, "sample rate in Hz"),
+    ("--max-event-duration", "max_event_duration", float, "cap on event length in s"),
+    ("--ref-db", "ref_db", float, "background loudness in LUFS"),
+    ("--train-fraction", "train_fraction", float, "fraction of files in the train split"),
+    ("--seed", "seed", int, "dataset seed"),
+)
+
 
 def _add_make_args(p: argparse.ArgumentParser) -> None:
     d = DatasetSpec()
-    p.add_argument("--snr", type=float, default=None, help=f"event SNR in dB (default {d.snr:g})")
+    for flag, field, kind, what in MAKE_FLAGS:
+        p.add_argument(flag, type=kind, default=None,
+                       help=f"{what} (default {getattr(d, field):g})")
     p.add_argument("--snr-range", type=float, nargs=2, metavar=("LO", "HI"),
-                   help="draw each event's SNR uniformly in [LO, HI] dB")
-    p.add_argument("--ratio", type=float, default=None,
-                   help=f"event ratio r: fraction of files with events (default {d.event_ratio:g})")
-    p.add_argument("--n-files", type=int, default=None,
-                   help=f"number of files (default {d.n_files})")
-    p.add_argument("--duration", type=float, default=None,
-                   help=f"file length in s (default {d.duration:g})")
-    p.add_argument("--sr", type=int, default=None, help=f"sample rate in Hz (default {d.sr})")
-    p.add_argument("--max-event-duration", type=float, default=None,
-                   help=f"cap on event length in s (default {d.max_event_duration:g})")
-    p.add_argument("--ref-db", type=float, default=None,
-                   help=f"background loudness in LUFS (default {d.ref_db:g})")
-    p.add_argument("--train-fraction", type=float, default=None,
-                   help=f"fraction of files in the train split (default {d.train_fraction:g})")
-    p.add_argument("--seed", type=int, default=None, help=f"dataset seed (default {d.seed})")
+                   help="draw each event's SNR uniformly in [LO, HI] dB (instead of --snr)")
     p.add_argument("--config", type=Path,
                    help="TOML file with a [dataset] table (flags given here win over it)")
 
@@ -138,11 +140,8 @@ def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
     """Build the spec: defaults, then ``--config``, then explicit flags."""
     spec = DatasetSpec.from_toml(args.config) if args.config else DatasetSpec()
     changes = {}
-    for flag, field in (("snr", "snr"), ("ratio", "event_ratio"), ("n_files", "n_files"),
-                        ("duration", "duration"), ("sr", "sr"),
-                        ("max_event_duration", "max_event_duration"), ("ref_db", "ref_db"),
-                        ("train_fraction", "train_fraction"), ("seed", "seed")):
-        v = getattr(args, flag)
+    for flag, field, _, _ in MAKE_FLAGS:
+        v = getattr(args, flag[2:].replace("-", "_"))
         if v is not None:
             changes[field] = v
     if args.snr_range is not None:
