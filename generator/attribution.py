@@ -76,19 +76,20 @@ SCAPER_BIBTEX = """@inproceedings{salamon2017scaper,
 def read_provenance(root: str | os.PathLike) -> dict[str, dict[str, str]] | None:
     """``provenance.csv`` of a library as ``{clip path: {origin, licence, citation, corpus}}``
     (``None`` when the library has none)."""
-    path = Path(root) / "provenance.csv"
-    if not path.is_file():
+    from .library import read_provenance_rows
+
+    rows = read_provenance_rows(root)
+    if rows is None:
         return None
-    text = path.read_text(encoding="utf-8-sig")
     out = {}
-    for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-        clip = (row.get("path") or row.get("file") or "").strip()
+    for i, row in enumerate(rows, start=2):
+        clip = row.get("path") or row.get("file")
         if not clip:
-            raise GeneratorError(f"{path}:{i}: no 'path' or 'file' column value")
-        out[clip] = {"origin": (row.get("origin") or "").strip(),
-                     "licence": (row.get("licence") or row.get("license") or "").strip(),
-                     "citation": (row.get("citation") or "").strip(),
-                     "corpus": (row.get("corpus") or "").strip()}
+            raise GeneratorError(f"{Path(root) / 'provenance.csv'}:{i}: no 'path' or 'file' "
+                                 "column value")
+        out[clip] = {"origin": row.get("origin", ""),
+                     "licence": row.get("licence") or row.get("license", ""),
+                     "citation": row.get("citation", ""), "corpus": row.get("corpus", "")}
     return out
 
 

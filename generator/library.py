@@ -275,7 +275,7 @@ def clip_groups(lib: SourceLibrary) -> dict[str, str]:
     and the built-in libraries write such tables); otherwise the file name with a trailing
     ``_segN`` removed (the convention for clips cut from one recording).
     """
-    prov = _read_provenance(lib.root)
+    prov = _provenance_by_clip(lib.root)
     out = {}
     for rel in lib.all_clips():
         row = prov.get(rel, {})
@@ -287,21 +287,28 @@ def clip_groups(lib: SourceLibrary) -> dict[str, str]:
     return out
 
 
-def _read_provenance(root: Path) -> dict[str, dict]:
+def read_provenance_rows(root: str | os.PathLike) -> list[dict[str, str]] | None:
+    """The rows of a library's ``provenance.csv`` (values stripped), ``None`` when it has
+    none; an unreadable table is a one-line error."""
     import csv
 
     path = Path(root) / "provenance.csv"
     if not path.is_file():
-        return {}
+        return None
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise GeneratorError(f"cannot read {path}: {exc}") from None
+    return [{k: (v or "").strip() for k, v in r.items() if k} for r in rows]
+
+
+def _provenance_by_clip(root: Path) -> dict[str, dict]:
+    rows = read_provenance_rows(root) or []
     col = next((c for c in ("file", "path") if rows and c in rows[0]), None)
     if col is None:  # not a provenance table sedal knows: group by file names only
         return {}
-    return {r[col]: {k: (v or "").strip() for k, v in r.items() if k} for r in rows}
+    return {r[col]: r for r in rows}
 
 
 def split_clips(
