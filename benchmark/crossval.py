@@ -57,7 +57,12 @@ def cross_validated_iou(embs: list[np.ndarray], labels: list[np.ndarray], classe
                         settings: DetectorSettings = PAPER) -> float | None:
     """Total IoU of the detector over held-out recordings, through :mod:`sedal.sed.evaluate`:
     the decisions of every fold are pooled into one test timeline. ``None`` when undefined."""
-    held = out_of_fold(embs, labels, len(classes), folds, settings)
+    return _pooled_iou(out_of_fold(embs, labels, len(classes), folds, settings), labels,
+                       classes)
+
+
+def _pooled_iou(held: list, labels: list[np.ndarray], classes: list[str]) -> float | None:
+    """Total IoU of the held-out decisions of every tested recording, pooled."""
     tested = [i for i, h in enumerate(held) if h is not None]
     return iou_metrics(np.concatenate([labels[i] for i in tested]),
                        np.concatenate([held[i][1] for i in tested]), classes)["total_iou"]
@@ -116,8 +121,7 @@ def cross_validate(embs: list[np.ndarray], labels: list[np.ndarray], classes: li
         return None
     folds = file_folds(n, random_state)
     held = out_of_fold(embs, labels, len(classes), folds, settings)
-    iou = iou_metrics(np.concatenate(labels), np.concatenate([h[1] for h in held]),
-                      classes)["total_iou"]
+    iou = _pooled_iou(held, labels, classes)
     raw = {i: events_with_confidence(p, d, classes, segment, hop)
            for i, (p, d) in enumerate(held)}
     ref = {i: [tuple(e[:3]) for e in evs] for i, evs in enumerate(reference)}

@@ -128,7 +128,7 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.linear_model import LogisticRegression
 
         if not isinstance(X, RowView):
-            X = np.asarray(X) if np.asarray(X).dtype == np.float32 else np.asarray(X, np.float32)
+            X = np.asarray(X, dtype=np.float32)  # no copy when X is float32 already
         y = np.asarray(y)
         if X.ndim != 2 or len(X) != len(y) or len(y) == 0:
             raise ValueError("X must be [n, d] with n == len(y) > 0")
