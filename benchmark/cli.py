@@ -155,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     _collection_args(p)
     p.add_argument("--scheduler", default=None, help="Dask scheduler for embedding")
     p.add_argument("--threads", type=int, default=2,
-                   help="BLAS threads of fits and predictions, and threads of the ranking")
+                   help="BLAS threads of predictions and threads of the ranking (classifier "
+                        "fits always use one, so their results do not depend on it)")
     add_output_options(p)
 
     p = sub.add_parser("detect", help="detect events in every recording of a folder (train "
@@ -178,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: as --min-confidence)")
     _labels_args(p)
     _collection_args(p)
-    p.add_argument("--threads", type=int, default=2, help="BLAS threads of fits and predictions")
+    p.add_argument("--threads", type=int, default=2,
+                   help="BLAS threads of predictions (classifier fits always use one)")
     add_output_options(p)
 
     p = sub.add_parser("weights", help="where the YAMNet weights come from: source, sha256, "

@@ -37,8 +37,8 @@ from .query import (
 def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *, threads: int = 2,
                **kwargs) -> dict:
     """Detect events in every recording below ``audio`` (see the module docstring and
-    :func:`_run_detect` for the keyword arguments), every fit and prediction under a budget
-    of ``threads`` BLAS/OpenMP threads."""
+    :func:`_run_detect` for the keyword arguments), predictions under a budget of
+    ``threads`` BLAS/OpenMP threads (fits always use one: the model does not depend on it)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=max(1, int(threads))):

@@ -373,11 +373,12 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
               out: str | os.PathLike, *, threads: int = 2, **kwargs) -> dict:
     """Run one round of the annotation loop (see the module docstring).
 
-    Every fit and BLAS-heavy step runs under a budget of ``threads`` BLAS/OpenMP threads
-    (threadpoolctl); the entropy pass uses as many Python threads. Other keyword arguments:
-    ``strategy``, ``k``, ``batch``, ``diversify_method``, ``factor``, ``label_column``,
-    ``classes``, ``seed``, ``model``, ``yamnet``, ``cache_root``, ``scheduler``,
-    ``accept_predictions``, ``progress``.
+    Predictions run under a budget of ``threads`` BLAS/OpenMP threads (threadpoolctl) and the
+    entropy pass uses as many Python threads; classifier fits always use one BLAS thread
+    (:func:`sedal.sed.evaluate.fit_segments`), so the model does not depend on ``threads``.
+    Other keyword arguments: ``strategy``, ``k``, ``batch``, ``diversify_method``,
+    ``factor``, ``label_column``, ``classes``, ``seed``, ``model``, ``yamnet``,
+    ``cache_root``, ``scheduler``, ``accept_predictions``, ``progress``.
 
     Returns
     -------
