@@ -108,12 +108,8 @@ def clips_used(plans: Iterable[FilePlan]) -> Counter:
     return uses
 
 
-def _match(clip: str, provenance: dict[str, dict]) -> dict | None:
-    """A clip's provenance row; prepared clips are ``.wav`` whatever the original format."""
-    if clip in provenance:
-        return provenance[clip]
-    stem = clip.rsplit(".", 1)[0]
-    return next((row for p, row in provenance.items() if p.rsplit(".", 1)[0] == stem), None)
+def _stem(path: str) -> str:
+    return path.rsplit(".", 1)[0]
 
 
 def sources_rows(plans: Iterable[FilePlan], provenance: dict[str, dict] | None, *,
@@ -123,12 +119,16 @@ def sources_rows(plans: Iterable[FilePlan], provenance: dict[str, dict] | None, 
     Clips of a ``builtin`` library get :data:`BUILTIN_LICENCE`; clips of a folder library
     without a provenance row get an empty licence (reported as *unknown*).
     """
+    provenance = provenance or {}
+    # prepared clips are .wav whatever the original's format: match by stem otherwise
+    by_stem: dict[str, dict] = {}
+    for path, row in provenance.items():
+        by_stem.setdefault(_stem(path), row)
     rows = []
     for clip, n in sorted(clips_used(plans).items()):
         parts = clip.split("/")
         kind, label = (parts[0], parts[1]) if len(parts) >= 3 else ("", "")
-        row = _match(clip, provenance) if provenance else None
-        row = row or {}
+        row = provenance.get(clip) or by_stem.get(_stem(clip), {})
         rows.append({"clip": clip, "kind": kind, "label": label, "uses": str(n),
                      "origin": row.get("origin", ""),
                      "licence": row.get("licence") or (BUILTIN_LICENCE if builtin else ""),
