@@ -15,24 +15,41 @@ from sedal.sed.errors import SedError
 from .errors import BenchmarkError
 
 
-def _detector_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tol", type=float, default=1e-5,
-                   help="lbfgs tolerance every classifier fit runs to")
-    p.add_argument("--max-iter", type=int, default=10_000,
-                   help="safety stop on lbfgs iterations; fits that reach it are flagged")
-    p.add_argument("--class-weight", choices=("none", "balanced"), default="none",
-                   help="class weights of the classifier's loss (none: the study's)")
+def _detector_args(p: argparse.ArgumentParser, default: str = "paper") -> None:
+    from sedal.sed.detector import PRESETS
+
+    p.add_argument("--detector", choices=sorted(PRESETS), default=default,
+                   help="detector preset: paper (the study's) or field (the best measured on "
+                        "real recordings; docs/results/detectors)")
+    p.add_argument("--class-weight", choices=("none", "balanced"), default=None,
+                   help="class weights of the classifier's loss (default: the preset's)")
+    p.add_argument("--tol", type=float, default=None,
+                   help="lbfgs tolerance every classifier fit runs to (default: the preset's, "
+                        "1e-5)")
+    p.add_argument("--max-iter", type=int, default=None,
+                   help="safety stop on lbfgs iterations; fits that reach it are flagged "
+                        "(default: the preset's, 10000)")
 
 
 def _detector(args):
-    from sedal.sed.evaluate import DetectorSettings
+    """The chosen preset with the settings given on the command line applied."""
+    from sedal.sed.detector import PRESETS
 
+    det = PRESETS[args.detector]
+    changes = {k: v for k, v in (("tol", args.tol), ("max_iter", args.max_iter)) if v is not None}
+    if args.class_weight is not None:
+        changes["class_weight"] = None if args.class_weight == "none" else args.class_weight
     try:
-        return DetectorSettings(tol=args.tol, max_iter=args.max_iter,
-                                class_weight=None if args.class_weight == "none"
-                                else args.class_weight)
-    except ValueError as exc:
+        det = det.with_settings(**changes) if changes else det
+    except SedError as exc:
         raise BenchmarkError(str(exc)) from None
+    mode = getattr(args, "mode", "patch")
+    if mode != "patch":
+        if det.modes != ("patch",) or det.recipe():
+            raise BenchmarkError(f"--mode {mode} only goes with --detector paper (the "
+                                 f"{det.name} preset chooses its own features)")
+        det = det.__class__.from_recipe(mode, det.settings, name=det.name)
+    return det
 
 
 def _yamnet_arg(p: argparse.ArgumentParser) -> None:
@@ -79,6 +96,25 @@ def _collection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", type=Path, default=None,
                    help="embedding cache folder (default $SEDAL_CACHE/embeddings)")
     _yamnet_arg(p)
+
+
+def _library_grid_args(p: argparse.ArgumentParser, snrs: str) -> None:
+    p.add_argument("--sources", type=Path, default=None,
+                   help="a source library (default: a built-in one)")
+    p.add_argument("--builtin", choices=sorted(BUILTINS), default=DEFAULT_BUILTIN,
+                   help="the built-in library, without --sources")
+    p.add_argument("--n-files", type=int, default=500, help="files per dataset")
+    p.add_argument("--snrs", default=snrs, help="comma-separated SNRs in dB")
+    p.add_argument("--ratios", default="0.2,1.0", help="comma-separated event ratios")
+
+
+def _grid_numbers(args) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(SNRs, ratios) of ``--snrs`` and ``--ratios``."""
+    try:
+        return (tuple(float(x) for x in args.snrs.split(",")),
+                tuple(float(x) for x in args.ratios.split(",")))
+    except ValueError:
+        raise BenchmarkError("--snrs and --ratios take comma-separated numbers") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2,
                    help="BLAS threads of predictions and threads of the ranking (classifier "
                         "fits always use one, so their results do not depend on it)")
+    _detector_args(p, default="field")
     add_output_options(p)
 
     p = sub.add_parser("detect", help="detect events in every recording of a folder (train "
@@ -181,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     _collection_args(p)
     p.add_argument("--threads", type=int, default=2,
                    help="BLAS threads of predictions (classifier fits always use one)")
+    _detector_args(p, default="field")
     add_output_options(p)
 
     p = sub.add_parser("weights", help="where the YAMNet weights come from: source, sha256, "
@@ -198,18 +236,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("difficulty", help="supervised IoU of a library over SNR x ratio, band "
                                           "energies and a raw log-mel baseline")
-    p.add_argument("--sources", type=Path, default=None,
-                   help="a source library (default: a built-in one)")
-    p.add_argument("--builtin", choices=sorted(BUILTINS), default=DEFAULT_BUILTIN,
-                   help="the built-in library, without --sources")
-    p.add_argument("--n-files", type=int, default=500, help="files per dataset")
-    p.add_argument("--snrs", default="10,0,-10", help="comma-separated SNRs in dB")
-    p.add_argument("--ratios", default="0.2,1.0", help="comma-separated event ratios")
+    _library_grid_args(p, snrs="10,0,-10")
     p.add_argument("--seed", type=int, default=0, help="dataset seed")
     p.add_argument("--data", type=Path, default=Path("data/difficulty"),
                    help="where the datasets are found or built")
     p.add_argument("--out", type=Path, required=True,
                    help="result file stem: writes OUT.json and OUT.md")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    _yamnet_arg(p)
+    add_output_options(p)
+
+    p = sub.add_parser("detectors", help="the detector study: every option's test IoU over "
+                                         "dataset seeds, paired against the paper preset")
+    _library_grid_args(p, snrs="0")
+    p.add_argument("--options", default=None,
+                   help="comma-separated options (default: all; see sedal.benchmark.detectors)")
+    p.add_argument("--seeds", default="0-4", help="dataset seeds, e.g. 0-4")
+    p.add_argument("--fit-time", type=Path, default=None,
+                   help="also time each option's fit on this (2000-file) dataset dir")
+    p.add_argument("--data", type=Path, default=Path("data/difficulty"),
+                   help="where the datasets are found or built")
+    p.add_argument("--out", type=Path, required=True,
+                   help="folder: cells/ (resumable), NAME.json, NAME.md, NAME.png")
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
     _yamnet_arg(p)
     add_output_options(p)
@@ -245,11 +293,15 @@ def run(args: argparse.Namespace) -> int:
 
         if not 0.0 < args.fraction <= 1.0:
             raise BenchmarkError(f"--fraction must be in (0, 1], got {args.fraction}")
+        from sedal.sed.detector import detector_store
+
         doc, _ = load_dataset_manifest(args.dataset)
-        store = ensure_store(args.dataset, _params(args), yamnet_path=args.yamnet,
-                             progress=not args.quiet)
+        det = _detector(args)
+        store = detector_store(args.dataset, det, _params(args), yamnet_path=args.yamnet,
+                               progress=not args.quiet)
         res = supervised(store, doc, args.fraction, random_state=args.seed,
-                         settings=_detector(args), threads=args.threads)
+                         settings=det.settings, threads=args.threads)
+        res["detector"] = det.name
         if args.json:
             print(json.dumps(res, sort_keys=True))
         else:
@@ -278,7 +330,8 @@ def run(args: argparse.Namespace) -> int:
                         classes=args.classes.split(",") if args.classes else None,
                         seed=args.seed, yamnet=args.yamnet, cache_root=args.cache,
                         scheduler=args.scheduler, accept_predictions=args.accept_predictions,
-                        threads=args.threads, progress=not args.quiet)
+                        threads=args.threads, progress=not args.quiet,
+                        detector=_detector(args))
         for line in res["warnings"]:
             print(f"warning: {line}", file=sys.stderr)
         print(res["text"], end="")
@@ -294,7 +347,7 @@ def run(args: argparse.Namespace) -> int:
                          min_confidence=args.min_confidence, min_duration=args.min_duration,
                          merge_gap=args.merge_gap, accept_predictions=args.accept_predictions,
                          yamnet=args.yamnet, cache_root=args.cache, threads=args.threads,
-                         progress=not args.quiet)
+                         progress=not args.quiet, detector=_detector(args))
         print(f"{res['recordings']} recordings, {res['events']} events ({res['model']}); "
               f"wrote {args.out}")
     elif args.cmd == "weights":
@@ -305,11 +358,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.cmd == "difficulty":
         from . import difficulty
 
-        try:
-            snrs = tuple(float(x) for x in args.snrs.split(","))
-            ratios = tuple(float(x) for x in args.ratios.split(","))
-        except ValueError:
-            raise BenchmarkError("--snrs and --ratios take comma-separated numbers") from None
+        snrs, ratios = _grid_numbers(args)
         res = difficulty.measure(sources=args.sources, builtin=args.builtin,
                                  n_files=args.n_files, snrs=snrs, ratios=ratios, seed=args.seed,
                                  data_root=args.data, jobs=args.jobs, yamnet=args.yamnet,
@@ -317,6 +366,8 @@ def run(args: argparse.Namespace) -> int:
         difficulty.write(res, args.out)
         print(difficulty.format_table(res), end="")
         print(f"wrote {args.out.with_suffix('.json')} and {args.out.with_suffix('.md')}")
+    elif args.cmd == "detectors":
+        return _detectors(args)
     elif args.cmd == "compare":
         from .report import compare_results
 
@@ -333,6 +384,36 @@ def run(args: argparse.Namespace) -> int:
 
         out = write_report(args.results, args.out)
         print(f"wrote {out / 'report.md'} and {out / 'report.html'}")
+    return 0
+
+
+def _detectors(args) -> int:
+    from . import detectors, runner
+    from .difficulty import library_name
+
+    snrs, ratios = _grid_numbers(args)
+    if args.jobs < 1:
+        raise BenchmarkError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.fit_time is not None and not (args.fit_time / "manifest.json").exists():
+        raise BenchmarkError(f"--fit-time {args.fit_time}: not a dataset dir (no manifest.json)")
+    options = args.options.split(",") if args.options else list(detectors.OPTIONS)
+    cells = detectors.run_study(sources=args.sources, builtin=args.builtin,
+                                data_root=args.data, out=args.out, options=options,
+                                n_files=args.n_files, snrs=snrs, ratios=ratios,
+                                seeds=tuple(runner.parse_seeds(args.seeds)), jobs=args.jobs,
+                                yamnet=args.yamnet, progress=not args.quiet)
+    fit = {}
+    if args.fit_time is not None:
+        fit = detectors.fit_times(args.fit_time, options, args.out, yamnet=args.yamnet)
+    name = library_name(args.sources, args.builtin)
+    summary = detectors.summarize(cells, fit)
+    title = (f"{name}: {args.n_files}-file datasets, dataset seeds {args.seeds}, "
+             "fits on the training split, test split scored")
+    detectors.write_summary(summary, args.out, name, title)
+    print(detectors.format_markdown(summary, title), end="")
+    if summary["pick"]:
+        print(f"rule: {detectors.RULE}\npick: {summary['pick']}")
+    print(f"wrote {args.out / (name + '.md')}, .json and .png")
     return 0
 
 

@@ -147,3 +147,80 @@ def postprocess_sentence(post: dict, cv: CrossValidation | None, *,
         return (what + f" (fixed defaults: choosing by cross-validation needs "
                 f"{MIN_RECORDINGS} labelled recordings with {MIN_EVENTS} events)")
     return what + " (as given)"
+
+
+#: C values tried by :func:`tune_detector` (log-spaced around the study's C = 1).
+C_GRID = (0.01, 0.1, 1.0)
+#: Median-filter kernels tried by :func:`tune_detector` (segments; 1 = none).
+KERNEL_GRID = (1, 3, 5, 9)
+
+
+def tune_detector(X: np.ndarray, y: np.ndarray, offsets: np.ndarray, files: np.ndarray,
+                  classes: list[str], settings: DetectorSettings = PAPER, *,
+                  C_grid=C_GRID, kernels=KERNEL_GRID, n_splits: int = 3
+                  ) -> tuple[DetectorSettings, list[dict]]:
+    """Choose C and the median-filter kernel by cross-validation grouped by file.
+
+    The folds are scikit-learn's :class:`~sklearn.model_selection.GroupKFold` over ``files``
+    only (a practitioner's labelled files, or a benchmark's training split: never the
+    test split). For each C (fitted in increasing order, each fit warm-started from the
+    previous C's), the held-out probabilities of every fold are median-filtered with each
+    kernel and pooled into one timeline; the (C, kernel) with the highest pooled total IoU
+    wins (ties to the smaller C, then the smaller kernel).
+
+    Parameters
+    ----------
+    X : ndarray [n, d]
+        Features of every segment of the dataset (rows of files by ``offsets``).
+    y : ndarray [n]
+        Segment labels.
+    offsets : ndarray [n_files + 1]
+    files : ndarray of int
+        The files to cross-validate over.
+    classes : list of str
+    settings : DetectorSettings
+        The other settings (class weights, tolerance) kept as they are.
+
+    Returns
+    -------
+    (DetectorSettings, list of dict)
+        The settings with the chosen ``C`` and ``kernel``, and the pooled IoU of every cell.
+    """
+    import dataclasses
+
+    from sklearn.model_selection import GroupKFold
+
+    from sedal.sed.postprocess import decode
+
+    files = np.sort(np.asarray(files))
+    n_splits = min(n_splits, len(files))
+    if n_splits < 2:
+        return settings, []
+    folds = [(files[a], files[b]) for a, b in
+             GroupKFold(n_splits=n_splits).split(files, groups=files)]
+
+    def rows(fs):
+        return np.concatenate([np.arange(offsets[f], offsets[f + 1]) for f in fs])
+
+    held: dict[tuple[float, int], list[np.ndarray]] = {}
+    refs: list[np.ndarray] = []
+    for train, test in folds:
+        tr, te = rows(train), rows(test)
+        local = np.concatenate([[0], np.cumsum(offsets[test + 1] - offsets[test])])
+        refs.append(y[te])
+        prev = None
+        for C in sorted(C_grid):
+            s = dataclasses.replace(settings, C=float(C))
+            clf = fit_segments(X[tr], y[tr], len(classes), s, warm_start_from=prev)
+            prev = clf
+            probs = clf.predict_proba(X[te])
+            for k in kernels:
+                held.setdefault((float(C), int(k)), []).append(decode(probs, local, k))
+    ref = np.concatenate(refs)
+    table = []
+    for (C, k), parts in held.items():
+        iou = iou_metrics(ref, np.concatenate(parts), classes)["total_iou"]
+        table.append({"C": C, "kernel": k, "total_iou": iou})
+    best = max(table, key=lambda r: (-1.0 if r["total_iou"] is None else r["total_iou"],
+                                     -r["C"], -r["kernel"]))
+    return dataclasses.replace(settings, C=best["C"], kernel=best["kernel"]), table

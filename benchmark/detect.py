@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from sedal.core.fsutil import write_bytes_atomic
-from sedal.sed.evaluate import PAPER, fit_segments
+from sedal.sed.evaluate import DetectorSettings, fit_segments
 from sedal.sed.events_io import UNREVIEWED, to_audacity, to_csv, to_dcase, to_raven
 from sedal.sed.features import FeatureParams
 from sedal.sed.labels import class_list, segment_labels
@@ -26,12 +26,27 @@ from .query import (
     HOP,
     POSTPROCESS,
     SEGMENT,
-    EmbeddingCache,
+    CollectionFeatures,
     collect_annotations,
     detect_events,
-    embed_collection,
     scan_audio,
 )
+
+
+def _saved_detector(meta: dict, model_path):
+    """The detector a saved model was trained with (models saved before presets existed
+    record only the paper detector's settings)."""
+    from sedal.sed.detector import Detector
+    from sedal.sed.errors import SedError
+
+    d = meta.get("detector") or {}
+    try:
+        if "settings" in d:
+            return Detector.from_dict(d)
+        return Detector(name="paper", settings=DetectorSettings(**d))
+    except (SedError, TypeError, ValueError) as exc:
+        raise BenchmarkError(f"the model in {model_path} records an unreadable detector "
+                             f"({exc})") from None
 
 
 def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *, threads: int = 2,
@@ -51,10 +66,12 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
                min_confidence: float | None = None, min_duration: float | None = None,
                merge_gap: float | None = None, accept_predictions: bool = False,
                model=None, yamnet=None, cache_root: Path | None = None, random_state: int = 0,
-               progress: bool = False) -> dict:
+               progress: bool = False, detector=None) -> dict:
     """Detect events in every recording below ``audio`` (see the module docstring).
 
     Exactly one of ``labels`` (train now) and ``model_path`` (a saved model) is needed.
+    ``detector`` (a :class:`sedal.sed.detector.Detector`, default the ``field`` preset) is
+    what a model is trained with; a saved model brings its own.
     ``save_model`` writes the trained model (:mod:`sedal.sed.savedmodel`).
 
     The post-processing (``merge_gap`` and ``min_duration`` in seconds, ``min_confidence``)
@@ -85,6 +102,10 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
     if not recs:
         raise BenchmarkError(f"no readable recording in {audio}")
     meta = None
+    if detector is None:
+        from sedal.sed.detector import PRESETS
+
+        detector = PRESETS["field"]
     if model_path is not None:
         clf, meta = load_model(model_path)
         cls = meta["classes"]
@@ -92,6 +113,7 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
             raise BenchmarkError(f"the model in {model_path} needs features "
                                  f"{meta['features'].get('name')!r}; this sedal's detect "
                                  f"computes {FeatureParams().name()!r}")
+        detector = _saved_detector(meta, model_path)
     if model is None:
         from sedal.sed.yamnet import load_yamnet
 
@@ -100,8 +122,10 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
     if meta is not None and meta.get("weights_sha256") not in (None, weights_sha):
         raise BenchmarkError(f"the model in {model_path} was trained on YAMNet weights "
                              f"{meta['weights_sha256'][:12]}..., these are {weights_sha[:12]}...")
-    cache = EmbeddingCache(cache_root, weights_sha)
-    recs = embed_collection(recs, cache, model, progress=progress, skipped=skipped)
+    cache = CollectionFeatures(recs, detector, model, cache_root=cache_root, progress=progress,
+                               skipped=skipped, yamnet=yamnet)
+    recs = cache.recs
+    settings = detector.settings
     how = f"saved model {model_path}"
     cv = None
     if meta is not None:
@@ -118,22 +142,25 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
         embs = [cache.load(r.sha256) for r in done]
         ys = [segment_labels(ann.events[r.key], len(e), cls, SEGMENT, HOP)
               for r, e in zip(done, embs)]
-        clf = fit_segments(np.concatenate(embs), np.concatenate(ys), len(cls), PAPER)
+        clf = fit_segments(np.concatenate(embs), np.concatenate(ys), len(cls), settings)
         how = f"trained on {len(done)} labelled recording(s)"
         if len(given) < 3:
             cv = cross_validate(embs, ys, cls, [ann.events[r.key] for r in done],
-                                segment=SEGMENT, hop=HOP, random_state=random_state)
+                                segment=SEGMENT, hop=HOP, random_state=random_state,
+                                settings=settings)
         chosen = cv.postprocess if cv is not None and cv.postprocess is not None else {}
         post = {**POSTPROCESS, **chosen, **given}
         if save_model is not None:
             write_model(save_model, clf, cls,
-                        features={"name": FeatureParams().name()}, detector=PAPER.to_dict(),
+                        features={"name": FeatureParams().name()},
+                        detector=detector.to_dict(),
                         postprocess=post, weights_sha256=weights_sha,
                         trained_on={"recordings": len(done), "labels": str(labels)})
     out = Path(out)
     by_file: dict[str, list] = {}
     for r in recs:
-        events = detect_events(clf, cache.load(r.sha256), cls, r.duration, post)
+        events = detect_events(clf, cache.load(r.sha256), cls, r.duration, post,
+                               settings.kernel)
         by_file[r.rel] = events
         write_bytes_atomic(out / "raven" / f"{r.key}.Table.1.selections.txt",
                            to_raven(events, label_column=label_column,
@@ -149,7 +176,8 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
     lines = ["# sedbench detect summary", "",
              f"- recordings: {len(recs)}; events: {n_events} ("
              + (", ".join(f"{c} {n}" for c, n in sorted(per_class.items())) or "none") + ")",
-             f"- model: {how}; classes: {', '.join(cls[1:])}",
+             f"- model: {how}; classes: {', '.join(cls[1:])}; detector: {detector.name}"
+             + (f" (features {detector.recipe()})" if detector.recipe() else ""),
              "- " + postprocess_sentence(post, cv, origin=None if meta is None else
                                          "the saved model's" + (", with the options given"
                                                                 if given else "")),
@@ -162,6 +190,7 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
         lines += [f"  - {rel}: {why}" for rel, why in skipped]
     write_bytes_atomic(out / "summary.md", ("\n".join(lines) + "\n").encode())
     return {"recordings": len(recs), "events": n_events, "per_class": per_class, "model": how,
+            "detector": detector.name,
             "postprocess": post, "skipped": skipped, "classes": cls,
             "cv_total_iou": cv.total_iou if cv else None,
             "cv_event_f1": cv.event_f1 if cv else None,

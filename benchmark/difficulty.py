@@ -98,6 +98,28 @@ def raw_logmel_accuracy(store, doc) -> float:
     return float(np.mean(lr.predict(sc.transform(X[ev])) == y[ev]))
 
 
+def library_name(sources=None, builtin: str = DEFAULT_BUILTIN) -> str:
+    """How result tables and data folders name a library: the folder's name, or
+    ``builtin-<name>``."""
+    return Path(sources).name if sources is not None else f"builtin-{builtin}"
+
+
+def library_dataset(data_root: Path, *, n_files: int, snr: float, ratio: float, seed: int,
+                    sources=None, builtin: str = DEFAULT_BUILTIN, jobs: int = 1,
+                    progress: bool = False) -> Path:
+    """The dataset of a library at one SNR (dB), event ratio and dataset seed, built under
+    ``data_root/<library>/<snr..._r..>_n<n_files>_seed<seed>`` unless it exists."""
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.spec import DatasetSpec
+
+    spec = DatasetSpec(n_files=n_files, snr=snr, event_ratio=ratio, seed=seed)
+    path = (Path(data_root) / library_name(sources, builtin)
+            / f"{spec.default_dirname()}_n{n_files}_seed{seed}")
+    if not (path / "manifest.json").exists():
+        make_dataset(spec, path, sources=sources, builtin=builtin, jobs=jobs, progress=progress)
+    return path
+
+
 def measure(*, sources=None, builtin: str = DEFAULT_BUILTIN, n_files: int = 500,
             snrs=(10.0, 0.0, -10.0), ratios=(0.2, 1.0), seed: int = 0,
             data_root: Path = Path("data/difficulty"), jobs: int = 1, yamnet=None,
@@ -110,20 +132,16 @@ def measure(*, sources=None, builtin: str = DEFAULT_BUILTIN, n_files: int = 500,
         ``library``, ``rows`` (one per SNR and ratio: total and per-class IoU), ``bands``
         and ``raw_logmel_event_accuracy`` (on SNR 0 / r 0.2, when that cell is measured).
     """
-    from sedal.generator.dataset import make_dataset
-    from sedal.generator.spec import DatasetSpec
     from sedal.sed.evaluate import supervised
     from sedal.sed.features import ensure_store, load_dataset_manifest
 
-    name = Path(sources).name if sources is not None else f"builtin-{builtin}"
+    name = library_name(sources, builtin)
     rows, extra = [], {}
     for ratio in ratios:
         for snr in snrs:
-            spec = DatasetSpec(n_files=n_files, snr=snr, event_ratio=ratio, seed=seed)
-            path = Path(data_root) / name / f"{spec.default_dirname()}_n{n_files}_seed{seed}"
-            if not (path / "manifest.json").exists():
-                make_dataset(spec, path, sources=sources, builtin=builtin, jobs=jobs,
-                             progress=progress)
+            path = library_dataset(data_root, n_files=n_files, snr=snr, ratio=ratio,
+                                   seed=seed, sources=sources, builtin=builtin, jobs=jobs,
+                                   progress=progress)
             store = ensure_store(path, yamnet_path=yamnet, progress=progress)
             doc, _ = load_dataset_manifest(path)
             res = supervised(store, doc)

@@ -67,8 +67,10 @@ class RunConfig:
     """Everything that defines one AL run (and its key in the results store).
 
     ``features`` names the feature store the run reads (see
-    :meth:`sedal.sed.features.FeatureParams.name`); ``C``, ``tol``, ``max_iter`` and ``kernel``
-    are the detector (:class:`sedal.sed.evaluate.DetectorSettings`): every fit runs to ``tol``.
+    :meth:`sedal.sed.features.FeatureParams.name`) and ``recipe`` what the detector builds
+    from it (:meth:`sedal.sed.detector.Detector.recipe`; ``""``: the embeddings as they are);
+    ``C``, ``tol``, ``max_iter``, ``kernel`` and ``class_weight`` are the detector's settings
+    (:class:`sedal.sed.evaluate.DetectorSettings`): every fit runs to ``tol``.
     """
 
     dataset: str  # path of the dataset dir
@@ -86,6 +88,7 @@ class RunConfig:
     max_iter: int = 10_000
     kernel: int = 3
     class_weight: str | None = None
+    recipe: str = ""
 
     def __post_init__(self):
         check_strategy(self.strategy, self.k, self.diversify)
@@ -109,6 +112,8 @@ class RunConfig:
         d.pop("dataset")  # the data are identified by their manifest hash, not their path
         if d["class_weight"] is None:  # options at their default leave keys unchanged
             d.pop("class_weight")
+        if not d["recipe"]:
+            d.pop("recipe")
         if self.strategy != "top_k":
             d.pop("k")
         if self.diversify == "none":
@@ -136,7 +141,8 @@ class RunConfig:
         the features and the detector (the same code and settings as the run's fits)."""
         return sha256_bytes(canonical_json({
             "manifest_sha256": self.manifest_sha256, "features": self.features,
-            "detector": self.detector.to_dict()}).encode())[:20]
+            "detector": self.detector.to_dict(),
+            **({"recipe": self.recipe} if self.recipe else {})}).encode())[:20]
 
     @property
     def query_key(self) -> str:

@@ -160,6 +160,36 @@ def embed_collection(recs: list[Recording], cache: EmbeddingCache, model, *,
     return ok
 
 
+class CollectionFeatures:
+    """A detector's features of every recording of a collection.
+
+    The embeddings of every mode the detector reads are computed once per recording content
+    (sha256) and cached (:class:`EmbeddingCache`); the detector's features (temporal context,
+    YAMNet scores) are built from them per recording, on demand.
+    """
+
+    def __init__(self, recs: list[Recording], detector, model, *, cache_root: Path | None,
+                 progress: bool = False, scheduler: str | None = None,
+                 skipped: list | None = None, yamnet=None):
+        from sedal.sed.detector import yamnet_head
+
+        sha = model.provenance["weights_sha256"]
+        self.detector = detector
+        self.caches = [EmbeddingCache(cache_root, sha, m) for m in detector.modes]
+        for cache in self.caches:
+            recs = embed_collection(recs, cache, model, progress=progress,
+                                    scheduler=scheduler, skipped=skipped)
+        self.recs = recs
+        self.head = yamnet_head(yamnet, sha) if detector.scores else None
+
+    def load(self, sha: str) -> np.ndarray:
+        """The detector's features [n_segments, D] of one recording (float32)."""
+        from sedal.sed.detector import build_features
+
+        embs = [c.load(sha) for c in self.caches]
+        return build_features(embs, np.array([0, len(embs[0])]), self.detector, self.head)
+
+
 @dataclass
 class Annotations:
     """What the labels folder says: events per recording, and what was wrong with it."""
@@ -378,7 +408,8 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     (:func:`sedal.sed.evaluate.fit_segments`), so the model does not depend on ``threads``.
     Other keyword arguments: ``strategy``, ``k``, ``batch``, ``diversify_method``,
     ``factor``, ``label_column``, ``classes``, ``seed``, ``model``, ``yamnet``,
-    ``cache_root``, ``scheduler``, ``accept_predictions``, ``progress``.
+    ``cache_root``, ``scheduler``, ``accept_predictions``, ``progress`` and ``detector``
+    (a :class:`sedal.sed.detector.Detector`; default the ``field`` preset).
 
     Returns
     -------
@@ -398,7 +429,7 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
               classes: list[str] | None = None, seed: int = 0, model=None, yamnet=None,
               cache_root: Path | None = None, scheduler: str | None = None,
               accept_predictions: bool = False, threads: int = 2,
-              progress: bool = False) -> dict:
+              progress: bool = False, detector=None) -> dict:
     """Run one round of the annotation loop (see :func:`run_query`).
 
     Returns
@@ -421,9 +452,14 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         from sedal.sed.yamnet import load_yamnet
 
         model = load_yamnet(yamnet)
-    cache = EmbeddingCache(cache_root, model.provenance["weights_sha256"])
-    recs = embed_collection(recs, cache, model, progress=progress, scheduler=scheduler,
-                            skipped=skipped)
+    if detector is None:
+        from sedal.sed.detector import PRESETS
+
+        detector = PRESETS["field"]
+    cache = CollectionFeatures(recs, detector, model, cache_root=cache_root, progress=progress,
+                               scheduler=scheduler, skipped=skipped, yamnet=yamnet)
+    recs = cache.recs
+    settings = detector.settings
     seen = sorted({lab for evs in annotations.values() for _, _, lab in evs})
     cls = class_list(classes if classes is not None else seen)
     annotated = [r for r in recs if r.key in annotations]
@@ -444,7 +480,8 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
              for r, e in zip(annotated, emb_a)]
     emb_p = [cache.load(r.sha256) for r in pool]
     off_p = _offsets(emb_p)
-    X_p = np.concatenate(emb_p) if emb_p else np.zeros((0, 1024), np.float32)
+    dim = next((len(e[0]) for e in emb_a + emb_p if len(e)), 1024)
+    X_p = np.concatenate(emb_p) if emb_p else np.zeros((0, dim), np.float32)
     present = sorted({int(c) for lab in lab_a for c in np.unique(lab)})
     clf = None
     if not annotated:
@@ -457,22 +494,22 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
                "entropy is zero everywhere: ranked by novelty (distance of each recording's "
                "mean embedding to the nearest annotated one), most novel first")
         means_a = np.stack([e.mean(0) for e in emb_a])
-        means_p = np.stack([e.mean(0) if len(e) else np.zeros(1024) for e in emb_p]) \
-            if emb_p else np.zeros((0, 1024))
+        means_p = np.stack([e.mean(0) if len(e) else np.zeros(dim) for e in emb_p]) \
+            if emb_p else np.zeros((0, dim))
         scores = np.sqrt(diversify._min_sq_dist(means_p, means_a))
         order = aggregation.rank(scores, rng)
-        clf = fit_segments(np.concatenate(emb_a), np.concatenate(lab_a), len(cls))
+        clf = fit_segments(np.concatenate(emb_a), np.concatenate(lab_a), len(cls), settings)
         H = np.zeros(len(X_p), np.float32)
     else:
-        clf = fit_segments(np.concatenate(emb_a), np.concatenate(lab_a), len(cls))
+        clf = fit_segments(np.concatenate(emb_a), np.concatenate(lab_a), len(cls), settings)
         H, is_event = entropy_streamed(clf, X_p, threads=threads)
         scores = scores_from_entropy(strategy, H, is_event, off_p, k, rng)
         order = aggregation.rank(scores, rng)
         how = f"ranked by {strategy}" + (f" (K={k})" if strategy == "top_k" else "") + \
             " of segment entropies"
     if diversify_method != "none" and len(pool):
-        means_p = np.stack([e.mean(0) if len(e) else np.zeros(1024) for e in emb_p])
-        labelled_means = np.stack([e.mean(0) for e in emb_a]) if emb_a else np.zeros((0, 1024))
+        means_p = np.stack([e.mean(0) if len(e) else np.zeros(dim) for e in emb_p])
+        labelled_means = np.stack([e.mean(0) for e in emb_a]) if emb_a else np.zeros((0, dim))
         allf = np.concatenate([means_p, labelled_means])
         first = (diversify.farthest(order[:factor * batch], allf,
                                     np.arange(len(pool), len(allf)), batch)
@@ -493,12 +530,13 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         w.writerow([rank, pool[i].rel, f"{scores[i]:.6f}", f"{pool[i].duration:.3f}", spans])
     write_bytes_atomic(out / "ranking.csv", buf.getvalue().encode())
     cv = cross_validate(emb_a, lab_a, cls, [annotations[r.key] for r in annotated],
-                        segment=SEGMENT, hop=HOP, random_state=seed) if annotated else None
+                        segment=SEGMENT, hop=HOP, random_state=seed,
+                        settings=settings) if annotated else None
     post = cv.postprocess if cv is not None and cv.postprocess is not None else POSTPROCESS
     batch_files = []
     for i in order[:batch]:
         a, b = off_p[i], off_p[i + 1]
-        events = detect_events(clf, X_p[a:b], cls, pool[i].duration, post)
+        events = detect_events(clf, X_p[a:b], cls, pool[i].duration, post, settings.kernel)
         key = pool[i].key
         write_bytes_atomic(out / "batch" / "raven" / f"{key}.Table.1.selections.txt",
                            to_raven(events, label_column=label_column,

@@ -291,14 +291,21 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
             progress: bool = False) -> RunPlan:
     """Validate, build/embed missing datasets, and expand into RunConfigs.
 
-    ``detector`` is a :class:`sedal.sed.evaluate.DetectorSettings` (default: the paper's) and
-    ``features`` a :class:`sedal.sed.features.FeatureParams` (default: patch, 0.12 s / 0.06 s).
+    ``detector`` is a :class:`sedal.sed.detector.Detector` (default: the paper preset) and
+    ``features`` a :class:`sedal.sed.features.FeatureParams` giving segment, hop and dtype
+    (default: 0.12 s / 0.06 s, float32); the detector's modes choose the stores.
     """
-    from sedal.sed.evaluate import PAPER
+    import dataclasses
+
+    from sedal.sed.detector import PAPER_DETECTOR
     from sedal.sed.features import FeatureParams
 
-    detector = detector or PAPER
-    features = features or FeatureParams()
+    preset = detector or PAPER_DETECTOR
+    detector = preset.settings
+    params = preset.feature_params(features or FeatureParams())
+    features = params[0]
+    plain = len(params) == 1 and preset.recipe() in ("", preset.modes[0])
+    recipe = "" if plain else preset.recipe()
     for e in exps:
         check_strategy(e.strategy, e.k, e.diversify)
     sched = cut_schedule(validate_schedule(schedule), max_fraction)
@@ -308,6 +315,9 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
         if key not in datasets:
             datasets[key] = ensure_dataset(e, features=features, sources=sources, jobs=jobs,
                                            yamnet=yamnet, progress=progress)
+            for extra in params[1:]:
+                ensure_dataset(e, features=extra, sources=sources, jobs=jobs, yamnet=yamnet,
+                               progress=progress)
     runs = []
     seen = set()
     priority: dict[str, int] = {}
@@ -318,14 +328,17 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
                             diversify=e.diversify, factor=factor, schedule=sched,
                             warm_start=warm_start, features=features.name(),
                             C=detector.C, tol=detector.tol, max_iter=detector.max_iter,
-                            kernel=detector.kernel, class_weight=detector.class_weight)
+                            kernel=detector.kernel, class_weight=detector.class_weight,
+                            recipe=recipe)
             if cfg.key not in seen:
                 seen.add(cfg.key)
                 runs.append(cfg)
             priority[cfg.key] = min(priority.get(cfg.key, e.priority), e.priority)
     settings = {"seeds": seeds, "schedule": list(sched), "factor": factor,
                 "warm_start": warm_start, "features": features.name(),
-                "detector": detector.to_dict()}
+                "detector": detector.to_dict(),
+                **({"detector_preset": dataclasses.replace(preset, settings=detector).to_dict()}
+                   if preset.name != "paper" or recipe else {})}
     return RunPlan(runs, datasets, settings, priority)
 
 
@@ -336,25 +349,28 @@ _DATA_CACHE: dict[tuple[str, str], object] = {}
 DATA_CACHE_SIZE = 8
 
 
-def _run_data(path: str, features: str):
+def _run_data(path: str, features: str, recipe: str = ""):
+    from sedal.sed.detector import Detector, detector_store
     from sedal.sed.features import FeatureParams, ensure_store, load_dataset_manifest
 
     from .loop import load_run_data
 
-    if (path, features) not in _DATA_CACHE:
+    if (path, features, recipe) not in _DATA_CACHE:
         while len(_DATA_CACHE) >= DATA_CACHE_SIZE:
             _DATA_CACHE.pop(next(iter(_DATA_CACHE)))
-        store = ensure_store(path, FeatureParams.from_name(features), rebuild="never")
+        base = FeatureParams.from_name(features)
+        store = (detector_store(path, Detector.from_recipe(recipe), base, rebuild="never")
+                 if recipe else ensure_store(path, base, rebuild="never"))
         doc, _ = load_dataset_manifest(path)
-        _DATA_CACHE[(path, features)] = load_run_data(store, doc, Path(path).name)
-    return _DATA_CACHE[(path, features)]
+        _DATA_CACHE[(path, features, recipe)] = load_run_data(store, doc, Path(path).name)
+    return _DATA_CACHE[(path, features, recipe)]
 
 
 def execute_run(cfg: RunConfig) -> dict:
     """Run one configuration (in any process) and return its record."""
     from .loop import run_al
 
-    data = _run_data(cfg.dataset, cfg.features)
+    data = _run_data(cfg.dataset, cfg.features, cfg.recipe)
     rows = run_al(data, cfg)
     return {"key": cfg.key, "config": {"dataset": cfg.dataset, **cfg.key_dict()},
             "reference_key": cfg.reference_key, "settings_key": cfg.settings_key,
@@ -365,7 +381,7 @@ def execute_reference(cfg: RunConfig) -> dict:
     """The fully supervised reference of ``cfg`` (its dataset, features and detector)."""
     from .loop import supervised_reference
 
-    return supervised_reference(_run_data(cfg.dataset, cfg.features), cfg)
+    return supervised_reference(_run_data(cfg.dataset, cfg.features, cfg.recipe), cfg)
 
 
 class ResultsStore:

@@ -1,0 +1,211 @@
+"""Detector presets: temporal features, recipes, grouped-CV tuning, the study, and the
+``--detector`` option wherever a detector is fitted."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sedal.sed.detector import PRESETS, Detector, build_features, sigmoid_scores
+from sedal.sed.errors import SedError
+from sedal.sed.evaluate import DetectorSettings
+from sedal.sed.temporal import pool_neighbours, stack_neighbours
+
+
+def _naive_stack(X, offsets, k):
+    rows = []
+    for a, b in zip(offsets[:-1], offsets[1:]):
+        for t in range(a, b):
+            parts = [X[t]]
+            for s in range(1, k + 1):
+                parts += [X[min(max(t - s, a), b - 1)], X[min(max(t + s, a), b - 1)]]
+            rows.append(np.concatenate(parts))
+    return np.array(rows, dtype=np.float32).reshape(len(X), X.shape[1] * (2 * k + 1))
+
+
+def _naive_pool(X, offsets, widths):
+    rows = []
+    for a, b in zip(offsets[:-1], offsets[1:]):
+        for t in range(a, b):
+            parts = [X[t]] + [X[max(t - w // 2, a):min(t + w // 2 + 1, b)].mean(0)
+                              for w in widths]
+            rows.append(np.concatenate(parts))
+    return np.array(rows, dtype=np.float32).reshape(len(X), X.shape[1] * (1 + len(widths)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(lengths=st.lists(st.integers(0, 9), min_size=1, max_size=5), k=st.integers(0, 3),
+       widths=st.lists(st.sampled_from([3, 5, 7, 17]), max_size=2), seed=st.integers(0, 99))
+def test_temporal_features_equal_a_per_segment_loop(lengths, k, widths, seed):
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    X = np.random.default_rng(seed).normal(size=(offsets[-1], 3)).astype(np.float32)
+    np.testing.assert_array_equal(stack_neighbours(X, offsets, k), _naive_stack(X, offsets, k))
+    np.testing.assert_allclose(pool_neighbours(X, offsets, tuple(widths)),
+                               _naive_pool(X, offsets, tuple(widths)), rtol=1e-5, atol=1e-6)
+
+
+def test_temporal_features_never_cross_files():
+    X = np.array([[1.0], [1.0], [100.0], [100.0]], dtype=np.float32)
+    off = np.array([0, 2, 4])
+    assert stack_neighbours(X, off, 2)[:2].max() == 1.0
+    assert pool_neighbours(X, off, (17,))[:2].max() == 1.0
+
+
+def test_temporal_features_refuse_bad_input():
+    X = np.zeros((4, 2), np.float32)
+    for call in (lambda: stack_neighbours(X, np.array([0, 3]), 1),
+                 lambda: stack_neighbours(X, np.array([0, 4]), -1),
+                 lambda: pool_neighbours(X, np.array([0, 4]), (4,))):
+        with pytest.raises(ValueError):
+            call()
+
+
+@pytest.mark.parametrize("det", [
+    Detector(), Detector(modes=("context",)), Detector(modes=("patch", "context"), stack=1),
+    Detector(pool=(5, 17), scores=True), Detector(stack=2, scores=True)])
+def test_recipe_and_dict_round_trip(det):
+    back = Detector.from_recipe(det.recipe(), det.settings, name=det.name)
+    assert back == det
+    assert Detector.from_dict(json.loads(json.dumps(det.to_dict()))) == det
+
+
+@pytest.mark.parametrize("kw", [{"modes": ()}, {"modes": ("patch", "patch")},
+                                {"modes": ("spectrogram",)}, {"stack": -1}, {"pool": (4,)}])
+def test_bad_detectors_are_refused(kw):
+    with pytest.raises(SedError):
+        Detector(**kw)
+    with pytest.raises(SedError):
+        Detector.from_recipe("stackX")
+
+
+def test_presets_are_named_and_paper_is_the_study():
+    assert set(PRESETS) == {"paper", "field"}
+    assert PRESETS["paper"].recipe() == "" and PRESETS["paper"].settings == DetectorSettings()
+    assert all(PRESETS[n].name == n for n in PRESETS)
+
+
+def test_build_features_stacks_blocks_in_order():
+    rng = np.random.default_rng(0)
+    p, c = rng.normal(size=(6, 4)), rng.normal(size=(6, 4))
+    W, b = rng.normal(size=(4, 3)), rng.normal(size=3)
+    det = Detector(modes=("patch", "context"), scores=True, stack=1)
+    X = build_features([p, c], np.array([0, 6]), det, (W, b))
+    assert X.shape == (6, (4 + 4 + 3) * 3)
+    np.testing.assert_allclose(X[:, :4], p, rtol=1e-6)
+    np.testing.assert_allclose(X[:, 4:8], c, rtol=1e-6)
+    np.testing.assert_allclose(X[:, 8:11], 1 / (1 + np.exp(-(p @ W + b))), rtol=1e-5)
+    np.testing.assert_allclose(sigmoid_scores(p, W, b), X[:, 8:11], rtol=1e-6)
+    with pytest.raises(SedError):
+        build_features([p], np.array([0, 6]), det, (W, b))
+    with pytest.raises(SedError):
+        build_features([p, c], np.array([0, 6]), det, None)
+
+
+def _toy(n_files=12, n=30, seed=0):
+    """Files whose events (class 1) are louder in feature 0 than background."""
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for f in range(n_files):
+        lab = np.zeros(n, np.int64)
+        lab[5:12] = 1 + f % 2
+        x = rng.normal(size=(n, 3)).astype(np.float32)
+        x[:, 0] += 2.5 * (lab == 1)
+        x[:, 1] += 2.5 * (lab == 2)
+        X.append(x)
+        y.append(lab)
+    return np.concatenate(X), np.concatenate(y), np.arange(0, n_files * n + 1, n)
+
+
+def test_tune_detector_uses_only_the_files_it_is_given():
+    from sedal.benchmark.crossval import C_GRID, KERNEL_GRID, tune_detector
+
+    X, y, off = _toy()
+    files = np.arange(8)
+    s1, table = tune_detector(X, y, off, files, ["bg", "a", "b"])
+    assert len(table) == len(C_GRID) * len(KERNEL_GRID)
+    assert s1.C in C_GRID and s1.kernel in KERNEL_GRID
+    assert max(r["total_iou"] for r in table) == pytest.approx(
+        next(r["total_iou"] for r in table if r["C"] == s1.C and r["kernel"] == s1.kernel))
+    # scrambling the files it was not given changes nothing
+    X2, y2 = X.copy(), y.copy()
+    X2[off[8]:] = 0.0
+    y2[off[8]:] = 0
+    s2, table2 = tune_detector(X2, y2, off, files, ["bg", "a", "b"])
+    assert s2 == s1 and table2 == table
+
+
+def test_run_keys_only_change_with_a_recipe(tmp_path):
+    from sedal.benchmark.loop import RunConfig
+
+    base = RunConfig(str(tmp_path), "0" * 64, "random", 0)
+    same = RunConfig(str(tmp_path), "0" * 64, "random", 0, recipe="")
+    other = RunConfig(str(tmp_path), "0" * 64, "random", 0, recipe="stack1")
+    assert base.key == same.key and base.reference_key == same.reference_key
+    assert other.key != base.key and other.reference_key != base.reference_key
+    assert "recipe" not in base.key_dict()
+
+
+def test_old_saved_models_load_as_the_paper_detector():
+    from sedal.benchmark.detect import _saved_detector
+
+    old = {"detector": DetectorSettings().to_dict()}
+    assert _saved_detector(old, "m") == Detector(name="paper")
+    new = {"detector": PRESETS["field"].to_dict()}
+    assert _saved_detector(new, "m") == PRESETS["field"]
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["supervised", "D", "--detector", "nope"], "invalid choice"),
+    (["detectors", "--out", "o", "--snrs", "x"], "comma-separated"),
+    (["detectors", "--out", "o", "--options", "nope", "--data", "{tmp}"], "unknown detector"),
+    (["detectors", "--out", "o", "--fit-time", "{tmp}"], "not a dataset dir"),
+])
+def test_cli_refuses_bad_detector_input(argv, needle, tmp_path, capsys):
+    from sedal.benchmark.cli import main
+
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_supervised_with_context_features_end_to_end(tiny_dataset, yamnet_model, capsys):
+    """A temporal-context detector through the one evaluation path: fits, scores, and its
+    features are built per file from the stored embeddings."""
+    from sedal.sed.detector import detector_store
+    from sedal.sed.evaluate import supervised
+    from sedal.sed.features import ensure_store, load_dataset_manifest
+
+    plain = ensure_store(tiny_dataset, model=yamnet_model)
+    det = Detector(name="t", stack=1, pool=(5,), settings=DetectorSettings(
+        class_weight="balanced"))
+    store = detector_store(tiny_dataset, det)
+    assert store.embeddings.shape == (len(plain.labels), 1024 * 2 * 3)
+    np.testing.assert_array_equal(store.embeddings[:, :1024], plain.embeddings)
+    doc, _ = load_dataset_manifest(tiny_dataset)
+    res = supervised(store, doc, settings=det.settings)
+    assert res["converged"] and 0.0 <= res["total_iou"] <= 1.0
+
+
+def test_al_runs_with_a_context_detector_record_it_and_resume(al_dataset, tmp_path):
+    """``run`` with a non-paper detector: the recipe is in every run's key and config, the
+    reference is fitted with the same features, and a second call finds the runs done."""
+    from sedal.benchmark import runner
+
+    det = Detector(name="ctx", stack=1, settings=DetectorSettings(class_weight="balanced"))
+    exps = [runner.Experiment(str(al_dataset), "top_k", 10, "none")]
+    plan = runner.resolve(exps, [0], max_fraction=0.02, detector=det)
+    assert {r.recipe for r in plan.runs} == {"stack1"}
+    assert plan.settings["detector_preset"]["recipe"] == "stack1"
+    store = runner.ResultsStore(tmp_path / "res")
+    counts = runner.execute(plan, store)
+    assert counts["ran"] == 1
+    run = json.loads(next((tmp_path / "res" / "runs").glob("*.json")).read_text())
+    assert run["config"]["recipe"] == "stack1" and run["config"]["class_weight"] == "balanced"
+    assert all(r["total_iou"] is not None for r in run["rows"])
+    again = runner.execute(runner.resolve(exps, [0], max_fraction=0.02, detector=det), store)
+    assert again["ran"] == 0 and again["skipped"] == 1
