@@ -12,6 +12,7 @@ from sedal.generator.builtin import BUILTINS, DEFAULT_BUILTIN
 from sedal.generator.errors import GeneratorError
 from sedal.sed.errors import SedError
 
+from .aggregation import STRATEGIES
 from .errors import BenchmarkError
 
 
@@ -221,6 +222,29 @@ def build_parser() -> argparse.ArgumentParser:
     _detector_args(p, default="field")
     add_output_options(p)
 
+    p = sub.add_parser("annotate", help="a local web app: label the recordings active "
+                                        "learning asks for; the model refits as you save")
+    p.add_argument("audio", type=Path, help="folder of recordings (nested)")
+    p.add_argument("--labels", type=Path, required=True,
+                   help="folder of label files: read at start, one Raven table written per "
+                        "saved recording")
+    p.add_argument("--out", type=Path, required=True,
+                   help="folder for exports (labels.tsv, model/)")
+    p.add_argument("--strategy", choices=STRATEGIES, default="top_k",
+                   help="how segment entropies become a recording's rank")
+    p.add_argument("--k", type=int, default=10, help="K of top_k")
+    _labels_args(p)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (anything but loopback exposes your files: warned)")
+    p.add_argument("--port", type=int, default=0, help="port (0: a free one)")
+    p.add_argument("--no-browser", action="store_true", help="only print the URL")
+    p.add_argument("--seed", type=int, default=0, help="seed of ties, random ranks and CV")
+    p.add_argument("--cache", type=Path, default=None,
+                   help="embedding cache folder (default $SEDAL_CACHE/embeddings)")
+    _yamnet_arg(p)
+    _detector_args(p, default="field")
+    add_output_options(p)
+
     p = sub.add_parser("weights", help="where the YAMNet weights come from: source, sha256, "
                                        "cache path (fetched once if need be)")
     _yamnet_arg(p)
@@ -368,6 +392,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.out.with_suffix('.json')} and {args.out.with_suffix('.md')}")
     elif args.cmd == "detectors":
         return _detectors(args)
+    elif args.cmd == "annotate":
+        from .serve import serve_annotate
+
+        return serve_annotate(args, _detector(args))
     elif args.cmd == "compare":
         from .report import compare_results
 

@@ -140,6 +140,17 @@ class Group:
         return self.per_seed(label, *LOW_BUDGET)
 
 
+def describe_detector(config: dict) -> str:
+    """One phrase for the detector of a run's config: features and classifier settings."""
+    feats = config.get("features", "yamnet-patch-0.12-0.06-float32")
+    recipe = config.get("recipe") or ""
+    parts = [f"features `{feats}`" + (f" + `{recipe}`" if recipe else ""),
+             f"C = {config.get('C', 1.0):g}",
+             f"class weights {config.get('class_weight') or 'none'}",
+             f"median filter {config.get('kernel', 3)}"]
+    return ", ".join(parts)
+
+
 class Results:
     """Finished runs of a results dir, grouped by dataset content and settings."""
 
@@ -148,6 +159,7 @@ class Results:
         if not records:
             raise BenchmarkError(f"{store.root} holds no finished runs; run sedbench run first")
         refs = store.references()
+        self.detectors: set[str] = set()
         groups: dict[tuple[str, str], Group] = {}
         for rec in records:
             info = rec.get("dataset_info")
@@ -157,6 +169,7 @@ class Results:
                                      "dir")
             gkey = (info["manifest_sha256"], rec["settings_key"])
             g = groups.setdefault(gkey, Group(info, rec["settings_key"], rec["reference_key"]))
+            self.detectors.add(describe_detector(rec.get("config", {})))
             rows = sorted(rec["rows"], key=lambda r: r["iteration"])
             label, seed = rows[0]["label"], rows[0]["seed"]
             f = np.array([r["fraction"] for r in rows], float)
@@ -506,6 +519,8 @@ def write_report(results_dir: str | Path, out: str | Path | None = None, *,
            f"{C.MIN_SEEDS} seeds a claim is INCONCLUSIVE. \"detectable ≥\" is the smallest "
            "true effect the test would detect with 80 % power given the seeds and their "
            "spread.", ""]
+    md += ["Detector" + (" (one per settings group)" if len(res.detectors) > 1 else "") + ": "
+           + "; ".join(sorted(res.detectors)) + ".", ""]
     libraries = sorted({g.info.get("library") for g in res.groups})
     body: list[str] = []
     for lib in libraries:

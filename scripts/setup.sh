@@ -21,6 +21,15 @@ if [ "$need_sox" = 1 ]; then
   fi
 fi
 
+# Headless Chromium and its WebDriver for the annotation app's browser tests (Debian's
+# packages; elsewhere install Chrome/Chromium + chromedriver and put them on PATH).
+if ! command -v chromedriver >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
+  echo "setup: installing chromium and chromium-driver with apt-get (browser tests)" >&2
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi

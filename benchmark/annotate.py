@@ -1,0 +1,356 @@
+"""``sedbench annotate``: the labelling session behind the web app (no web code here).
+
+An :class:`AnnotationSession` holds a collection of recordings (``audio``), the label files
+read from and written to ``labels`` (the same files ``query`` and ``detect`` read), the
+detector's features of every recording (embedded once, cached by content hash), the
+current model and the queue: unlabelled recordings ranked by the chosen strategy with the
+same code as ``sedbench query``.
+
+Saving a recording's events writes its Raven selection table atomically (every row marked
+reviewed) and marks the model stale; :meth:`AnnotationSession.refit` (run by a background
+worker in the app) refits on every reviewed recording, re-ranks the queue and adds a point
+to the cross-validated learning curve. Nothing else below ``audio`` or ``labels`` is ever
+read or written, and nothing outside them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sedal.core.errors import UnsafePathError
+from sedal.core.fsutil import resolve_inside, write_bytes_atomic
+from sedal.core.rng import derive_rng
+from sedal.sed.evaluate import fit_segments
+from sedal.sed.events_io import to_dcase, to_raven
+from sedal.sed.labels import class_list, segment_labels
+
+from . import aggregation
+from .crossval import cross_validate
+from .errors import BenchmarkError
+from .loop import check_strategy
+from .query import (
+    HOP,
+    POSTPROCESS,
+    SEGMENT,
+    CollectionFeatures,
+    collect_annotations,
+    detect_events,
+    entropy_streamed,
+    scan_audio,
+    scores_from_entropy,
+)
+
+#: The Review value of rows a person saved in the app.
+REVIEWED = "reviewed"
+#: Where a label file in another format is moved when the app replaces it (below
+#: ``labels``): nothing a person wrote is deleted.
+REPLACED_DIR = ".sedal-replaced"
+
+
+class AnnotationSession:
+    """The state of one labelling session (thread-safe).
+
+    Parameters
+    ----------
+    audio : path
+        Folder of recordings (nested).
+    labels : path
+        Folder of label files, read at start and written on every save (created if need be).
+    classes : list of str, optional
+        The event classes offered; default: those of the existing labels.
+    detector : sedal.sed.detector.Detector, optional
+        Default: the ``field`` preset.
+    strategy, k : str, int
+        How the queue is ranked (as ``sedbench query``).
+    label_column : str
+        Raven column of the class names.
+    model : sedal.sed.yamnet.YAMNet, optional
+        A loaded YAMNet (else the weights are resolved, ``yamnet`` first).
+    cache_root : path, optional
+        Embedding cache.
+    random_state : int
+        Seed of ties, random ranks and the cross-validation folds.
+    """
+
+    def __init__(self, audio, labels, *, classes: list[str] | None = None, detector=None,
+                 strategy: str = "top_k", k: int = 10, label_column: str = "Annotation",
+                 model=None, yamnet=None, cache_root: Path | None = None,
+                 random_state: int = 0, progress: bool = False):
+        from sedal.sed.detector import PRESETS
+
+        check_strategy(strategy, k, "none")
+        self.audio = Path(audio).resolve()
+        self.labels = Path(labels).resolve()
+        self.labels.mkdir(parents=True, exist_ok=True)
+        self.detector = detector or PRESETS["field"]
+        self.strategy, self.k, self.label_column = strategy, k, label_column
+        self.random_state = random_state
+        recs, self.skipped = scan_audio(self.audio)
+        if not recs:
+            raise BenchmarkError(f"no readable recording in {audio}")
+        ann = collect_annotations(self.labels, recs, label_column=label_column, classes=classes)
+        seen = sorted({lab for evs in ann.events.values() for _, _, lab in evs})
+        if classes is None and not seen:
+            raise BenchmarkError("no labels yet: pass --classes (e.g. --classes dog,baby)")
+        self.classes = class_list(classes if classes is not None else seen)
+        self.warnings = list(ann.warnings)
+        if model is None:
+            from sedal.sed.yamnet import load_yamnet
+
+            model = load_yamnet(yamnet)
+        self.weights_sha256 = model.provenance["weights_sha256"]
+        feats = CollectionFeatures(recs, self.detector, model, cache_root=cache_root,
+                                   progress=progress, skipped=self.skipped, yamnet=yamnet)
+        self.recordings = {r.rel: r for r in feats.recs}
+        self._features = {r.rel: feats.load(r.sha256) for r in feats.recs}
+        self.events: dict[str, list[tuple[float, float, str]]] = {
+            r.rel: list(ann.events[r.key]) for r in feats.recs if r.key in ann.events}
+        self.sources = {r.rel: ann.sources[r.key] for r in feats.recs if r.key in ann.sources}
+        self._lock = threading.RLock()
+        self.version = 0  # labels saved so far in this session (+1 per save)
+        self.model_version = -1  # the labels version the current model was fitted on
+        self.clf = None
+        self.post = dict(POSTPROCESS)
+        self.order: list[str] = []
+        self.scores: dict[str, float] = {}
+        self.predicted: dict[str, list[str]] = {}
+        self.curve: list[dict] = []
+        self.refit()
+
+    # -- reading -----------------------------------------------------------------------
+    def recording(self, rel: str):
+        """The recording ``rel`` (exactly as scanned); anything else is refused."""
+        rec = self.recordings.get(rel) if isinstance(rel, str) else None
+        if rec is None:
+            raise UnsafePathError(f"{rel!r} is not a recording of this session")
+        return rec
+
+    def queue(self) -> dict:
+        """Ranked unlabelled recordings, labelled ones after them, and the progress."""
+        with self._lock:
+            labelled = sorted(self.events)
+            hours = sum(self.recordings[r].duration for r in labelled) / 3600.0
+            rows = [{"rel": rel, "rank": i + 1, "score": self.scores.get(rel),
+                     "predicted": self.predicted.get(rel, []), "labelled": False,
+                     "duration": self.recordings[rel].duration}
+                    for i, rel in enumerate(self.order)]
+            rows += [{"rel": rel, "rank": None, "score": None,
+                      "predicted": sorted({e[2] for e in self.events[rel]}), "labelled": True,
+                      "duration": self.recordings[rel].duration} for rel in labelled]
+            return {"rows": rows, "labelled": len(labelled), "total": len(self.recordings),
+                    "labelled_hours": hours,
+                    "total_hours": sum(r.duration for r in self.recordings.values()) / 3600,
+                    "classes": self.classes[1:], "version": self.version,
+                    "model_version": self.model_version, "curve": list(self.curve),
+                    "strategy": self.strategy, "detector": self.detector.name}
+
+    def view(self, rel: str) -> dict:
+        """What the recording view shows: duration, the model's events (with confidence)
+        and the saved labels."""
+        rec = self.recording(rel)
+        with self._lock:
+            clf, post = self.clf, dict(self.post)
+        predicted = detect_events(clf, self._features[rel], self.classes, rec.duration, post,
+                                  self.detector.settings.kernel) if clf is not None else []
+        with self._lock:
+            saved = self.events.get(rel)
+        return {"rel": rel, "duration": rec.duration, "sr": rec.sr,
+                "predicted": [{"onset": a, "offset": b, "label": c, "confidence": p}
+                              for a, b, c, p in predicted],
+                "labels": None if saved is None else [{"onset": a, "offset": b, "label": c}
+                                                      for a, b, c in saved]}
+
+    # -- writing -----------------------------------------------------------------------
+    def check_events(self, rel: str, events: object) -> list[tuple[float, float, str]]:
+        """Validate events sent by the page: a list of ``{onset, offset, label}`` inside
+        the recording, with known classes."""
+        rec = self.recording(rel)
+        if not isinstance(events, list) or len(events) > 10_000:
+            raise BenchmarkError("events must be a list")
+        out = []
+        for e in events:
+            try:
+                a, b, lab = float(e["onset"]), float(e["offset"]), str(e["label"])
+            except (TypeError, KeyError, ValueError):
+                raise BenchmarkError("every event needs a numeric onset and offset and a "
+                                     "label") from None
+            if not (np.isfinite(a) and np.isfinite(b)) or not 0.0 <= a < b <= rec.duration + 1e-3:
+                raise BenchmarkError(f"event {a:g}-{b:g} s is not inside the recording "
+                                     f"(0-{rec.duration:g} s)")
+            if lab not in self.classes[1:]:
+                raise BenchmarkError(f"unknown class {lab!r}; the classes are "
+                                     f"{', '.join(self.classes[1:])}")
+            out.append((round(a, 6), round(min(b, rec.duration), 6), lab))
+        return sorted(out)
+
+    def label_path(self, rel: str) -> Path:
+        """The Raven table the app writes for ``rel`` (below ``labels``, same sub-folders)."""
+        rec = self.recording(rel)
+        return resolve_inside(self.labels, f"{rec.key}.Table.1.selections.txt",
+                              what="label path")
+
+    def save(self, rel: str, events: object) -> dict:
+        """Write the reviewed events of ``rel`` (atomically) and mark the model stale.
+
+        A label file of this recording in another place or format is moved below
+        ``labels/.sedal-replaced/`` first (so that one file annotates it, and nothing is lost).
+        """
+        evs = self.check_events(rel, events)
+        rec = self.recording(rel)
+        target = self.label_path(rel)
+        with self._lock:
+            old = self.sources.get(rel)
+            if old is not None and Path(old).resolve() != target:
+                src = Path(old).resolve()
+                moved = resolve_inside(self.labels / REPLACED_DIR,
+                                       src.relative_to(self.labels).as_posix(),
+                                       what="replaced label path")
+                moved.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, moved)
+            write_bytes_atomic(target, to_raven(evs, label_column=self.label_column,
+                                                high_hz=min(8000.0, rec.sr / 2),
+                                                review=REVIEWED).encode())
+            self.sources[rel] = str(target)
+            self.events[rel] = evs
+            self.version += 1
+            return {"saved": str(target.relative_to(self.labels)), "events": len(evs),
+                    "version": self.version}
+
+    # -- learning ----------------------------------------------------------------------
+    def stale(self) -> bool:
+        with self._lock:
+            return self.model_version != self.version
+
+    def refit(self) -> dict:
+        """Refit on every labelled recording and re-rank the queue; then cross-validate over
+        the labelled recordings (a learning-curve point and the post-processing).
+
+        The work runs outside the lock (the page stays responsive); the new ranking is
+        published as soon as it exists (before the cross-validation), and only if it is the
+        newest.
+        """
+        with self._lock:
+            version = self.version
+            labelled = sorted(self.events)
+            events = {rel: list(self.events[rel]) for rel in labelled}
+            prev = self.clf
+        t0 = time.perf_counter()
+        cls = self.classes
+        embs = [self._features[rel] for rel in labelled]
+        labs = [segment_labels(events[rel], len(e), cls, SEGMENT, HOP)
+                for rel, e in zip(labelled, embs)]
+        present = {int(c) for lab in labs for c in np.unique(lab)}
+        settings = self.detector.settings
+        clf = None
+        if len(present) >= 2:
+            warm = prev if prev is not None and getattr(prev, "lr_", None) is not None else None
+            clf = fit_segments(np.concatenate(embs), np.concatenate(labs), len(cls), settings,
+                               warm_start_from=warm)
+        pool = [rel for rel in sorted(self.recordings) if rel not in events]
+        rng = derive_rng(self.random_state, "annotate", version)
+        scores, predicted = self._rank(clf, pool, rng)
+        order = [pool[i] for i in aggregation.rank(scores, rng)] if pool else []
+        rank_seconds = time.perf_counter() - t0
+        with self._lock:
+            if version < self.model_version:
+                return {"version": version, "stale": True}
+            self.clf = clf
+            self.order = order
+            self.scores = {rel: float(s) for rel, s in zip(pool, scores)}
+            self.predicted = predicted
+            self.model_version = version
+        cv = None
+        if clf is not None:
+            cv = cross_validate(embs, labs, cls, [events[r] for r in labelled], segment=SEGMENT,
+                                hop=HOP, random_state=self.random_state, settings=settings)
+        with self._lock:
+            if version == self.model_version:
+                self.post = dict(cv.postprocess) if cv is not None and cv.postprocess else \
+                    dict(POSTPROCESS)
+                if cv is not None and (not self.curve or self.curve[-1]["labelled"] !=
+                                       len(labelled)):
+                    self.curve.append({"labelled": len(labelled), "cv_total_iou": cv.total_iou})
+        return {"version": version, "rank_seconds": round(rank_seconds, 3),
+                "seconds": round(time.perf_counter() - t0, 3), "labelled": len(labelled),
+                "cv_total_iou": cv.total_iou if cv else None}
+
+    def _rank(self, clf, pool: list[str], rng) -> tuple[np.ndarray, dict[str, list[str]]]:
+        """File scores of the pool and each file's predicted classes."""
+        if not pool:
+            return np.zeros(0), {}
+        if clf is None:
+            return rng.random(len(pool)), {}
+        feats = [self._features[rel] for rel in pool]
+        offsets = np.concatenate([[0], np.cumsum([len(f) for f in feats])])
+        X = np.concatenate(feats)
+        H, is_event = entropy_streamed(clf, X, threads=1)
+        scores = scores_from_entropy(self.strategy, H, is_event, offsets, self.k, rng)
+        pred = clf.predict(X)
+        predicted = {rel: sorted({self.classes[c] for c in np.unique(pred[a:b]) if c > 0})
+                     for rel, a, b in zip(pool, offsets[:-1], offsets[1:])}
+        return scores, predicted
+
+    # -- export ------------------------------------------------------------------------
+    def export(self, out) -> dict:
+        """Write ``labels.tsv`` (DCASE, every labelled recording) and, when the model has
+        seen two classes, the model (``model/``, as ``detect --save-model``) below ``out``."""
+        from sedal.sed.features import FeatureParams
+        from sedal.sed.savedmodel import save_model
+
+        out = Path(out)
+        with self._lock:
+            events = {rel: list(v) for rel, v in self.events.items()}
+            clf, post = self.clf, dict(self.post)
+        write_bytes_atomic(out / "labels.tsv", to_dcase(events).encode())
+        wrote = {"labels": str(out / "labels.tsv"), "recordings": len(events), "model": None}
+        if clf is not None and clf.lr_ is not None:
+            save_model(out / "model", clf, self.classes,
+                       features={"name": FeatureParams().name()},
+                       detector=self.detector.to_dict(), postprocess=post,
+                       weights_sha256=self.weights_sha256,
+                       trained_on={"recordings": len(events), "labels": str(self.labels)})
+            wrote["model"] = str(out / "model")
+        return wrote
+
+
+class RefitWorker:
+    """A background thread that refits the session whenever labels were saved since the
+    last fit (saves during a fit are picked up by the next one)."""
+
+    def __init__(self, session: AnnotationSession, poll: float = 0.1):
+        self.session = session
+        self.poll = poll
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.busy = False
+        self.error: str | None = None
+        self.thread = threading.Thread(target=self._loop, name="sedal-refit", daemon=True)
+        self.thread.start()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self.thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.poll)
+            self._wake.clear()
+            if self._stop.is_set() or not self.session.stale():
+                continue
+            self.busy = True
+            try:
+                self.session.refit()
+                self.error = None
+            except Exception as exc:  # shown on the page; the next save retries
+                self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            finally:
+                self.busy = False

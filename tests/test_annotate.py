@@ -1,0 +1,316 @@
+"""sedbench annotate: the session, the HTTP API and its security, and the page driven in
+headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from sedal.benchmark.errors import BenchmarkError
+from sedal.sed.detector import PRESETS
+from sedal.sed.events_io import to_raven
+
+CLASSES = ["baby", "dog", "meerkat"]
+
+
+@pytest.fixture(scope="session")
+def collection(tmp_path_factory):
+    """24 recordings of a built-in dataset; label files for the first 6 (events of every
+    class and background-only files)."""
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.manifest import read_manifest
+    from sedal.generator.spec import DatasetSpec
+
+    root = tmp_path_factory.mktemp("annotate")
+    ds = root / "ds"
+    make_dataset(DatasetSpec(n_files=24, event_ratio=0.75, seed=21), ds, jobs=2)
+    doc = read_manifest(ds / "manifest.json")
+    audio = root / "audio"
+    (audio / "site").mkdir(parents=True)
+    labels = {}
+    for i, f in enumerate(doc.files):
+        shutil.copy(ds / f.audio, audio / "site" / f"{f.id}.wav")
+        if i < 6:
+            labels[f"site/{f.id}"] = [(e.event_time, e.event_time + e.event_duration, e.label)
+                                      for e in f.events]
+    return audio, labels
+
+
+def _fresh_labels(collection, tmp_path) -> Path:
+    _, labels = collection
+    out = tmp_path / "labels"
+    for key, evs in labels.items():
+        p = out / f"{key}.Table.1.selections.txt"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(to_raven(evs))
+    return out
+
+
+@pytest.fixture
+def session(collection, tmp_path, yamnet_model):
+    from sedal.benchmark.annotate import AnnotationSession
+
+    audio, _ = collection
+    return AnnotationSession(audio, _fresh_labels(collection, tmp_path), classes=CLASSES,
+                             detector=PRESETS["paper"], model=yamnet_model)
+
+
+def test_queue_ranks_unlabelled_files_and_save_refits(session, tmp_path):
+    q = session.queue()
+    assert q["total"] == 24 and q["labelled"] == 6
+    unlabelled = [r for r in q["rows"] if not r["labelled"]]
+    assert len(unlabelled) == 18 and [r["rank"] for r in unlabelled] == list(range(1, 19))
+    scores = [r["score"] for r in unlabelled]
+    assert scores == sorted(scores, reverse=True)
+    assert len(q["curve"]) == 1 and q["curve"][0]["labelled"] == 6
+    rel = unlabelled[0]["rel"]
+    view = session.view(rel)
+    assert view["labels"] is None and all(
+        0 <= e["onset"] < e["offset"] <= view["duration"] for e in view["predicted"])
+    res = session.save(rel, [{"onset": 1.0, "offset": 2.5, "label": "dog"}])
+    path = session.labels / res["saved"]
+    text = path.read_text()
+    assert "\tdog\t" in text and "reviewed" in text and "unreviewed" not in text
+    assert session.stale()
+    out = session.refit()
+    assert not session.stale() and out["labelled"] == 7
+    q2 = session.queue()
+    assert rel not in [r["rel"] for r in q2["rows"] if not r["labelled"]]
+    assert q2["curve"][-1]["labelled"] == 7
+    # what query reads back is what was saved
+    from sedal.benchmark.query import load_annotations, scan_audio
+
+    recs, _ = scan_audio(session.audio)
+    assert load_annotations(session.labels, recs)[rel[:-4]] == [(1.0, 2.5, "dog")]
+
+
+def test_export_writes_dcase_labels_and_a_model_detect_can_use(session, tmp_path):
+    from sedal.sed.savedmodel import load_model
+
+    res = session.export(tmp_path / "export")
+    tsv = (tmp_path / "export" / "labels.tsv").read_text().splitlines()
+    assert tsv[0] == "filename\tonset\toffset\tevent_label" and len(tsv) > 1
+    clf, meta = load_model(res["model"])
+    assert meta["detector"]["name"] == "paper" and meta["classes"][1:] == CLASSES
+
+
+@pytest.mark.parametrize("events, needle", [
+    ("nope", "must be a list"),
+    ([{"onset": 2.0, "offset": 1.0, "label": "dog"}], "not inside"),
+    ([{"onset": -1.0, "offset": 1.0, "label": "dog"}], "not inside"),
+    ([{"onset": 0.0, "offset": 99.0, "label": "dog"}], "not inside"),
+    ([{"onset": 0.0, "offset": 1.0, "label": "cat"}], "unknown class"),
+    ([{"onset": "x", "offset": 1.0, "label": "dog"}], "numeric onset"),
+    ([{"onset": float("nan"), "offset": 1.0, "label": "dog"}], "not inside"),
+])
+def test_bad_events_are_refused_and_nothing_is_written(session, events, needle):
+    rel = session.queue()["rows"][0]["rel"]
+    before = sorted(p for p in session.labels.rglob("*") if p.is_file())
+    with pytest.raises(BenchmarkError, match=needle):
+        session.save(rel, events)
+    assert sorted(p for p in session.labels.rglob("*") if p.is_file()) == before
+
+
+def test_a_label_file_in_another_format_is_moved_aside_not_lost(session):
+    rel = next(r for r in session.queue()["rows"] if r["labelled"])["rel"]
+    old = Path(session.sources[rel])
+    assert old.name.endswith(".selections.txt")
+    audacity = old.with_name(old.name.replace(".Table.1.selections.txt", ".txt"))
+    old.rename(audacity)
+    session.sources[rel] = str(audacity)
+    session.save(rel, [])
+    assert not audacity.exists()
+    assert (session.labels / ".sedal-replaced" / audacity.relative_to(session.labels)).exists()
+
+
+@pytest.mark.parametrize("rel", ["../secret.wav", "/etc/passwd", "site/../../x.wav",
+                                 "site/missing.wav", "", None])
+def test_only_scanned_recordings_are_served(session, rel):
+    from sedal.core.errors import UnsafePathError
+
+    with pytest.raises(UnsafePathError):
+        session.recording(rel)
+
+
+# -- the HTTP app -----------------------------------------------------------------------
+@pytest.fixture
+def server(session, tmp_path):
+    """The real app on a loopback port, in a thread."""
+    import uvicorn
+
+    from sedal.benchmark.serve import bind
+    from sedal.benchmark.webapp import create_app
+
+    sock = bind("127.0.0.1", 0)
+    token = "t0k3n-for-tests"
+    app = create_app(session, token, out=tmp_path / "out")
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    th = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    th.start()
+    while not srv.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}", token, session
+    srv.should_exit = True
+    th.join(timeout=10)
+
+
+def _req(url, *, method="GET", headers=None, data=None):
+    req = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_every_request_needs_the_token(server):
+    base, token, _ = server
+    assert _req(f"{base}/api/queue")[0] == 403
+    assert _req(f"{base}/?token=wrong")[0] == 403
+    assert _req(f"{base}/static/annotate.js")[0] == 403
+    assert _req(f"{base}/api/queue", headers={"X-Sedal-Token": token})[0] == 200
+    assert _req(f"{base}/?token={token}")[0] == 200
+
+
+def test_state_changes_need_the_header_not_the_cookie(server):
+    base, token, session = server
+    rel = session.queue()["rows"][0]["rel"]
+    body = json.dumps({"events": []}).encode()
+    cookie = {"Cookie": f"sedal_token={token}"}
+    assert _req(f"{base}/api/labels?rel={rel}", method="PUT", headers=cookie, data=body)[0] \
+        == 403
+    assert _req(f"{base}/api/labels?rel={rel}&token={token}", method="PUT", data=body)[0] \
+        == 403
+    assert _req(f"{base}/api/labels?rel={rel}", headers=cookie)[0] == 405  # GET: no such route
+    status, out = _req(f"{base}/api/labels?rel={rel}", method="PUT",
+                       headers={"X-Sedal-Token": token}, data=body)
+    assert status == 200 and json.loads(out)["events"] == 0
+
+
+@pytest.mark.parametrize("rel", ["../../etc/passwd", "%2e%2e/%2e%2e/etc/passwd",
+                                 "/etc/passwd", "site/..%2f..%2fsecret.wav"])
+def test_traversal_urls_are_refused(server, rel):
+    base, token, _ = server
+    h = {"X-Sedal-Token": token}
+    assert _req(f"{base}/api/audio?rel={rel}", headers=h)[0] == 404
+    assert _req(f"{base}/api/recording?rel={rel}", headers=h)[0] == 404
+    assert _req(f"{base}/api/labels?rel={rel}", method="PUT", headers=h,
+                data=b'{"events": []}')[0] == 404
+    assert _req(f"{base}/static/../../etc/passwd", headers=h)[0] == 404
+
+
+def test_foreign_host_headers_are_refused(server):
+    base, token, _ = server
+    assert _req(f"{base}/api/queue", headers={"X-Sedal-Token": token,
+                                              "Host": "evil.example"})[0] == 400
+
+
+def test_cli_refuses_bad_input_in_one_line(tmp_path, capsys):
+    from sedal.benchmark.cli import main
+
+    assert main(["annotate", str(tmp_path / "none"), "--labels", str(tmp_path / "l"),
+                 "--out", str(tmp_path / "o"), "--no-browser"]) == 2
+    assert main(["annotate", str(tmp_path), "--labels", str(tmp_path / "l"),
+                 "--out", str(tmp_path / "o"), "--no-browser", "--port", "70000"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("error:") == 2
+
+
+# -- the page in headless Chromium -------------------------------------------------------
+def _driver():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which(
+        "google-chrome")
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromedriver are needed (scripts/setup.sh installs them)")
+        pytest.skip("chromium / chromedriver not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,900",
+              "--autoplay-policy=no-user-gesture-required", "--mute-audio"):
+        opts.add_argument(a)
+    opts.binary_location = chromium
+    return webdriver.Chrome(service=Service(driver), options=opts)
+
+
+def _wait(fn, timeout=60.0, what="condition"):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.browser
+def test_label_a_recording_in_the_browser(server, tmp_path):
+    """Open the queue, open a recording, play, add a box, relabel it, save; the Raven file
+    is on disk, the model refits and the queue re-ranks."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    base, token, session = server
+    d = _driver()
+    try:
+        d.get(f"{base}/?token={token}")
+        js = d.execute_script
+        _wait(lambda: js("return window.sedal.ready === true"), what="first recording")
+        rows = d.find_elements(By.CSS_SELECTOR, "#queue tbody tr")
+        assert len(rows) == 24
+        order_before = [r["rel"] for r in session.queue()["rows"] if not r["labelled"]]
+        target = order_before[1]
+        d.find_element(By.CSS_SELECTOR, f'#queue tbody tr[data-rel="{target}"]').click()
+        _wait(lambda: js("return window.sedal.rel") == target and js(
+            "return window.sedal.ready === true"), what="the chosen recording")
+        body = d.find_element(By.TAG_NAME, "body")
+        body.send_keys(Keys.SPACE)  # play
+        _wait(lambda: js("return window.sedal.ws.getCurrentTime()") > 0.2, what="playback")
+        body.send_keys(Keys.SPACE)  # pause
+        assert js("return window.sedal.ws.isPlaying()") is False
+        # clear the predictions, then draw one box over 20-40 % of the recording
+        while js("return window.sedal.regions.getRegions().length") > 0:
+            js("window.sedal.selected = window.sedal.regions.getRegions()[0]")
+            body.send_keys(Keys.DELETE)
+        wave = d.find_element(By.ID, "wave")
+        w = wave.size["width"]
+        ActionChains(d).move_to_element_with_offset(wave, int(-0.3 * w), -60).click_and_hold() \
+            .move_by_offset(int(0.1 * w), 0).move_by_offset(int(0.1 * w), 0).release().perform()
+        boxes = _wait(lambda: js("return window.sedal.regions.getRegions().map("
+                                 "r => [r.start, r.end, r.sedalLabel])"), what="a drawn box")
+        assert len(boxes) == 1 and boxes[0][2] == CLASSES[0]
+        dur = session.recordings[target].duration
+        assert 0.15 * dur < boxes[0][0] < 0.25 * dur and 0.35 * dur < boxes[0][1] < 0.45 * dur
+        body.send_keys("2")  # relabel the selected box
+        assert js("return window.sedal.regions.getRegions()[0].sedalLabel") == CLASSES[1]
+        body.send_keys(Keys.ENTER)  # accept + next
+        path = session.labels / f"{target[:-4]}.Table.1.selections.txt"
+        _wait(path.exists, what="the Raven file")
+        rows = [line.split("\t") for line in path.read_text().splitlines()]
+        head, (row,) = rows[0], rows[1:]
+        assert row[head.index("Annotation")] == CLASSES[1]
+        assert row[head.index("Review")] == "reviewed"
+        assert float(row[head.index("Begin Time (s)")]) == pytest.approx(boxes[0][0], abs=1e-4)
+        _wait(lambda: not session.stale(), what="the refit")
+        order_after = [r["rel"] for r in session.queue()["rows"] if not r["labelled"]]
+        assert target not in order_after
+        assert order_after != [r for r in order_before if r != target]
+        _wait(lambda: js("return window.sedal.modelVersion") == session.model_version,
+              what="the page showing the new model")
+        shot = os.environ.get("SEDAL_SCREENSHOT")
+        if shot:
+            d.save_screenshot(shot)
+    finally:
+        d.quit()
