@@ -226,9 +226,10 @@ class AnnotationSession:
         with self._lock:
             return self.model_version != self.version
 
-    def refit(self) -> dict:
-        """Refit on every labelled recording and re-rank the queue; then cross-validate over
-        the labelled recordings (a learning-curve point and the post-processing).
+    def refit(self, *, cross_validation: bool = True) -> dict:
+        """Refit on every labelled recording and re-rank the queue; then (unless
+        ``cross_validation`` is false) cross-validate over the labelled recordings (a
+        learning-curve point and the post-processing).
 
         The work runs outside the lock (the page stays responsive); the new ranking is
         published as soon as it exists (before the cross-validation), and only if it is the
@@ -265,7 +266,7 @@ class AnnotationSession:
             self.predicted = predicted
             self.model_version = version
         cv = None
-        if clf is not None:
+        if clf is not None and cross_validation:
             cv = cross_validate(embs, labs, cls, [events[r] for r in labelled], segment=SEGMENT,
                                 hop=HOP, random_state=self.random_state, settings=settings)
         with self._lock:
