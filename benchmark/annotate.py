@@ -50,6 +50,8 @@ REVIEWED = "reviewed"
 #: Where a label file in another format is moved when the app replaces it (below
 #: ``labels``): nothing a person wrote is deleted.
 REPLACED_DIR = ".sedal-replaced"
+#: Where unsaved edits are kept (below ``labels``) until the recording is saved.
+DRAFTS_DIR = ".sedal-drafts"
 
 
 class AnnotationSession:
@@ -159,11 +161,42 @@ class AnnotationSession:
                                   self.detector.settings.kernel) if clf is not None else []
         with self._lock:
             saved = self.events.get(rel)
+        draft = self.read_draft(rel)
         return {"rel": rel, "duration": rec.duration, "sr": rec.sr,
                 "predicted": [{"onset": a, "offset": b, "label": c, "confidence": p}
                               for a, b, c, p in predicted],
                 "labels": None if saved is None else [{"onset": a, "offset": b, "label": c}
-                                                      for a, b, c in saved]}
+                                                      for a, b, c in saved],
+                "draft": draft}
+
+    # -- drafts: unsaved edits survive a closed tab or a crash ---------------------------
+    def draft_path(self, rel: str) -> Path:
+        rec = self.recording(rel)
+        return resolve_inside(self.labels / DRAFTS_DIR, f"{rec.key}.json", what="draft path")
+
+    def read_draft(self, rel: str) -> list[dict] | None:
+        """The unsaved boxes of ``rel`` (``None`` when there are none or they are unreadable)."""
+        import json
+
+        path = self.draft_path(rel)
+        try:
+            boxes = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        try:
+            return [{"onset": a, "offset": b, "label": c}
+                    for a, b, c in self.check_events(rel, boxes)]
+        except BenchmarkError:
+            return None
+
+    def save_draft(self, rel: str, events: object) -> dict:
+        """Keep the page's current boxes of ``rel`` (validated; atomic) until it is saved."""
+        import json
+
+        evs = self.check_events(rel, events)
+        write_bytes_atomic(self.draft_path(rel), json.dumps(
+            [{"onset": a, "offset": b, "label": c} for a, b, c in evs]).encode())
+        return {"draft": len(evs)}
 
     # -- writing -----------------------------------------------------------------------
     def check_events(self, rel: str, events: object) -> list[tuple[float, float, str]]:
@@ -217,6 +250,7 @@ class AnnotationSession:
                                                 review=REVIEWED).encode())
             self.sources[rel] = str(target)
             self.events[rel] = evs
+            self.draft_path(rel).unlink(missing_ok=True)
             self.version += 1
             return {"saved": str(target.relative_to(self.labels)), "events": len(evs),
                     "version": self.version}

@@ -238,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="address to bind (anything but loopback exposes your files: warned)")
     p.add_argument("--port", type=int, default=0, help="port (0: a free one)")
     p.add_argument("--no-browser", action="store_true", help="only print the URL")
+    p.add_argument("--export", action="store_true",
+                   help="no app: write OUT/labels.tsv (DCASE) and OUT/model/ from the labels "
+                        "and exit (what the page's Export button does)")
     p.add_argument("--seed", type=int, default=0, help="seed of ties, random ranks and CV")
     p.add_argument("--cache", type=Path, default=None,
                    help="embedding cache folder (default $SEDAL_CACHE/embeddings)")

@@ -243,8 +243,9 @@ def collect_annotations(labels_root: str | os.PathLike | None, recs: list[Record
         by_file.setdefault(r.rel.rsplit("/", 1)[-1], []).append(r)
     raw: dict[str, list] = {}  # recording key -> [(row, path)]
     for p in sorted(labels_root.rglob("*")):
-        if not p.is_file() or p.name.startswith("."):
-            continue
+        if not p.is_file() or any(part.startswith(".") for part in
+                                  p.relative_to(labels_root).parts):
+            continue  # hidden files and folders (the app's drafts and replaced files)
         try:  # a link that leads out of the labels folder is refused
             resolve_inside(labels_root, p.relative_to(labels_root).as_posix(),
                            what="label file", origin=f"labels folder {labels_root}")

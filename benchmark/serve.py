@@ -43,7 +43,7 @@ def serve_annotate(args, detector) -> int:
 
     if not 0 <= args.port <= 65535:
         raise BenchmarkError(f"--port must be in 0-65535, got {args.port}")
-    sock = bind(args.host, args.port)
+    sock = None if args.export else bind(args.host, args.port)
     session = AnnotationSession(args.audio, args.labels,
                                 classes=args.classes.split(",") if args.classes else None,
                                 detector=detector, strategy=args.strategy, k=args.k,
@@ -52,6 +52,12 @@ def serve_annotate(args, detector) -> int:
                                 progress=not args.quiet)
     for line in session.warnings:
         print(f"warning: {line}", file=sys.stderr)
+    if args.export:
+        res = session.export(args.out)
+        print(f"wrote {res['labels']} ({res['recordings']} labelled recordings)"
+              + (f" and {res['model']}" if res["model"] else
+                 "; no model (the labels hold one class only)"))
+        return 0
     token = secrets.token_urlsafe(32)
     port = sock.getsockname()[1]
     loop = is_loopback(args.host)

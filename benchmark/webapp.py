@@ -114,6 +114,16 @@ def create_app(session: AnnotationSession, token: str, *, out: Path,
         worker.nudge()
         return JSONResponse(res)
 
+    async def draft(request: Request) -> Response:
+        try:
+            body = json.loads(await request.body() or b"null")
+            return JSONResponse(session.save_draft(
+                _rel(request), body.get("events") if isinstance(body, dict) else None))
+        except UnsafePathError:
+            return error(404, "no such recording")
+        except (SedalError, ValueError) as exc:
+            return error(400, str(exc))
+
     async def export(request: Request) -> Response:
         try:
             return JSONResponse(session.export(out))
@@ -126,6 +136,7 @@ def create_app(session: AnnotationSession, token: str, *, out: Path,
         Route("/api/recording", view),
         Route("/api/audio", audio),
         Route("/api/labels", save, methods=["PUT"]),
+        Route("/api/draft", draft, methods=["PUT"]),
         Route("/api/export", export, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -102,6 +102,34 @@ def test_export_writes_dcase_labels_and_a_model_detect_can_use(session, tmp_path
     assert meta["detector"]["name"] == "paper" and meta["classes"][1:] == CLASSES
 
 
+def test_unsaved_edits_survive_a_new_session_until_saved(session, collection, yamnet_model):
+    from sedal.benchmark.annotate import AnnotationSession
+
+    rel = next(r for r in session.queue()["rows"] if not r["labelled"])["rel"]
+    session.save_draft(rel, [{"onset": 0.5, "offset": 1.5, "label": "baby"}])
+    again = AnnotationSession(session.audio, session.labels, classes=CLASSES,
+                              detector=PRESETS["paper"], model=yamnet_model)
+    assert again.view(rel)["draft"] == [{"onset": 0.5, "offset": 1.5, "label": "baby"}]
+    again.save(rel, [{"onset": 0.5, "offset": 1.25, "label": "baby"}])
+    assert again.view(rel)["draft"] is None
+    assert again.view(rel)["labels"] == [{"onset": 0.5, "offset": 1.25, "label": "baby"}]
+    with pytest.raises(BenchmarkError):
+        again.save_draft(rel, [{"onset": 0.5, "offset": 1.5, "label": "cat"}])
+
+
+def test_cli_export_writes_what_the_button_does(collection, tmp_path, capsys):
+    from sedal.benchmark.cli import main
+
+    audio, _ = collection
+    labels = _fresh_labels(collection, tmp_path)
+    assert main(["annotate", str(audio), "--labels", str(labels), "--out",
+                 str(tmp_path / "exp"), "--export", "--detector", "paper",
+                 "--no-progress"]) == 0
+    assert (tmp_path / "exp" / "labels.tsv").exists()
+    assert (tmp_path / "exp" / "model" / "model.json").exists()
+    assert "wrote" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("events, needle", [
     ("nope", "must be a list"),
     ([{"onset": 2.0, "offset": 1.0, "label": "dog"}], "not inside"),
@@ -129,6 +157,10 @@ def test_a_label_file_in_another_format_is_moved_aside_not_lost(session):
     session.save(rel, [])
     assert not audacity.exists()
     assert (session.labels / ".sedal-replaced" / audacity.relative_to(session.labels)).exists()
+    from sedal.benchmark.query import load_annotations, scan_audio
+
+    recs, _ = scan_audio(session.audio)  # the moved file is not read as a second label file
+    assert load_annotations(session.labels, recs)[rel[:-4]] == []
 
 
 @pytest.mark.parametrize("rel", ["../secret.wav", "/etc/passwd", "site/../../x.wav",

@@ -124,6 +124,20 @@ function commit() {
   state.undo.push(state.last);
   if (state.undo.length > 200) state.undo.shift();
   state.last = snapshot();
+  saveDraft();
+}
+
+// Unsaved edits are kept by the app (labels/.sedal-drafts/) until the recording is saved.
+let draftTimer = null;
+function saveDraft() {
+  clearTimeout(draftTimer);
+  const rel = state.rel;
+  const events = state.last.map(b => ({onset: b.start, offset: b.end, label: b.label}));
+  draftTimer = setTimeout(() => {
+    api(`/api/draft?rel=${encodeURIComponent(rel)}`, {
+      method: "PUT", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({events})}).catch(err => setStatus(`draft not kept: ${err.message}`));
+  }, 300);
 }
 
 function content(box) {
@@ -193,10 +207,13 @@ async function openRecording(rel) {
     document.getElementById("cursor").textContent = `${t.toFixed(2)} s`;
   });
   ws.on("decode", () => {
-    const boxes = v.labels !== null
+    const boxes = v.draft !== null
+      ? v.draft.map(e => ({start: e.onset, end: e.offset, label: e.label}))
+      : v.labels !== null
       ? v.labels.map(e => ({start: e.onset, end: e.offset, label: e.label}))
       : v.predicted.map(e => ({start: e.onset, end: e.offset, label: e.label,
                                predicted: true, confidence: e.confidence}));
+    if (v.draft !== null) setStatus("restored unsaved edits of this recording");
     restore(boxes);
     state.last = snapshot();
     state.ready = true;
@@ -237,6 +254,7 @@ function undo() {
 
 async function saveAndNext() {
   if (!state.rel || !state.regions) return;
+  clearTimeout(draftTimer);
   const events = state.regions.getRegions()
     .map(r => ({onset: r.start, offset: r.end, label: r.sedalLabel}))
     .sort((a, b) => a.onset - b.onset);
