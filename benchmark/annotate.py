@@ -158,7 +158,8 @@ class AnnotationSession:
         with self._lock:
             clf, post = self.clf, dict(self.post)
         predicted = detect_events(clf, self._features[rel], self.classes, rec.duration, post,
-                                  self.detector.settings.kernel) if clf is not None else []
+                                  self.detector.settings.kernel,
+                                  self.detector.settings.bg_prior) if clf is not None else []
         with self._lock:
             saved = self.events.get(rel)
         draft = self.read_draft(rel)

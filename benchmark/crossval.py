@@ -46,7 +46,7 @@ def out_of_fold(embs: list[np.ndarray], labels: list[np.ndarray], n_classes: int
                            np.concatenate([labels[i] for i in train]), n_classes, settings)
         X = np.concatenate([embs[i] for i in test])
         offsets = np.concatenate([[0], np.cumsum([len(embs[i]) for i in test])])
-        probs, pred = segment_decisions(clf, X, offsets, settings.kernel)
+        probs, pred = segment_decisions(clf, X, offsets, settings.kernel, settings.bg_prior)
         for j, i in enumerate(test):
             out[i] = (probs[offsets[j]:offsets[j + 1]], pred[offsets[j]:offsets[j + 1]])
     return out
@@ -153,20 +153,24 @@ def postprocess_sentence(post: dict, cv: CrossValidation | None, *,
 C_GRID = (0.01, 0.1, 1.0)
 #: Median-filter kernels tried by :func:`tune_detector` (segments; 1 = none).
 KERNEL_GRID = (1, 3, 5, 9)
+#: Background weights tried by :func:`tune_detector` (below 1 favours events).
+BG_GRID = (0.25, 0.5, 1.0, 2.0)
 
 
 def tune_detector(X: np.ndarray, y: np.ndarray, offsets: np.ndarray, files: np.ndarray,
                   classes: list[str], settings: DetectorSettings = PAPER, *,
-                  C_grid=C_GRID, kernels=KERNEL_GRID, n_splits: int = 3
+                  C_grid=C_GRID, kernels=KERNEL_GRID, bg_priors=BG_GRID, n_splits: int = 3
                   ) -> tuple[DetectorSettings, list[dict]]:
-    """Choose C and the median-filter kernel by cross-validation grouped by file.
+    """Choose C, the median-filter kernel and the background weight by cross-validation
+    grouped by file.
 
     The folds are scikit-learn's :class:`~sklearn.model_selection.GroupKFold` over ``files``
     only (a practitioner's labelled files, or a benchmark's training split: never the
     test split). For each C (fitted in increasing order, each fit warm-started from the
-    previous C's), the held-out probabilities of every fold are median-filtered with each
-    kernel and pooled into one timeline; the (C, kernel) with the highest pooled total IoU
-    wins (ties to the smaller C, then the smaller kernel).
+    previous C's), the held-out probabilities of every fold are decided with each kernel and
+    background weight and pooled into one timeline; the (C, kernel, weight) with the highest
+    pooled total IoU wins (ties to the smaller C, the smaller kernel, then the weight
+    closest to 1).
 
     Parameters
     ----------
@@ -184,7 +188,8 @@ def tune_detector(X: np.ndarray, y: np.ndarray, offsets: np.ndarray, files: np.n
     Returns
     -------
     (DetectorSettings, list of dict)
-        The settings with the chosen ``C`` and ``kernel``, and the pooled IoU of every cell.
+        The settings with the chosen ``C``, ``kernel`` and ``bg_prior``, and the pooled IoU
+        of every cell.
     """
     import dataclasses
 
@@ -202,7 +207,7 @@ def tune_detector(X: np.ndarray, y: np.ndarray, offsets: np.ndarray, files: np.n
     def rows(fs):
         return np.concatenate([np.arange(offsets[f], offsets[f + 1]) for f in fs])
 
-    held: dict[tuple[float, int], list[np.ndarray]] = {}
+    held: dict[tuple[float, int, float], list[np.ndarray]] = {}
     refs: list[np.ndarray] = []
     for train, test in folds:
         tr, te = rows(train), rows(test)
@@ -215,12 +220,15 @@ def tune_detector(X: np.ndarray, y: np.ndarray, offsets: np.ndarray, files: np.n
             prev = clf
             probs = clf.predict_proba(X[te])
             for k in kernels:
-                held.setdefault((float(C), int(k)), []).append(decode(probs, local, k))
+                for w in bg_priors:
+                    held.setdefault((float(C), int(k), float(w)), []).append(
+                        decode(probs, local, k, w))
     ref = np.concatenate(refs)
     table = []
-    for (C, k), parts in held.items():
+    for (C, k, w), parts in held.items():
         iou = iou_metrics(ref, np.concatenate(parts), classes)["total_iou"]
-        table.append({"C": C, "kernel": k, "total_iou": iou})
+        table.append({"C": C, "kernel": k, "bg_prior": w, "total_iou": iou})
     best = max(table, key=lambda r: (-1.0 if r["total_iou"] is None else r["total_iou"],
-                                     -r["C"], -r["kernel"]))
-    return dataclasses.replace(settings, C=best["C"], kernel=best["kernel"]), table
+                                     -r["C"], -r["kernel"], -abs(np.log(r["bg_prior"]))))
+    return dataclasses.replace(settings, C=best["C"], kernel=best["kernel"],
+                               bg_prior=best["bg_prior"]), table

@@ -160,7 +160,7 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
     by_file: dict[str, list] = {}
     for r in recs:
         events = detect_events(clf, cache.load(r.sha256), cls, r.duration, post,
-                               settings.kernel)
+                               settings.kernel, settings.bg_prior)
         by_file[r.rel] = events
         write_bytes_atomic(out / "raven" / f"{r.key}.Table.1.selections.txt",
                            to_raven(events, label_column=label_column,

@@ -59,8 +59,8 @@ SINGLE = (
     Option("paper", _d(), what="the study's: patch embeddings, C = 1, median 3"),
     Option("balanced", _d(settings=BALANCED), what="class-balanced loss weights"),
     Option("cv", _d(), tune=True,
-           what="C in {0.01, 0.1, 1} and median kernel in {1, 3, 5, 9} by 3-fold CV "
-                "grouped by file on the training split"),
+           what="C in {0.01, 0.1, 1}, median kernel in {1, 3, 5, 9} and background weight "
+                "in {0.25, 0.5, 1, 2} by 3-fold CV grouped by file on the training split"),
     Option("context", _d(modes=("context",)), what="0.96 s context embeddings instead"),
     Option("patch+context", _d(modes=("patch", "context")),
            what="patch and context embeddings concatenated (2048-d)"),

@@ -89,6 +89,7 @@ class RunConfig:
     kernel: int = 3
     class_weight: str | None = None
     recipe: str = ""
+    bg_prior: float = 1.0
 
     def __post_init__(self):
         check_strategy(self.strategy, self.k, self.diversify)
@@ -105,7 +106,8 @@ class RunConfig:
     def detector(self) -> DetectorSettings:
         """The detector settings of this run."""
         return DetectorSettings(C=self.C, tol=self.tol, max_iter=self.max_iter,
-                                kernel=self.kernel, class_weight=self.class_weight)
+                                kernel=self.kernel, class_weight=self.class_weight,
+                                bg_prior=self.bg_prior)
 
     def key_dict(self) -> dict:
         d = asdict(self)
@@ -114,6 +116,8 @@ class RunConfig:
             d.pop("class_weight")
         if not d["recipe"]:
             d.pop("recipe")
+        if d["bg_prior"] == 1.0:
+            d.pop("bg_prior")
         if self.strategy != "top_k":
             d.pop("k")
         if self.diversify == "none":
@@ -242,11 +246,12 @@ def schedule_counts(schedule, n_train: int) -> list[int]:
     return counts
 
 
-def evaluate(data: RunData, clf: SegmentClassifier, test: np.ndarray, kernel: int) -> dict:
+def evaluate(data: RunData, clf: SegmentClassifier, test: np.ndarray, kernel: int,
+             bg_prior: float = 1.0) -> dict:
     """Total, macro and per-class IoU on the test files (through :mod:`sedal.sed.evaluate`)."""
     rows = data.rows(test)
     out = evaluate_segments(clf, data.X[rows], data.labels[rows], data.local_offsets(test),
-                            data.classes, kernel)
+                            data.classes, kernel, bg_prior)
     flat = {"total_iou": out["total_iou"], "macro_iou": out["macro_iou"]}
     for c, v in out["per_class_iou"].items():
         flat[f"iou_{c}"] = v
@@ -300,7 +305,7 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None) -> list[dict]:
             t0 = time.perf_counter()
             clf = fit(data, labelled, cfg, prev=clf)
             fit_s = time.perf_counter() - t0
-            metrics = evaluate(data, clf, test, cfg.kernel)
+            metrics = evaluate(data, clf, test, cfg.kernel, cfg.bg_prior)
             rows.append({
                 "run_key": cfg.key, "dataset_id": data.dataset_id, "dataset": data.dataset_name,
                 "strategy": cfg.strategy, "label": cfg.label,
@@ -338,7 +343,7 @@ def supervised_reference(data: RunData, cfg: RunConfig) -> dict:
         t0 = time.perf_counter()
         clf = fit(data, train, cfg)
         fit_s = time.perf_counter() - t0
-        out = evaluate(data, clf, test, cfg.kernel)
+        out = evaluate(data, clf, test, cfg.kernel, cfg.bg_prior)
     return {**out, "fit_seconds": round(fit_s, 3), "n_train_files": int(len(train)),
             "solver_iterations": clf.n_iter_, "converged": bool(clf.converged_),
             "reference_key": cfg.reference_key, "manifest_sha256": cfg.manifest_sha256,

@@ -328,14 +328,14 @@ POSTPROCESS = {"merge_gap": 0.06, "min_duration": 0.12, "min_confidence": 0.0}
 
 
 def detect_events(clf, X: np.ndarray, classes: list[str], duration: float,
-                  post: dict, kernel: int = PAPER.kernel) -> list[tuple]:
+                  post: dict, kernel: int = PAPER.kernel, bg_prior: float = 1.0) -> list[tuple]:
     """The events of one recording (embeddings ``X``) with their confidence, post-processed
     (:func:`sedal.sed.postprocess.clean_events` with ``post``), clipped to ``duration`` seconds."""
     from sedal.sed.postprocess import clean_events, events_with_confidence
 
     if clf is None or len(X) == 0:
         return []
-    probs, pred = segment_decisions(clf, X, np.array([0, len(X)]), kernel)
+    probs, pred = segment_decisions(clf, X, np.array([0, len(X)]), kernel, bg_prior)
     events = events_with_confidence(probs, pred, classes, SEGMENT, HOP)
     events = clean_events(events, **post)
     return [(s, min(e, round(duration, 6)), lab, c) for s, e, lab, c in events]
@@ -537,7 +537,8 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     batch_files = []
     for i in order[:batch]:
         a, b = off_p[i], off_p[i + 1]
-        events = detect_events(clf, X_p[a:b], cls, pool[i].duration, post, settings.kernel)
+        events = detect_events(clf, X_p[a:b], cls, pool[i].duration, post, settings.kernel,
+                               settings.bg_prior)
         key = pool[i].key
         write_bytes_atomic(out / "batch" / "raven" / f"{key}.Table.1.selections.txt",
                            to_raven(events, label_column=label_column,

@@ -329,7 +329,7 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
                             warm_start=warm_start, features=features.name(),
                             C=detector.C, tol=detector.tol, max_iter=detector.max_iter,
                             kernel=detector.kernel, class_weight=detector.class_weight,
-                            recipe=recipe)
+                            recipe=recipe, bg_prior=detector.bg_prior)
             if cfg.key not in seen:
                 seen.add(cfg.key)
                 runs.append(cfg)

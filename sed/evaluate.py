@@ -45,6 +45,9 @@ class DetectorSettings:
     class_weight : {None, 'balanced'}
         Class weights of the logistic regression's loss: none (the study's) or inversely
         proportional to each class's segment count in the training set.
+    bg_prior : float
+        Weight of the background probability before each segment's decision (1: the
+        study's plain argmax; below 1 favours events).
     """
 
     C: float = 1.0
@@ -52,10 +55,13 @@ class DetectorSettings:
     max_iter: int = 10_000
     kernel: int = 3
     class_weight: str | None = None
+    bg_prior: float = 1.0
 
     def __post_init__(self):
         if not self.C > 0 or not self.tol > 0 or self.max_iter < 1 or self.kernel < 1:
             raise ValueError("detector settings need C > 0, tol > 0, max_iter >= 1, kernel >= 1")
+        if not 0 < self.bg_prior < float("inf"):
+            raise ValueError("bg_prior must be a positive number")
         if self.class_weight not in CLASS_WEIGHTS:
             raise ValueError(f"class_weight must be one of {CLASS_WEIGHTS}, got "
                              f"{self.class_weight!r}")
@@ -71,6 +77,8 @@ class DetectorSettings:
         d = asdict(self)
         if d["class_weight"] is None:
             d.pop("class_weight")
+        if d["bg_prior"] == 1.0:
+            d.pop("bg_prior")
         return d
 
 
@@ -95,11 +103,12 @@ def fit_segments(X: np.ndarray, y: np.ndarray, n_classes: int,
 
 
 def segment_decisions(clf: SegmentClassifier, X: np.ndarray, offsets: np.ndarray,
-                      kernel: int) -> tuple[np.ndarray, np.ndarray]:
-    """(probabilities, decisions): raw class probabilities and median-filtered argmax,
-    the filter applied within each file (``offsets`` [n_files + 1] into the rows of ``X``)."""
+                      kernel: int, bg_prior: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, decisions): raw class probabilities and median-filtered argmax (the
+    background weighted by ``bg_prior``), the filter applied within each file (``offsets``
+    [n_files + 1] into the rows of ``X``)."""
     probs = clf.predict_proba(X)
-    return probs, decode(probs, offsets, kernel)
+    return probs, decode(probs, offsets, kernel, bg_prior)
 
 
 def iou_metrics(reference: np.ndarray, decisions: np.ndarray, classes: list[str]) -> dict:
@@ -118,12 +127,13 @@ def iou_metrics(reference: np.ndarray, decisions: np.ndarray, classes: list[str]
 
 
 def evaluate_segments(clf: SegmentClassifier, X: np.ndarray, reference: np.ndarray,
-                      offsets: np.ndarray, classes: list[str], kernel: int) -> dict:
+                      offsets: np.ndarray, classes: list[str], kernel: int,
+                      bg_prior: float = 1.0) -> dict:
     """IoU metrics of ``clf`` on test segments ``X`` (files delimited by ``offsets``).
 
     Also returns the ``decisions`` (per segment) for event-level scoring.
     """
-    _, pred = segment_decisions(clf, X, offsets, kernel)
+    _, pred = segment_decisions(clf, X, offsets, kernel, bg_prior)
     return {**iou_metrics(np.asarray(reference), pred, classes), "decisions": pred}
 
 
@@ -134,14 +144,15 @@ def reference_events(doc: Manifest, split: str = "test") -> dict:
 
 
 def score(store: FeatureStore, clf: SegmentClassifier, doc: Manifest | None = None, *,
-          kernel: int = PAPER.kernel, with_f1: bool = True) -> dict:
+          kernel: int = PAPER.kernel, with_f1: bool = True, bg_prior: float = 1.0) -> dict:
     """Metrics of ``clf`` on the test split (segment IoUs, and sed_eval F1s if ``doc``)."""
     test = store.file_rows("test")
     rows = store.rows(test)
     counts = store.offsets[test + 1] - store.offsets[test]
     offsets = np.concatenate([[0], np.cumsum(counts)])
     out = evaluate_segments(clf, np.asarray(store.embeddings[rows], dtype=np.float32),
-                            store.labels[rows].astype(np.int64), offsets, store.classes, kernel)
+                            store.labels[rows].astype(np.int64), offsets, store.classes, kernel,
+                            bg_prior)
     pred = out.pop("decisions")
     if with_f1 and doc is not None:
         if out["total_iou"] is None:
@@ -185,7 +196,7 @@ def supervised(store: FeatureStore, doc: Manifest, fraction: float = 1.0, *, ran
     t0 = time.perf_counter()
     clf = fit_on_files(store, train, settings, threads=threads)
     fit_s = time.perf_counter() - t0
-    out = score(store, clf, doc, kernel=settings.kernel)
+    out = score(store, clf, doc, kernel=settings.kernel, bg_prior=settings.bg_prior)
     out.update({"n_train_files": int(n), "fit_seconds": round(fit_s, 3),
                 "solver_iterations": clf.n_iter_, "converged": bool(clf.converged_)})
     return out

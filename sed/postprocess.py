@@ -16,7 +16,8 @@ def smooth(probs: np.ndarray, kernel: int = 3) -> np.ndarray:
     return median_filter(probs, size=(kernel, 1), mode="nearest")
 
 
-def decode(probs: np.ndarray, offsets: np.ndarray, kernel: int = 3) -> np.ndarray:
+def decode(probs: np.ndarray, offsets: np.ndarray, kernel: int = 3,
+           bg_prior: float = 1.0) -> np.ndarray:
     """Per-segment class decisions for many files.
 
     Parameters
@@ -27,12 +28,18 @@ def decode(probs: np.ndarray, offsets: np.ndarray, kernel: int = 3) -> np.ndarra
         File ``f`` owns rows ``offsets[f]:offsets[f+1]``.
     kernel : int
         Median-filter length in segments, applied within each file only.
+    bg_prior : float
+        Weight of the background column (class 0) before the decision: below 1 favours
+        events, above 1 background (1: the plain argmax).
 
     Returns
     -------
     ndarray [n_segments_total] of int
     """
     out = np.empty(len(probs), dtype=np.int64)
+    if bg_prior != 1.0:
+        probs = probs.copy()
+        probs[:, 0] *= bg_prior
     for a, b in zip(offsets[:-1], offsets[1:]):
         out[a:b] = np.argmax(smooth(probs[a:b], kernel), axis=1)
     return out

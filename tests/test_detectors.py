@@ -121,15 +121,16 @@ def _toy(n_files=12, n=30, seed=0):
 
 
 def test_tune_detector_uses_only_the_files_it_is_given():
-    from sedal.benchmark.crossval import C_GRID, KERNEL_GRID, tune_detector
+    from sedal.benchmark.crossval import BG_GRID, C_GRID, KERNEL_GRID, tune_detector
 
     X, y, off = _toy()
     files = np.arange(8)
     s1, table = tune_detector(X, y, off, files, ["bg", "a", "b"])
-    assert len(table) == len(C_GRID) * len(KERNEL_GRID)
-    assert s1.C in C_GRID and s1.kernel in KERNEL_GRID
+    assert len(table) == len(C_GRID) * len(KERNEL_GRID) * len(BG_GRID)
+    assert s1.C in C_GRID and s1.kernel in KERNEL_GRID and s1.bg_prior in BG_GRID
     assert max(r["total_iou"] for r in table) == pytest.approx(
-        next(r["total_iou"] for r in table if r["C"] == s1.C and r["kernel"] == s1.kernel))
+        next(r["total_iou"] for r in table if r["C"] == s1.C and r["kernel"] == s1.kernel
+             and r["bg_prior"] == s1.bg_prior))
     # scrambling the files it was not given changes nothing
     X2, y2 = X.copy(), y.copy()
     X2[off[8]:] = 0.0
@@ -209,3 +210,17 @@ def test_al_runs_with_a_context_detector_record_it_and_resume(al_dataset, tmp_pa
     assert all(r["total_iou"] is not None for r in run["rows"])
     again = runner.execute(runner.resolve(exps, [0], max_fraction=0.02, detector=det), store)
     assert again["ran"] == 0 and again["skipped"] == 1
+
+
+def test_background_weight_moves_decisions_towards_events():
+    from sedal.sed.postprocess import decode
+
+    probs = np.array([[0.6, 0.4], [0.45, 0.55], [0.9, 0.1]], np.float32)
+    off = np.array([0, 3])
+    assert decode(probs, off, 1).tolist() == [0, 1, 0]
+    assert decode(probs, off, 1, bg_prior=0.5).tolist() == [1, 1, 0]
+    assert decode(probs, off, 1, bg_prior=2.0).tolist() == [0, 0, 0]
+    assert probs[0, 0] == np.float32(0.6)  # the input is not changed
+    with pytest.raises(ValueError):
+        DetectorSettings(bg_prior=0.0)
+    assert "bg_prior" not in DetectorSettings().to_dict()
