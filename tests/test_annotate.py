@@ -346,3 +346,31 @@ def test_label_a_recording_in_the_browser(server, tmp_path):
             d.save_screenshot(shot)
     finally:
         d.quit()
+
+
+def test_the_app_answers_while_the_model_refits(server, monkeypatch):
+    """A save starts a refit in the background worker; while it runs (held here on an
+    event), the queue and the recording view still answer, and say a refit is under way."""
+    base, token, session = server
+    started, release = threading.Event(), threading.Event()
+    real = session.refit
+
+    def slow_refit(**kw):
+        started.set()
+        release.wait(30)
+        return real(**kw)
+
+    monkeypatch.setattr(session, "refit", slow_refit)
+    h = {"X-Sedal-Token": token}
+    rel = session.queue()["rows"][0]["rel"]
+    assert _req(f"{base}/api/labels?rel={rel}", method="PUT", headers=h,
+                data=b'{"events": []}')[0] == 200
+    assert started.wait(10)
+    status, body = _req(f"{base}/api/queue", headers=h)
+    assert status == 200 and json.loads(body)["refitting"] is True
+    other = json.loads(body)["rows"][1]["rel"]
+    assert _req(f"{base}/api/recording?rel={other}", headers=h)[0] == 200
+    release.set()
+    _wait(lambda: json.loads(_req(f"{base}/api/queue", headers=h)[1])["refitting"] is False,
+          what="the refit (and its cross-validation) to finish")
+    assert not session.stale()
