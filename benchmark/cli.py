@@ -435,7 +435,8 @@ def _detectors(args) -> int:
                                 yamnet=args.yamnet, progress=not args.quiet)
     fit = {}
     if args.fit_time is not None:
-        fit = detectors.fit_times(args.fit_time, options, args.out, yamnet=args.yamnet)
+        fit = detectors.fit_times(args.fit_time, detectors.worth_timing(cells, options),
+                                  args.out, yamnet=args.yamnet)
     name = library_name(args.sources, args.builtin)
     summary = detectors.summarize(cells, fit)
     title = (f"{name}: {args.n_files}-file datasets, dataset seeds {args.seeds}, "
