@@ -436,7 +436,7 @@ def _detectors(args) -> int:
     fit = {}
     if args.fit_time is not None:
         fit = detectors.fit_times(args.fit_time, detectors.worth_timing(cells, options),
-                                  args.out, yamnet=args.yamnet)
+                                  args.out, cells, yamnet=args.yamnet)
     name = library_name(args.sources, args.builtin)
     summary = detectors.summarize(cells, fit)
     title = (f"{name}: {args.n_files}-file datasets, dataset seeds {args.seeds}, "

@@ -18,6 +18,7 @@ interrupted study resumes where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -72,11 +73,10 @@ SINGLE = (
            what="YAMNet's 521 AudioSet class scores appended (1545-d)"),
 )
 #: Combinations of the singles that helped (chosen after the singles were measured, before
-#: any combination was).
+#: any combination was): the best temporal-context features with C, kernel and background
+#: weight chosen by CV (smaller C also fits faster, which the rule's time limit needs).
 COMBINED = (
-    Option("balanced+stack1", _d(stack=1, settings=BALANCED), what="balanced + stack1"),
-    Option("cv+stack1", _d(stack=1), tune=True, what="cv + stack1"),
-    Option("balanced+cv", _d(settings=BALANCED), tune=True, what="balanced + cv"),
+    Option("cv+pool5,17", _d(pool=(5, 17)), tune=True, what="cv + pool5,17"),
 )
 OPTIONS = {o.name: o for o in SINGLE + COMBINED}
 
@@ -162,15 +162,29 @@ def run_study(*, sources=None, builtin: str | None = None, data_root: Path,
         delayed(_run_cell)(d, o, str(out), yamnet) for d, o in cells)
 
 
-def fit_seconds(dataset: Path, option: Option, *, yamnet=None) -> float:
-    """Seconds of one fit of ``option`` on every training file of ``dataset`` (the settings
-    a tuned option chose are not re-tuned: the fit alone is timed)."""
+def chosen_settings(cells: list[dict], name: str) -> DetectorSettings:
+    """The settings an option used: its own, or for a tuned option the choice made most
+    often across datasets (ties to the smaller C)."""
+    from collections import Counter
+
+    picks = Counter(json.dumps(c["settings"], sort_keys=True) for c in cells
+                    if c["option"] == name)
+    if not picks:
+        return OPTIONS[name].detector.settings
+    best = max(picks.items(), key=lambda kv: (kv[1], -json.loads(kv[0])["C"]))[0]
+    return DetectorSettings(**json.loads(best))
+
+
+def fit_seconds(dataset: Path, option: Option, settings: DetectorSettings | None = None, *,
+                yamnet=None) -> float:
+    """Seconds of one fit of ``option`` (with ``settings``, default its own) on every
+    training file of ``dataset``: the fit alone is timed, not the features or any tuning."""
     from sedal.sed.detector import detector_store
     from sedal.sed.evaluate import fit_on_files
 
     store = detector_store(dataset, option.detector, yamnet_path=yamnet)
     t0 = time.perf_counter()
-    fit_on_files(store, store.file_rows("train"), option.detector.settings)
+    fit_on_files(store, store.file_rows("train"), settings or option.detector.settings)
     return time.perf_counter() - t0
 
 
@@ -183,13 +197,15 @@ def worth_timing(cells: list[dict], options: list[str]) -> list[str]:
     return [o for o in options if o in secs and np.mean(secs[o]) <= MAX_FIT_SECONDS]
 
 
-def _timed_fit(dataset: str, name: str, yamnet, queue) -> None:
-    queue.put(fit_seconds(Path(dataset), OPTIONS[name], yamnet=yamnet))
+def _timed_fit(dataset: str, name: str, settings: dict, yamnet, queue) -> None:
+    queue.put(fit_seconds(Path(dataset), OPTIONS[name], DetectorSettings(**settings),
+                          yamnet=yamnet))
 
 
-def fit_times(dataset: Path, options: list[str], out: Path, *, yamnet=None,
-              limit: float = MAX_FIT_SECONDS) -> dict:
-    """:func:`fit_seconds` of each option on ``dataset``, each fit in its own process and
+def fit_times(dataset: Path, options: list[str], out: Path, cells: list[dict], *,
+              yamnet=None, limit: float = MAX_FIT_SECONDS) -> dict:
+    """:func:`fit_seconds` of each option on ``dataset`` with the settings it used
+    (:func:`chosen_settings` of ``cells``), each fit in its own process and
     stopped once it has taken twice ``limit`` seconds (recorded as ``None``: over the
     limit). Kept in ``out/fit_times.json``; measured once."""
     import multiprocessing as mp
@@ -202,7 +218,9 @@ def fit_times(dataset: Path, options: list[str], out: Path, *, yamnet=None,
         if name in have.get(key, {}):
             continue
         queue = ctx.Queue()
-        proc = ctx.Process(target=_timed_fit, args=(str(dataset), name, yamnet, queue))
+        settings = dataclasses.asdict(chosen_settings(cells, name))
+        proc = ctx.Process(target=_timed_fit, args=(str(dataset), name, settings, yamnet,
+                                                     queue))
         proc.start()
         proc.join(2 * limit + 60)  # the process also loads the features
         if proc.is_alive():

@@ -224,3 +224,43 @@ def test_background_weight_moves_decisions_towards_events():
     with pytest.raises(ValueError):
         DetectorSettings(bg_prior=0.0)
     assert "bg_prior" not in DetectorSettings().to_dict()
+
+
+def _cell(option, sha, ratio, iou, fit=10.0, settings=None):
+    return {"option": option, "manifest_sha256": sha, "spec": {"snr": 0.0, "event_ratio": ratio},
+            "total_iou": iou, "per_class_iou": {"dog": iou}, "event_f1": 0.1,
+            "fit_seconds": fit, "converged": True,
+            "settings": settings or DetectorSettings().to_dict()}
+
+
+def test_summary_pairs_by_dataset_and_the_rule_respects_the_time_limit():
+    from sedal.benchmark import detectors as D
+
+    cells = []
+    for i, (p, s2, pool) in enumerate([(0.10, 0.20, 0.30), (0.20, 0.25, 0.41),
+                                       (0.15, 0.22, 0.33)]):
+        for ratio in (0.2, 1.0):
+            sha = f"{ratio}-{i}"
+            cells += [_cell("paper", sha, ratio, p), _cell("stack1", sha, ratio, s2),
+                      _cell("pool5,17", sha, ratio, pool, fit=500.0)]
+    s = D.summarize(cells, {"paper": 50.0, "stack1": 100.0, "pool5,17": None})
+    row = next(r for r in s["rows"] if r["option"] == "stack1" and r["ratio"] == 0.2)
+    assert row["diff_vs_paper"] == pytest.approx(np.mean([0.10, 0.05, 0.07]))
+    assert row["diff_ci"][0] < row["diff_vs_paper"] < row["diff_ci"][1]
+    assert row["ratio_to_paper"] == pytest.approx(np.mean([0.2, 0.25, 0.22]) / 0.15)
+    # pool is better but over the time limit: the rule picks stack1
+    assert s["mean_over_r_snr0"]["pool5,17"] > s["mean_over_r_snr0"]["stack1"]
+    assert s["pick"] == "stack1"
+    assert D.worth_timing(cells, ["paper", "stack1", "pool5,17"]) == ["paper", "stack1"]
+    md = D.format_markdown(s, "t")
+    assert "stack1" in md and "not timed" not in md and "> 240" in md
+
+
+def test_a_tuned_option_is_timed_with_the_settings_it_chose_most_often():
+    from sedal.benchmark import detectors as D
+
+    a = DetectorSettings(C=0.1, kernel=5).to_dict()
+    b = DetectorSettings(C=0.01, kernel=3).to_dict()
+    cells = [_cell("cv", str(i), 0.2, 0.1, settings=s) for i, s in enumerate([a, b, a])]
+    assert D.chosen_settings(cells, "cv") == DetectorSettings(C=0.1, kernel=5)
+    assert D.chosen_settings(cells, "paper") == DetectorSettings()
