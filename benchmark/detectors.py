@@ -73,10 +73,13 @@ SINGLE = (
            what="YAMNet's 521 AudioSet class scores appended (1545-d)"),
 )
 #: Combinations of the singles that helped (chosen after the singles were measured, before
-#: any combination was): the best temporal-context features with C, kernel and background
-#: weight chosen by CV (smaller C also fits faster, which the rule's time limit needs).
+#: any combination was): the strongest single features for their cost (context, and patch +
+#: context) with C, kernel and background weight chosen by CV (a smaller C also fits faster,
+#: which the rule's time limit needs).
 COMBINED = (
-    Option("cv+pool5,17", _d(pool=(5, 17)), tune=True, what="cv + pool5,17"),
+    Option("cv+context", _d(modes=("context",)), tune=True, what="cv + context"),
+    Option("cv+patch+context", _d(modes=("patch", "context")), tune=True,
+           what="cv + patch+context"),
 )
 OPTIONS = {o.name: o for o in SINGLE + COMBINED}
 
