@@ -67,7 +67,7 @@ SINGLE = (
            what="patch and context embeddings concatenated (2048-d)"),
     Option("stack1", _d(stack=1), what="neighbouring segments stacked, +-1 (3072-d)"),
     Option("stack2", _d(stack=2), what="neighbouring segments stacked, +-2 (5120-d)"),
-    Option("pool5,17", _d(pool=(5, 17)),
+    Option("pool5-17", _d(pool=(5, 17)),
            what="mean over centred windows of 5 and 17 segments appended (3072-d)"),
     Option("scores", _d(scores=True),
            what="YAMNet's 521 AudioSet class scores appended (1545-d)"),

@@ -224,4 +224,10 @@ PAPER_DETECTOR = Detector(name="paper")
 
 #: Named presets (``--detector``).
 PRESETS: dict[str, Detector] = {"paper": PAPER_DETECTOR}
-PRESETS["field"] = dataclasses.replace(PAPER_DETECTOR, name="field")  # PROVISIONAL
+#: The best detector measured on real recordings (``sedbench detectors``, see
+#: docs/results/detectors/): patch and context embeddings concatenated (2048-d), with the
+#: settings cross-validation chose most often there (C = 0.01, median filter 9 segments =
+#: 0.6 s, background weight 0.25); fixed, not re-tuned per collection.
+FIELD_DETECTOR = Detector(name="field", modes=("patch", "context"),
+                          settings=DetectorSettings(C=0.01, kernel=9, bg_prior=0.25))
+PRESETS["field"] = FIELD_DETECTOR

@@ -242,16 +242,16 @@ def test_summary_pairs_by_dataset_and_the_rule_respects_the_time_limit():
         for ratio in (0.2, 1.0):
             sha = f"{ratio}-{i}"
             cells += [_cell("paper", sha, ratio, p), _cell("stack1", sha, ratio, s2),
-                      _cell("pool5,17", sha, ratio, pool, fit=500.0)]
-    s = D.summarize(cells, {"paper": 50.0, "stack1": 100.0, "pool5,17": None})
+                      _cell("pool5-17", sha, ratio, pool, fit=500.0)]
+    s = D.summarize(cells, {"paper": 50.0, "stack1": 100.0, "pool5-17": None})
     row = next(r for r in s["rows"] if r["option"] == "stack1" and r["ratio"] == 0.2)
     assert row["diff_vs_paper"] == pytest.approx(np.mean([0.10, 0.05, 0.07]))
     assert row["diff_ci"][0] < row["diff_vs_paper"] < row["diff_ci"][1]
     assert row["ratio_to_paper"] == pytest.approx(np.mean([0.2, 0.25, 0.22]) / 0.15)
     # pool is better but over the time limit: the rule picks stack1
-    assert s["mean_over_r_snr0"]["pool5,17"] > s["mean_over_r_snr0"]["stack1"]
+    assert s["mean_over_r_snr0"]["pool5-17"] > s["mean_over_r_snr0"]["stack1"]
     assert s["pick"] == "stack1"
-    assert D.worth_timing(cells, ["paper", "stack1", "pool5,17"]) == ["stack1", "paper"]
+    assert D.worth_timing(cells, ["paper", "stack1", "pool5-17"]) == ["stack1", "paper"]
     md = D.format_markdown(s, "t")
     assert "stack1" in md and "not timed" not in md and "> 240" in md
 
@@ -264,3 +264,18 @@ def test_a_tuned_option_is_timed_with_the_settings_it_chose_most_often():
     cells = [_cell("cv", str(i), 0.2, 0.1, settings=s) for i, s in enumerate([a, b, a])]
     assert D.chosen_settings(cells, "cv") == DetectorSettings(C=0.1, kernel=5)
     assert D.chosen_settings(cells, "paper") == DetectorSettings()
+
+
+def test_the_field_preset_is_what_the_study_picked():
+    """The shipped preset is the rule's pick with settings CV chose in the study
+    (docs/results/detectors/real-sources.json)."""
+    from pathlib import Path
+
+    doc = json.loads((Path(__file__).resolve().parents[1] / "docs" / "results" / "detectors"
+                      / "real-sources.json").read_text())
+    assert doc["pick"] == "cv+patch+context"
+    field = PRESETS["field"]
+    assert field.modes == ("patch", "context") and not field.stack and not field.pool
+    chosen = {s for r in doc["rows"] if r["option"] == doc["pick"] for s in r["chosen"]}
+    assert json.dumps(field.settings.to_dict(), sort_keys=True) in chosen
+    assert doc["fit_seconds_2000"][doc["pick"]] <= 120

@@ -5,13 +5,15 @@ previous model as in the app) and the re-ranking of the other 950 (entropies, to
 aggregation, predicted classes), i.e. what happens between a save and the new queue; the
 cross-validated learning-curve point is computed after the queue is published and is not
 part of it. Synthetic embeddings stand in for YAMNet's: 166 segments per file, 205 active
-columns out of 1024 (as patch embeddings have), classes shifted in a few columns.
+columns out of each 1024 (as patch embeddings have; the field preset reads two such
+blocks), classes shifted in a few columns.
 """
 
 import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sedal.benchmark.annotate import AnnotationSession
 from sedal.benchmark.query import POSTPROCESS, Recording
@@ -20,18 +22,19 @@ from sedal.sed.detector import PRESETS
 N_FILES, N_LABELLED, N_SEG, ACTIVE = 1000, 50, 166, 205
 
 
-def _session() -> AnnotationSession:
+def _session(detector: str) -> AnnotationSession:
     rng = np.random.default_rng(0)
     s = AnnotationSession.__new__(AnnotationSession)
     s.classes = ["background", "baby", "dog", "meerkat"]
-    s.detector, s.strategy, s.k, s.random_state = PRESETS["paper"], "top_k", 10, 0
+    s.detector, s.strategy, s.k, s.random_state = PRESETS[detector], "top_k", 10, 0
     s.recordings, s._features, s.events = {}, {}, {}
-    cols = rng.choice(1024, ACTIVE, replace=False)
+    dim = 1024 * len(s.detector.modes)  # the field preset reads patch + context
+    cols = rng.choice(dim, ACTIVE * len(s.detector.modes), replace=False)
     for i in range(N_FILES):
         rel = f"r{i:04d}.wav"
         s.recordings[rel] = Recording(rel, rel[:-4], Path(rel), 10.0)
-        X = np.zeros((N_SEG, 1024), np.float32)
-        X[:, cols] = np.abs(rng.standard_normal((N_SEG, ACTIVE), np.float32))
+        X = np.zeros((N_SEG, dim), np.float32)
+        X[:, cols] = np.abs(rng.standard_normal((N_SEG, len(cols)), np.float32))
         if i < N_LABELLED:
             c = 1 + i % 3
             X[40:70, cols[c * 5:c * 5 + 5]] += 1.5
@@ -44,8 +47,9 @@ def _session() -> AnnotationSession:
     return s
 
 
-def test_rerank_after_a_save_1000_recordings(benchmark):
-    s = _session()
+@pytest.mark.parametrize("detector", ["field", "paper"])
+def test_rerank_after_a_save_1000_recordings(benchmark, detector):
+    s = _session(detector)
 
     def save_and_rerank():
         rel = s.order[0]
