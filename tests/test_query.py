@@ -11,8 +11,11 @@ from sedal.benchmark.cli import main
 from sedal.benchmark.query import load_annotations, run_query, scan_audio
 from sedal.generator.manifest import load_manifest
 from sedal.sed.annotations import read_labels
+from sedal.sed.detector import PRESETS
 from sedal.sed.errors import SedError
 from sedal.sed.events_io import to_audacity, to_raven
+
+PAPER = PRESETS["paper"]  # patch embeddings only: these tests are not about the detector
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +110,7 @@ def test_query_ranks_and_round_trips(collection, yamnet_model, tmp_path):
         key = rp.relative_to(out / "batch" / "raven").as_posix()[:-len(".Table.1.selections.txt")]
         assert ann[key] == read_labels(rp)
     res2 = run_query(root / "audio", labels, tmp_path / "out2", batch=5, model=yamnet_model,
-                     cache_root=tmp_path / "cache")
+                     cache_root=tmp_path / "cache", detector=PAPER)
     assert res2["annotated"] == len(chosen) + 5
     assert not set(res2["batch"]) & set(res["batch"])
 
@@ -115,7 +118,7 @@ def test_query_ranks_and_round_trips(collection, yamnet_model, tmp_path):
 def test_no_annotations_and_one_class_still_rank(collection, yamnet_model, tmp_path):
     root, files = collection
     res = run_query(root / "audio", None, tmp_path / "o1", batch=3, model=yamnet_model,
-                    cache_root=tmp_path / "cache")
+                    cache_root=tmp_path / "cache", detector=PAPER)
     assert res["ranked"] == 40 and "ranked at random" in res["how"]
     labels = tmp_path / "labels"
     labels.mkdir()
@@ -123,7 +126,7 @@ def test_no_annotations_and_one_class_still_rank(collection, yamnet_model, tmp_p
     for r in recs[:3]:
         (labels / f"{r.key.rsplit('/', 1)[-1]}.txt").write_text("")  # background only
     res = run_query(root / "audio", labels, tmp_path / "o2", batch=3, model=yamnet_model,
-                    cache_root=tmp_path / "cache")
+                    cache_root=tmp_path / "cache", detector=PAPER)
     assert res["annotated"] == 3 and "ranked by novelty" in res["how"]
 
 
@@ -133,7 +136,7 @@ def test_unreadable_audio_is_skipped_and_listed(collection, yamnet_model, tmp_pa
     shutil.copytree(root / "audio", audio)
     (audio / "site0" / "broken.wav").write_bytes(b"RIFF....WAVEjunk")
     res = run_query(audio, None, tmp_path / "o", batch=2, model=yamnet_model,
-                    cache_root=tmp_path / "cache")
+                    cache_root=tmp_path / "cache", detector=PAPER)
     assert [s[0] for s in res["skipped"]] == ["site0/broken.wav"]
     assert "site0/broken.wav" in (tmp_path / "o" / "summary.md").read_text()
 
@@ -238,10 +241,10 @@ def test_identical_recordings_are_ranked_once(tmp_path, yamnet_model):
     (labels / "c.txt").write_text("")  # c is annotated (background only), a and b are c
     (labels / "d.txt").write_text("0.5\t1.0\tdog\n")
     res = run_query(audio, labels, tmp_path / "q", model=yamnet_model,
-                    cache_root=tmp_path / "cache")
+                    cache_root=tmp_path / "cache", detector=PAPER)
     assert res["ranked"] == 0 and res["duplicates"] == [("a.wav", "c.wav"), ("b.wav", "c.wav")]
     (labels / "c.txt").unlink()
     res = run_query(audio, labels, tmp_path / "q2", model=yamnet_model,
-                    cache_root=tmp_path / "cache")
+                    cache_root=tmp_path / "cache", detector=PAPER)
     assert res["ranked"] == 1 and res["duplicates"] == [("b.wav", "a.wav"), ("c.wav", "a.wav")]
     assert "b.wav = a.wav" in (tmp_path / "q2" / "summary.md").read_text()

@@ -26,9 +26,12 @@ from sedal.core.fsutil import check_component, resolve_inside, sha256_file
 from sedal.generator.cli import main as sedgen
 from sedal.generator.errors import GeneratorError
 from sedal.generator.manifest import load_manifest, write_manifest
+from sedal.sed.detector import PRESETS
 from tests.helpers import interrupt_on_call
 
 REPO = Path(__file__).resolve().parents[1]
+
+PAPER = PRESETS["paper"]  # patch embeddings only: these tests are not about the detector
 
 
 def _err(capsys) -> str:
@@ -621,11 +624,13 @@ def test_corrupt_query_cache_entry_is_recomputed(tmp_path, yamnet_model, real_so
     for p in sorted((real_sources / "foreground" / "dog").glob("*.wav"))[:3]:
         shutil.copy(p, audio / p.name)
     cache = tmp_path / "cache"
-    run_query(audio, None, tmp_path / "q1", model=yamnet_model, cache_root=cache)
+    run_query(audio, None, tmp_path / "q1", model=yamnet_model, cache_root=cache,
+              detector=PAPER)
     entries = sorted(cache.rglob("*.npy"))
     good = entries[0].read_bytes()
     entries[0].write_bytes(good[: len(good) // 3])
-    res = run_query(audio, None, tmp_path / "q2", model=yamnet_model, cache_root=cache)
+    res = run_query(audio, None, tmp_path / "q2", model=yamnet_model, cache_root=cache,
+                    detector=PAPER)
     assert res["recordings"] == 3 and entries[0].read_bytes() == good
     assert EmbeddingCache(cache, yamnet_model.provenance["weights_sha256"]).root.is_dir()
 
