@@ -88,7 +88,12 @@ class AnnotationSession:
         check_strategy(strategy, k, "none")
         self.audio = Path(audio).resolve()
         self.labels = Path(labels).resolve()
-        self.labels.mkdir(parents=True, exist_ok=True)
+        if self.labels.exists() and not self.labels.is_dir():
+            raise BenchmarkError(f"labels folder {labels} is a file, not a folder")
+        try:
+            self.labels.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BenchmarkError(f"cannot create the labels folder {labels} ({exc})") from None
         self.detector = detector or PRESETS["field"]
         self.strategy, self.k, self.label_column = strategy, k, label_column
         self.random_state = random_state

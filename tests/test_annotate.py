@@ -252,8 +252,12 @@ def test_cli_refuses_bad_input_in_one_line(tmp_path, capsys):
                  "--out", str(tmp_path / "o"), "--no-browser"]) == 2
     assert main(["annotate", str(tmp_path), "--labels", str(tmp_path / "l"),
                  "--out", str(tmp_path / "o"), "--no-browser", "--port", "70000"]) == 2
+    (tmp_path / "a_file").write_text("x")
+    assert main(["annotate", str(tmp_path), "--labels", str(tmp_path / "a_file"),
+                 "--out", str(tmp_path / "o"), "--no-browser", "--classes", "dog"]) == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err and err.count("error:") == 2
+    assert "Traceback" not in err and err.count("error:") == 3
+    assert "is a file, not a folder" in err
 
 
 # -- the page in headless Chromium -------------------------------------------------------
