@@ -38,6 +38,7 @@ from .query import (
     POSTPROCESS,
     SEGMENT,
     CollectionFeatures,
+    check_labels_folder,
     collect_annotations,
     detect_events,
     entropy_streamed,
@@ -88,12 +89,13 @@ class AnnotationSession:
         check_strategy(strategy, k, "none")
         self.audio = Path(audio).resolve()
         self.labels = Path(labels).resolve()
-        if self.labels.exists() and not self.labels.is_dir():
-            raise BenchmarkError(f"labels folder {labels} is a file, not a folder")
-        try:
-            self.labels.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise BenchmarkError(f"cannot create the labels folder {labels} ({exc})") from None
+        if not self.labels.exists():
+            try:
+                self.labels.mkdir(parents=True)
+            except OSError as exc:
+                raise BenchmarkError(f"cannot create the labels folder {labels} ({exc})") \
+                    from None
+        check_labels_folder(self.labels)
         self.detector = detector or PRESETS["field"]
         self.strategy, self.k, self.label_column = strategy, k, label_column
         self.random_state = random_state
@@ -329,10 +331,9 @@ class AnnotationSession:
         feats = [self._features[rel] for rel in pool]
         offsets = np.concatenate([[0], np.cumsum([len(f) for f in feats])])
         X = np.concatenate(feats)
-        H, is_event = entropy_streamed(clf, X, threads=1)
-        scores = scores_from_entropy(self.strategy, H, is_event, offsets, self.k, rng)
-        pred = clf.predict(X)
-        predicted = {rel: sorted({self.classes[c] for c in np.unique(pred[a:b]) if c > 0})
+        H, top = entropy_streamed(clf, X, threads=1)
+        scores = scores_from_entropy(self.strategy, H, top != 0, offsets, self.k, rng)
+        predicted = {rel: sorted({self.classes[c] for c in np.unique(top[a:b]) if c > 0})
                      for rel, a, b in zip(pool, offsets[:-1], offsets[1:])}
         return scores, predicted
 

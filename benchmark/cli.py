@@ -91,9 +91,10 @@ def _labels_args(p: argparse.ArgumentParser, *, required: bool = False) -> None:
                    help="comma-separated event classes (others are an error)")
 
 
-def _collection_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--accept-predictions", action="store_true",
-                   help="train on label tables whose rows are all unreviewed predictions")
+def _collection_args(p: argparse.ArgumentParser, *, accept_predictions: bool = True) -> None:
+    if accept_predictions:
+        p.add_argument("--accept-predictions", action="store_true",
+                       help="train on label tables whose rows are all unreviewed predictions")
     p.add_argument("--cache", type=Path, default=None,
                    help="embedding cache folder (default $SEDAL_CACHE/embeddings)")
     _yamnet_arg(p)
@@ -242,9 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no app: write OUT/labels.tsv (DCASE) and OUT/model/ from the labels "
                         "and exit (what the page's Export button does)")
     p.add_argument("--seed", type=int, default=0, help="seed of ties, random ranks and CV")
-    p.add_argument("--cache", type=Path, default=None,
-                   help="embedding cache folder (default $SEDAL_CACHE/embeddings)")
-    _yamnet_arg(p)
+    _collection_args(p, accept_predictions=False)
     _detector_args(p, default="field")
     add_output_options(p)
 

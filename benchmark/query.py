@@ -200,6 +200,16 @@ class Annotations:
     problems: list[str]
 
 
+def check_labels_folder(labels_root: str | os.PathLike) -> Path:
+    """``labels_root`` as a Path if it is a folder; else a clear error."""
+    labels_root = Path(labels_root)
+    if not labels_root.is_dir():
+        state = "is a file, not a folder" if labels_root.exists() else "does not exist"
+        raise BenchmarkError(f"labels folder {labels_root} {state} (create it, even empty, to "
+                             "start annotating)")
+    return labels_root
+
+
 def collect_annotations(labels_root: str | os.PathLike | None, recs: list[Recording], *,
                         label_column: str = "Annotation", classes: list[str] | None = None,
                         strict: bool = True, accept_predictions: bool = False) -> Annotations:
@@ -224,11 +234,7 @@ def collect_annotations(labels_root: str | os.PathLike | None, recs: list[Record
     ann = Annotations({}, {}, [], [])
     if labels_root is None:
         return ann
-    labels_root = Path(labels_root)
-    if not labels_root.is_dir():
-        state = "is a file, not a folder" if labels_root.exists() else "does not exist"
-        raise BenchmarkError(f"labels folder {labels_root} {state} (create it, even empty, to "
-                             "start annotating)")
+    labels_root = check_labels_folder(labels_root)
 
     def problem(msg: str) -> None:
         if strict:
@@ -362,15 +368,16 @@ def predict_streamed(clf: SegmentClassifier, X: np.ndarray, chunk: int = 1 << 20
 
 def entropy_streamed(clf: SegmentClassifier, X: np.ndarray, chunk: int = 1 << 18,
                      threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Segment entropies (bits) and "argmax is an event class" flags, without storing
-    the probabilities: ``H = (logsumexp(z) - sum_c p_c z_c) / ln 2`` from the logits ``z``
+    """Segment entropies (bits) and most probable classes, without storing the
+    probabilities: ``H = (logsumexp(z) - sum_c p_c z_c) / ln 2`` from the logits ``z``
     (:meth:`SegmentClassifier.decision_function`, the scaler folded into the weights), in
-    float32 chunks on ``threads`` threads.
+    float32 chunks on ``threads`` threads. ``top != 0`` flags the segments whose argmax is
+    an event class.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     H = np.empty(len(X), np.float32)
-    ev = np.empty(len(X), bool)
+    top = np.empty(len(X), np.int16)
 
     def work(i):
         z = clf.decision_function(X[i:i + chunk])
@@ -379,12 +386,12 @@ def entropy_streamed(clf: SegmentClassifier, X: np.ndarray, chunk: int = 1 << 18
         s = e.sum(axis=1)
         ez = np.where(e > 0, e * np.where(np.isfinite(z), z, 0), 0).sum(axis=1)
         H[i:i + chunk] = (np.log(s) - ez / s) / np.float32(np.log(2))
-        ev[i:i + chunk] = np.argmax(z, axis=1) != 0
+        top[i:i + chunk] = np.argmax(z, axis=1)
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         list(pool.map(work, range(0, len(X), chunk)))
     np.maximum(H, 0.0, out=H)
-    return H, ev
+    return H, top
 
 
 def scores_from_entropy(strategy: str, H: np.ndarray, is_event: np.ndarray,
@@ -503,8 +510,8 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         H = np.zeros(len(X_p), np.float32)
     else:
         clf = fit_segments(np.concatenate(emb_a), np.concatenate(lab_a), len(cls), settings)
-        H, is_event = entropy_streamed(clf, X_p, threads=threads)
-        scores = scores_from_entropy(strategy, H, is_event, off_p, k, rng)
+        H, top = entropy_streamed(clf, X_p, threads=threads)
+        scores = scores_from_entropy(strategy, H, top != 0, off_p, k, rng)
         order = aggregation.rank(scores, rng)
         how = f"ranked by {strategy}" + (f" (K={k})" if strategy == "top_k" else "") + \
             " of segment entropies"
