@@ -432,11 +432,13 @@ def _detectors(args) -> int:
                                 n_files=args.n_files, snrs=snrs, ratios=ratios,
                                 seeds=tuple(runner.parse_seeds(args.seeds)), jobs=args.jobs,
                                 yamnet=args.yamnet, progress=not args.quiet)
+    name = library_name(args.sources, args.builtin)
+    # the table shows every cell of this library measured in --out so far, not only this call's
+    cells = detectors.stored_cells(args.out, name, args.n_files) or cells
     fit = {}
     if args.fit_time is not None:
         fit = detectors.fit_times(args.fit_time, detectors.worth_timing(cells, options),
                                   args.out, cells, yamnet=args.yamnet)
-    name = library_name(args.sources, args.builtin)
     summary = detectors.summarize(cells, fit)
     title = (f"{name}: {args.n_files}-file datasets, dataset seeds {args.seeds}, "
              "fits on the training split, test split scored")

@@ -15,6 +15,7 @@ import numpy as np
 from sedal.core.rng import derive_rng
 from sedal.sed.evaluate import PAPER, DetectorSettings, fit_segments, iou_metrics, segment_decisions
 from sedal.sed.postprocess import choose_postprocess, events_with_confidence
+from sedal.sed.rows import file_rows
 
 #: Fewest labelled recordings for a cross-validated estimate.
 MIN_RECORDINGS = 4
@@ -204,13 +205,10 @@ def tune_detector(X: np.ndarray, y: np.ndarray, offsets: np.ndarray, files: np.n
     folds = [(files[a], files[b]) for a, b in
              GroupKFold(n_splits=n_splits).split(files, groups=files)]
 
-    def rows(fs):
-        return np.concatenate([np.arange(offsets[f], offsets[f + 1]) for f in fs])
-
     held: dict[tuple[float, int, float], list[np.ndarray]] = {}
     refs: list[np.ndarray] = []
     for train, test in folds:
-        tr, te = rows(train), rows(test)
+        tr, te = file_rows(offsets, train), file_rows(offsets, test)
         local = np.concatenate([[0], np.cumsum(offsets[test + 1] - offsets[test])])
         refs.append(y[te])
         prev = None

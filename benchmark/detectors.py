@@ -174,6 +174,18 @@ def run_study(*, sources=None, builtin: str | None = None, data_root: Path,
         delayed(_run_cell)(d, o, str(out), yamnet) for d, o in cells)
 
 
+def stored_cells(out: Path, library: str, n_files: int) -> list[dict]:
+    """Every cell kept in ``out/cells/<library>`` for ``n_files``-file datasets: what one
+    study folder has measured so far, whichever calls measured it (e.g. every option at
+    SNR 0 and the presets alone at +-10 dB), so that the table shows all of it."""
+    cells = []
+    for path in sorted((Path(out) / "cells" / library).glob("*/*.json")):
+        cell = json.loads(path.read_text())
+        if cell.get("option") in OPTIONS and cell["spec"]["n_files"] == n_files:
+            cells.append(cell)
+    return cells
+
+
 def chosen_settings(cells: list[dict], name: str) -> DetectorSettings:
     """The settings an option used: its own, or for a tuned option the choice made most
     often across datasets (ties to the smaller C)."""
@@ -319,9 +331,9 @@ def summarize(cells: list[dict], fit_2000: dict[str, float] | None = None) -> di
 def format_markdown(summary: dict, title: str) -> str:
     """The study's table as Markdown."""
     lines = [f"### {title}", "",
-             "| option | SNR | r | total IoU (95 % CI) | x paper | paired diff vs paper "
-             "(95 % CI) | per-class IoU | event F1 | fit s (500 / 2000 files) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| option | SNR | r | datasets | total IoU (95 % CI) | x paper | paired diff vs "
+             "paper (95 % CI) | per-class IoU | event F1 | fit s (500 / 2000 files) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     f2000 = summary.get("fit_seconds_2000", {})
     for r in summary["rows"]:
         ci = f"{r['total_iou']:.3f} ({r['ci'][0]:.3f}, {r['ci'][1]:.3f})"
@@ -337,7 +349,8 @@ def format_markdown(summary: dict, title: str) -> str:
         fit = f"{r['fit_seconds_500']:.0f} / " + (
             f"> {2 * MAX_FIT_SECONDS:.0f}" if f2 is None else
             f2 if isinstance(f2, str) else f"{f2:.0f}")
-        lines.append(f"| {r['option']} | {r['snr']:+g} | {r['ratio']:g} | {ci} | {x} | {d} | "
+        lines.append(f"| {r['option']} | {r['snr']:+g} | {r['ratio']:g} | {r['n_datasets']} | "
+                     f"{ci} | {x} | {d} | "
                      f"{per} | {r['event_f1']:.3f} | {fit} |")
     return "\n".join(lines) + "\n"
 

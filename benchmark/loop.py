@@ -20,6 +20,7 @@ from sedal.sed.errors import SedError
 from sedal.sed.evaluate import DetectorSettings, evaluate_segments, fit_segments
 from sedal.sed.features import FeatureParams
 from sedal.sed.model import SegmentClassifier
+from sedal.sed.rows import file_rows
 
 from . import aggregation, diversify
 from .errors import BenchmarkError
@@ -188,12 +189,7 @@ class RunData:
                 "dataset_id": self.dataset_id, "spec": self.spec, "library": self.library}
 
     def rows(self, files: np.ndarray) -> np.ndarray:
-        if len(files) == 0:
-            return np.zeros(0, dtype=np.int64)
-        lengths = self.offsets[files + 1] - self.offsets[files]
-        starts = np.repeat(self.offsets[files] - np.concatenate([[0], np.cumsum(lengths)[:-1]]),
-                           lengths)
-        return starts + np.arange(lengths.sum())
+        return file_rows(self.offsets, files)
 
     def local_offsets(self, files: np.ndarray) -> np.ndarray:
         lengths = self.offsets[files + 1] - self.offsets[files]

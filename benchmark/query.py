@@ -2,9 +2,9 @@
 
 The loop a practitioner runs on their own recordings:
 
-1. every recording is embedded once; embeddings are cached per file, keyed by the
-   sha256 of its bytes (moving or renaming files keeps the cache valid, new files
-   are incremental);
+1. every recording is embedded once; embeddings are kept in an append-only store keyed
+   by the sha256 of its bytes (:mod:`sedal.benchmark.embedding_store`: moving or renaming
+   files keeps it valid, new files are appended);
 2. the segment classifier is trained on the annotated recordings (a recording is
    annotated when it has a label file, even an empty one);
 3. the others are ranked with an aggregation strategy (optionally diversified);
@@ -25,7 +25,7 @@ import numpy as np
 import soundfile as sf
 
 from sedal.core.errors import UnsafePathError
-from sedal.core.fsutil import cache_dir, resolve_inside, sha256_file, write_bytes_atomic
+from sedal.core.fsutil import resolve_inside, sha256_file, write_bytes_atomic
 from sedal.core.rng import derive_rng
 from sedal.sed.annotations import recording_key
 from sedal.sed.errors import SedError
@@ -36,6 +36,7 @@ from sedal.sed.model import SegmentClassifier
 
 from . import aggregation, diversify
 from .crossval import cross_validate, postprocess_sentence
+from .embedding_store import DIM, EmbeddingStore
 from .errors import BenchmarkError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3", ".au", ".w64")
@@ -74,41 +75,6 @@ def scan_audio(root: str | os.PathLike) -> tuple[list[Recording], list[tuple[str
     return recs, skipped
 
 
-class EmbeddingCache:
-    """Per-recording embeddings keyed by content hash (``<root>/<sha[:2]>/<sha>.npy``)."""
-
-    def __init__(self, root: Path | None, weights_sha: str, mode: str = "patch"):
-        base = root or cache_dir() / "embeddings"
-        self.root = Path(base) / f"yamnet-{mode}-{SEGMENT:g}-{HOP:g}-{weights_sha[:12]}"
-        self.mode = mode
-
-    def path(self, sha: str) -> Path:
-        return self.root / sha[:2] / f"{sha}.npy"
-
-    def load(self, sha: str) -> np.ndarray:
-        return np.load(self.path(sha), allow_pickle=False)
-
-    def has(self, sha: str) -> bool:
-        """Whether a valid embedding of ``sha`` is cached; a corrupt entry is deleted (and
-        then recomputed by the caller)."""
-        p = self.path(sha)
-        if not p.exists():
-            return False
-        try:
-            emb = self.load(sha)
-            ok = emb.ndim == 2 and emb.shape[1] == 1024 and bool(np.all(np.isfinite(emb)))
-        except (OSError, ValueError, EOFError):
-            ok = False
-        if not ok:
-            p.unlink(missing_ok=True)
-        return ok
-
-    def save(self, sha: str, emb: np.ndarray) -> None:
-        buf = io.BytesIO()
-        np.save(buf, emb.astype(np.float32))
-        write_bytes_atomic(self.path(sha), buf.getvalue())
-
-
 def _embed_one(path: str, yamnet_path=None, mode: str = "patch") -> np.ndarray:
     """Embed one recording (used locally and on Dask workers)."""
     from sedal.sed.yamnet import load_yamnet
@@ -122,28 +88,34 @@ def _embed_one(path: str, yamnet_path=None, mode: str = "patch") -> np.ndarray:
     return model.embed(x.mean(axis=1), sr, SEGMENT, HOP, mode)
 
 
-def embed_collection(recs: list[Recording], cache: EmbeddingCache, model, *,
+def embed_collection(recs: list[Recording], cache: EmbeddingStore, model, *,
                      progress: bool = False, scheduler: str | None = None,
                      skipped: list | None = None) -> list[Recording]:
-    """Hash every recording and embed those not cached (resumable: one file at a time)."""
+    """Hash every recording and embed those not stored yet (resumable: written in shards
+    as it goes, see :class:`EmbeddingStore`). Returns the recordings that have an
+    embedding; unreadable ones are appended to ``skipped``."""
     from tqdm import tqdm
 
     for r in recs:
-        r.sha256 = sha256_file(r.path)
-    todo = [r for r in recs if not cache.has(r.sha256)]
-    if scheduler and todo:
-        from distributed import Client, as_completed
+        if not r.sha256:
+            r.sha256 = sha256_file(r.path)
+    todo, seen = [], set()
+    for r in recs:  # each content once
+        if r.sha256 not in cache and r.sha256 not in seen:
+            seen.add(r.sha256)
+            todo.append(r)
+    with cache.writer() as writer:
+        if scheduler and todo:
+            from distributed import Client, as_completed
 
-        with Client(scheduler, timeout="20s") as client:
-            futs = {client.submit(_embed_one, str(r.path), None, cache.mode, pure=False): r
-                    for r in todo}
-            for fut in tqdm(as_completed(futs), total=len(futs), desc="embedding",
-                            disable=not progress):
-                cache.save(futs[fut].sha256, fut.result())
-        return recs
-    ok = []
-    for r in tqdm(recs, desc="embedding", unit="file", disable=not progress):
-        if not cache.has(r.sha256):
+            with Client(scheduler, timeout="20s") as client:
+                futs = {client.submit(_embed_one, str(r.path), None, cache.mode,
+                                      pure=False): r for r in todo}
+                for fut in tqdm(as_completed(futs), total=len(futs), desc="embedding",
+                                disable=not progress):
+                    writer.add(futs[fut].sha256, fut.result())
+            todo = []
+        for r in tqdm(todo, desc="embedding", unit="file", disable=not progress):
             try:
                 x, sr = sf.read(str(r.path), dtype="float32", always_2d=True)
                 emb = model.embed(x.mean(axis=1), sr, SEGMENT, HOP, cache.mode)
@@ -155,9 +127,9 @@ def embed_collection(recs: list[Recording], cache: EmbeddingCache, model, *,
                 if skipped is not None:
                     skipped.append((r.rel, str(exc).splitlines()[0]))
                 continue
-            cache.save(r.sha256, emb)
-        ok.append(r)
-    return ok
+            writer.add(r.sha256, emb)
+    cache.refresh()
+    return [r for r in recs if r.sha256 in cache]
 
 
 class CollectionFeatures:
@@ -175,12 +147,20 @@ class CollectionFeatures:
 
         sha = model.provenance["weights_sha256"]
         self.detector = detector
-        self.caches = [EmbeddingCache(cache_root, sha, m) for m in detector.modes]
+        self.caches = [EmbeddingStore(cache_root, sha, m, SEGMENT, HOP) for m in detector.modes]
         for cache in self.caches:
             recs = embed_collection(recs, cache, model, progress=progress,
                                     scheduler=scheduler, skipped=skipped)
         self.recs = recs
         self.head = yamnet_head(yamnet, sha) if detector.scores else None
+
+    @classmethod
+    def from_stores(cls, stores: list[EmbeddingStore], detector, head=None
+                    ) -> CollectionFeatures:
+        """Features over stores already filled (one per detector mode), nothing embedded."""
+        self = cls.__new__(cls)
+        self.detector, self.caches, self.recs, self.head = detector, list(stores), [], head
+        return self
 
     def load(self, sha: str) -> np.ndarray:
         """The detector's features [n_segments, D] of one recording (float32)."""
@@ -188,6 +168,91 @@ class CollectionFeatures:
 
         embs = [c.load(sha) for c in self.caches]
         return build_features(embs, np.array([0, len(embs[0])]), self.detector, self.head)
+
+    @property
+    def plain(self) -> bool:
+        """Whether the features are the modes' embeddings side by side, nothing derived
+        (then any of their columns can be read straight from the stores)."""
+        d = self.detector
+        return not (d.stack or d.pool or d.scores)
+
+    def offsets(self, shas: list[str]) -> np.ndarray:
+        """Row offsets of these recordings' segments, stacked in order."""
+        n = [self.caches[0].n_rows(s) for s in shas]
+        return np.concatenate([[0], np.cumsum(n)]).astype(np.int64)
+
+    def read(self, shas: list[str], cols: np.ndarray) -> np.ndarray:
+        """Feature columns ``cols`` of the recordings ``shas``, stacked in order.
+
+        For a plain detector the columns are gathered from the stores (column ``j`` is
+        column ``j % 1024`` of mode ``j // 1024``); otherwise the features are built per
+        recording and the columns taken from them."""
+        cols = np.asarray(cols, dtype=np.int64)
+        if not self.plain:
+            X = np.concatenate([self.load(s) for s in shas]) if shas else \
+                np.zeros((0, 0), np.float32)
+            return X[:, cols] if len(X) else np.zeros((0, len(cols)), np.float32)
+        parts = []
+        for m, cache in enumerate(self.caches):
+            mine = cols[(cols >= m * DIM) & (cols < (m + 1) * DIM)] - m * DIM
+            if len(mine):
+                parts.append(cache.read(shas, mine)[0])
+        return parts[0] if len(parts) == 1 else np.hstack(parts)
+
+    def used_columns(self, shas: list[str]) -> np.ndarray:
+        """Feature columns that are non-zero somewhere in these recordings (a plain
+        detector's; every column for the others)."""
+        if not self.plain:
+            return np.arange(len(self.load(shas[0])[0])) if shas else np.zeros(0, np.int64)
+        return np.concatenate([c.columns(shas) + m * DIM for m, c in enumerate(self.caches)])
+
+    def segment_entropies(self, clf: SegmentClassifier, shas: list[str], *, threads: int = 2,
+                          files_per_block: int = 1024) -> tuple[np.ndarray, np.ndarray,
+                                                                np.ndarray]:
+        """Segment entropies (bits) and most probable classes of the recordings ``shas``
+        under ``clf``, and their row offsets: read block by block, only the columns the
+        classifier uses (memory: one block, not the collection)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        offsets = self.offsets(shas)
+        H = np.empty(int(offsets[-1]), np.float32)
+        top = np.empty(int(offsets[-1]), np.int16)
+        fitted = getattr(clf, "lr_", None) is not None
+
+        def work(i):
+            block = shas[i:i + files_per_block]
+            a, b = offsets[i], offsets[min(i + files_per_block, len(shas))]
+            if not fitted:
+                z = clf.logits(np.zeros((b - a, 0), np.float32))
+            elif self.plain:  # straight from the stores, mode by mode
+                cols, w, bias = clf.linear_map()
+                z = np.zeros((b - a, w.shape[0]), np.float32)
+                for m, cache in enumerate(self.caches):
+                    mine = (cols >= m * DIM) & (cols < (m + 1) * DIM)
+                    if mine.any():
+                        z += cache.linear(block, cols[mine] - m * DIM, w[:, mine])
+                z = clf.logits(z + bias)
+            else:
+                z = clf.decision_function(np.concatenate([self.load(s) for s in block]))
+            H[a:b], top[a:b] = entropy_of_logits(z)
+
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            list(pool.map(work, range(0, len(shas), files_per_block)))
+        return H, top, offsets
+
+    def file_means(self, shas: list[str], cols: np.ndarray,
+                   files_per_block: int = 1024) -> np.ndarray:
+        """Mean of each recording's feature columns ``cols`` [len(shas), len(cols)]."""
+        out = np.zeros((len(shas), len(cols)), np.float64)
+        for i in range(0, len(shas), files_per_block):
+            block = shas[i:i + files_per_block]
+            X = self.read(block, cols)
+            off = self.offsets(block)
+            n = np.diff(off)
+            sums = np.add.reduceat(X, off[:-1][n > 0], axis=0, dtype=np.float64) \
+                if len(X) else np.zeros((0, len(cols)))
+            out[i + np.flatnonzero(n > 0)] = sums / n[n > 0, None]
+        return out
 
 
 @dataclass
@@ -380,18 +445,29 @@ def entropy_streamed(clf: SegmentClassifier, X: np.ndarray, chunk: int = 1 << 18
     top = np.empty(len(X), np.int16)
 
     def work(i):
-        z = clf.decision_function(X[i:i + chunk])
-        z -= z.max(axis=1, keepdims=True)
-        e = np.exp(z)  # absent classes: exp(-inf) = 0, and they add nothing below
-        s = e.sum(axis=1)
-        ez = np.where(e > 0, e * np.where(np.isfinite(z), z, 0), 0).sum(axis=1)
-        H[i:i + chunk] = (np.log(s) - ez / s) / np.float32(np.log(2))
-        top[i:i + chunk] = np.argmax(z, axis=1)
+        H[i:i + chunk], top[i:i + chunk] = entropy_of_logits(
+            clf.decision_function(X[i:i + chunk]))
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         list(pool.map(work, range(0, len(X), chunk)))
-    np.maximum(H, 0.0, out=H)
     return H, top
+
+
+def entropy_of_logits(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Entropy (bits, >= 0) of ``softmax(z)`` per row and the row's argmax, from logits
+    ``z`` [n, n_classes]; a class absent from training is ``-inf`` in every row (as
+    :meth:`~sedal.sed.model.SegmentClassifier.decision_function` gives it) and adds nothing.
+    """
+    top = np.argmax(z, axis=1).astype(np.int16)
+    if not len(z):
+        return np.zeros(0, np.float32), top
+    zp = z[:, np.isfinite(z[0])]  # a copy: z is left as it is
+    zp -= zp.max(axis=1, keepdims=True)
+    e = np.exp(zp)
+    s = e.sum(axis=1)
+    H = np.log(s) - np.einsum("ij,ij->i", e, zp) / s
+    H *= np.float32(1 / np.log(2))
+    return np.maximum(H, 0.0, out=H), top
 
 
 def scores_from_entropy(strategy: str, H: np.ndarray, is_event: np.ndarray,
@@ -486,38 +562,44 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     emb_a = [cache.load(r.sha256) for r in annotated]
     lab_a = [segment_labels(annotations[r.key], len(e), cls, SEGMENT, HOP)
              for r, e in zip(annotated, emb_a)]
-    emb_p = [cache.load(r.sha256) for r in pool]
-    off_p = _offsets(emb_p)
-    dim = next((len(e[0]) for e in emb_a + emb_p if len(e)), 1024)
-    X_p = np.concatenate(emb_p) if emb_p else np.zeros((0, dim), np.float32)
+    # the pool is never held as a whole: entropies and means are computed block by block
+    # from the embedding store, reading only the columns needed
+    sha_p = [r.sha256 for r in pool]
+    off_p = cache.offsets(sha_p)
     present = sorted({int(c) for lab in lab_a for c in np.unique(lab)})
     clf = None
+
+    def file_means():
+        """Mean features of the pool's and the annotated recordings, on the columns that
+        are non-zero in any of them (the others add nothing to distances)."""
+        shas = sha_p + [r.sha256 for r in annotated]
+        cols = cache.used_columns(shas)
+        means = cache.file_means(shas, cols)
+        return means[:len(pool)], means[len(pool):]
+
     if not annotated:
         how = f"no recording is annotated yet: ranked at random (seed {seed})"
         scores = rng.random(len(pool))
         order = aggregation.rank(scores, rng)
-        H = np.zeros(len(X_p), np.float32)
+        H = np.zeros(int(off_p[-1]), np.float32)
     elif len(present) < 2:
         how = (f"only one class ({cls[present[0]]}) is annotated so far, so the classifier's "
                "entropy is zero everywhere: ranked by novelty (distance of each recording's "
                "mean embedding to the nearest annotated one), most novel first")
-        means_a = np.stack([e.mean(0) for e in emb_a])
-        means_p = np.stack([e.mean(0) if len(e) else np.zeros(dim) for e in emb_p]) \
-            if emb_p else np.zeros((0, dim))
+        means_p, means_a = file_means()
         scores = np.sqrt(diversify._min_sq_dist(means_p, means_a))
         order = aggregation.rank(scores, rng)
         clf = fit_segments(np.concatenate(emb_a), np.concatenate(lab_a), len(cls), settings)
-        H = np.zeros(len(X_p), np.float32)
+        H = np.zeros(int(off_p[-1]), np.float32)
     else:
         clf = fit_segments(np.concatenate(emb_a), np.concatenate(lab_a), len(cls), settings)
-        H, top = entropy_streamed(clf, X_p, threads=threads)
+        H, top, _ = cache.segment_entropies(clf, sha_p, threads=threads)
         scores = scores_from_entropy(strategy, H, top != 0, off_p, k, rng)
         order = aggregation.rank(scores, rng)
         how = f"ranked by {strategy}" + (f" (K={k})" if strategy == "top_k" else "") + \
             " of segment entropies"
     if diversify_method != "none" and len(pool):
-        means_p = np.stack([e.mean(0) if len(e) else np.zeros(dim) for e in emb_p])
-        labelled_means = np.stack([e.mean(0) for e in emb_a]) if emb_a else np.zeros((0, dim))
+        means_p, labelled_means = file_means()
         allf = np.concatenate([means_p, labelled_means])
         first = (diversify.farthest(order[:factor * batch], allf,
                                     np.arange(len(pool), len(allf)), batch)
@@ -544,8 +626,8 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     batch_files = []
     for i in order[:batch]:
         a, b = off_p[i], off_p[i + 1]
-        events = detect_events(clf, X_p[a:b], cls, pool[i].duration, post, settings.kernel,
-                               settings.bg_prior)
+        events = detect_events(clf, cache.load(pool[i].sha256), cls, pool[i].duration, post,
+                               settings.kernel, settings.bg_prior)
         key = pool[i].key
         write_bytes_atomic(out / "batch" / "raven" / f"{key}.Table.1.selections.txt",
                            to_raven(events, label_column=label_column,

@@ -100,9 +100,9 @@ class FeatureStore:
 
     def rows(self, files: np.ndarray) -> np.ndarray:
         """Segment row indices of the given file indices (concatenated, in order)."""
-        if len(files) == 0:
-            return np.zeros(0, dtype=np.int64)
-        return np.concatenate([np.arange(self.offsets[f], self.offsets[f + 1]) for f in files])
+        from .rows import file_rows
+
+        return file_rows(self.offsets, files)
 
 
 def load_dataset_manifest(dataset: str | os.PathLike) -> tuple[Manifest, str]:

@@ -184,19 +184,31 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         Softmax of these is :meth:`predict_proba`.
         """
         X = np.asarray(X, dtype=np.float32)
-        out = np.full((len(X), int(self.n_classes)), -np.inf, dtype=np.float32)
-        if self.lr_ is None:
-            out[:, self.classes_[0]] = 0.0
-            return out
-        # The scaler is folded into the linear map (no standardised copy of X):
-        # ((X - m) * s) @ W.T + b  ==  X @ (W * s).T + (b - (m * s) @ W.T)
-        Xc = X[:, self.cols_] if len(self.cols_) < X.shape[1] else X
+        if getattr(self, "lr_", None) is None:
+            return self.logits(np.zeros((len(X), 0), np.float32))
+        cols, w, b = self.linear_map()
+        Xc = X if len(cols) == X.shape[1] else X[:, cols]
+        return self.logits(Xc @ w.T + b)
+
+    def linear_map(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The fitted model as one linear map on the raw features: ``(cols, w, b)`` with the
+        scaler folded in, so that :meth:`logits` of ``X[:, cols] @ w.T + b`` are the class
+        logits (no standardised copy of ``X`` is ever made)."""
+        # ((X - m) * s) @ W.T + c  ==  X @ (W * s).T + (c - (m * s) @ W.T)
         w = (self.lr_.coef_ * self.inv_scale_).astype(np.float32)
         b = (self.lr_.intercept_ - (self.mean_ * self.inv_scale_) @ self.lr_.coef_.T)
-        logits = Xc @ w.T + b.astype(np.float32)
-        if logits.shape[1] == 1:  # binary: sklearn's decision is for the second class
-            logits = np.hstack([np.zeros_like(logits), logits])
-        out[:, self.lr_.classes_] = logits
+        return self.cols_, w, b.astype(np.float32)
+
+    def logits(self, z: np.ndarray) -> np.ndarray:
+        """Class logits [n, n_classes] from the linear map's output ``z`` (see
+        :meth:`linear_map`; ignored when one class was seen in training)."""
+        out = np.full((len(z), int(self.n_classes)), -np.inf, dtype=np.float32)
+        if getattr(self, "lr_", None) is None:
+            out[:, self.classes_[0]] = 0.0
+            return out
+        if z.shape[1] == 1:  # binary: sklearn's decision is for the second class
+            z = np.hstack([np.zeros_like(z), z])
+        out[:, self.lr_.classes_] = z
         return out
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:

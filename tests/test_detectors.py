@@ -256,6 +256,29 @@ def test_summary_pairs_by_dataset_and_the_rule_respects_the_time_limit():
     assert "stack1" in md and "not timed" not in md and "> 240" in md
 
 
+def test_the_table_shows_every_cell_the_study_folder_holds(tmp_path):
+    """Cells measured by separate calls (all options at SNR 0, the presets at +-10 dB)
+    make one table; other libraries and dataset sizes stay out of it."""
+    from sedal.benchmark import detectors as D
+    from sedal.core.fsutil import write_json_atomic
+
+    def put(lib, ds, option, snr, n=500):
+        cell = _cell(option, f"{lib}{ds}", 0.2, 0.1)
+        cell["spec"].update(snr=snr, n_files=n)
+        write_json_atomic(tmp_path / "cells" / lib / ds / f"{option}.json", cell)
+
+    put("real", "a", "paper", 0.0)
+    put("real", "a", "stack1", 0.0)
+    put("real", "b", "paper", 10.0)
+    put("real", "c", "paper", 0.0, n=2000)
+    put("other", "a", "paper", 0.0)
+    cells = D.stored_cells(tmp_path, "real", 500)
+    assert sorted((c["option"], c["spec"]["snr"]) for c in cells) == [
+        ("paper", 0.0), ("paper", 10.0), ("stack1", 0.0)]
+    md = D.format_markdown(D.summarize(cells), "t")
+    assert "| paper | +10 | 0.2 | 1 |" in md
+
+
 def test_a_tuned_option_is_timed_with_the_settings_it_chose_most_often():
     from sedal.benchmark import detectors as D
 

@@ -195,14 +195,14 @@ def test_embedding_on_a_dask_cluster_fills_the_same_cache(collection, yamnet_mod
     import numpy as np
     from distributed import LocalCluster
 
-    from sedal.benchmark.query import EmbeddingCache, embed_collection
+    from sedal.benchmark.query import EmbeddingStore, embed_collection
 
     root, _ = collection
     recs, _ = scan_audio(root / "audio")
     recs = recs[:3]
-    local = EmbeddingCache(tmp_path / "local", yamnet_model.provenance["weights_sha256"])
+    local = EmbeddingStore(tmp_path / "local", yamnet_model.provenance["weights_sha256"])
     embed_collection(recs, local, yamnet_model)
-    remote = EmbeddingCache(tmp_path / "dask", yamnet_model.provenance["weights_sha256"])
+    remote = EmbeddingStore(tmp_path / "dask", yamnet_model.provenance["weights_sha256"])
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, host="127.0.0.1",
                       protocol="tcp", dashboard_address=None) as cluster:
         embed_collection(recs, remote, None, scheduler=cluster.scheduler_address)

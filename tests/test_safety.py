@@ -617,7 +617,7 @@ def test_corrupt_feature_store_is_rebuilt_or_one_line(tiny_dataset, tmp_path, ya
 
 
 def test_corrupt_query_cache_entry_is_recomputed(tmp_path, yamnet_model, real_sources):
-    from sedal.benchmark.query import EmbeddingCache, run_query
+    from sedal.benchmark.query import EmbeddingStore, run_query
 
     audio = tmp_path / "audio"
     audio.mkdir()
@@ -626,13 +626,18 @@ def test_corrupt_query_cache_entry_is_recomputed(tmp_path, yamnet_model, real_so
     cache = tmp_path / "cache"
     run_query(audio, None, tmp_path / "q1", model=yamnet_model, cache_root=cache,
               detector=PAPER)
-    entries = sorted(cache.rglob("*.npy"))
-    good = entries[0].read_bytes()
-    entries[0].write_bytes(good[: len(good) // 3])
+    store = EmbeddingStore(cache, yamnet_model.provenance["weights_sha256"])
+    good = {sha: store.load(sha) for sha in store._index}
+    shards = sorted(store.root.glob("shards/*.npy"))
+    data = shards[0].read_bytes()
+    shards[0].write_bytes(data[: len(data) // 3])  # a damaged shard
     res = run_query(audio, None, tmp_path / "q2", model=yamnet_model, cache_root=cache,
                     detector=PAPER)
-    assert res["recordings"] == 3 and entries[0].read_bytes() == good
-    assert EmbeddingCache(cache, yamnet_model.provenance["weights_sha256"]).root.is_dir()
+    assert res["recordings"] == 3
+    again = EmbeddingStore(cache, yamnet_model.provenance["weights_sha256"])
+    assert sorted(again._index) == sorted(good)  # re-embedded, the damaged shard gone
+    assert all(np.array_equal(again.load(s), e) for s, e in good.items())
+    assert not shards[0].exists()
 
 
 # -- 9. label files -------------------------------------------------------------------------
