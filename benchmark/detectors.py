@@ -303,8 +303,10 @@ def summarize(cells: list[dict], fit_2000: dict[str, float] | None = None) -> di
             classes = sorted({k for v in per.values() for k in v["per_class_iou"]})
             rows.append({
                 "option": name, "snr": snr, "ratio": ratio, "n_datasets": len(per),
-                "total_iou": m, "ci": [lo, hi], "ratio_to_paper":
-                    (m / np.mean([v["total_iou"] for v in base.values()]) if base else None),
+                "total_iou": m, "ci": [lo, hi], "ratio_to_paper":  # on the same datasets
+                    (float(np.mean([per[k]["total_iou"] for k in per if k in base])
+                           / np.mean([base[k]["total_iou"] for k in per if k in base]))
+                     if paired else None),
                 "diff_vs_paper": dm, "diff_ci": [dlo, dhi],
                 "per_class_iou": {k: float(np.mean([v["per_class_iou"].get(k) or 0.0
                                                     for v in per.values()])) for k in classes},

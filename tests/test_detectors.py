@@ -279,6 +279,11 @@ def test_the_table_shows_every_cell_the_study_folder_holds(tmp_path):
         ("paper", 0.0), ("paper", 10.0), ("stack1", 0.0)]
     md = D.format_markdown(D.summarize(cells), "t")
     assert "| paper | +10 | 0.2 | 1 |" in md
+    # an option measured on fewer datasets is compared with paper on those datasets only
+    extra = [_cell("paper", "x", 0.2, 0.5), _cell("paper", "y", 0.2, 0.1),
+             _cell("stack1", "y", 0.2, 0.2)]
+    row = next(r for r in D.summarize(extra)["rows"] if r["option"] == "stack1")
+    assert row["ratio_to_paper"] == pytest.approx(2.0) and row["n_datasets"] == 1
 
 
 def test_a_tuned_option_is_timed_with_the_settings_it_chose_most_often():
