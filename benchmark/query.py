@@ -25,7 +25,7 @@ import numpy as np
 import soundfile as sf
 
 from sedal.core.errors import UnsafePathError
-from sedal.core.fsutil import resolve_inside, sha256_file, write_bytes_atomic
+from sedal.core.fsutil import resolve_inside, write_bytes_atomic
 from sedal.core.rng import derive_rng
 from sedal.sed.annotations import recording_key
 from sedal.sed.errors import SedError
@@ -96,9 +96,13 @@ def embed_collection(recs: list[Recording], cache: EmbeddingStore, model, *,
     embedding; unreadable ones are appended to ``skipped``."""
     from tqdm import tqdm
 
+    from .file_hashes import FileHashes
+
+    hashes = FileHashes(cache.root.parent / "file-hashes.json")
     for r in recs:
         if not r.sha256:
-            r.sha256 = sha256_file(r.path)
+            r.sha256 = hashes.sha256(r.path)
+    hashes.save()
     todo, seen = [], set()
     for r in recs:  # each content once
         if r.sha256 not in cache and r.sha256 not in seen:

@@ -136,3 +136,27 @@ def test_entropies_from_the_store_equal_those_of_the_full_features(tmp_path, nam
     assert np.array_equal(offsets, off)
     np.testing.assert_allclose(H, H0, rtol=1e-5, atol=1e-6)
     assert np.array_equal(top, top0)
+
+
+def test_file_hashes_are_remembered_until_the_file_changes(tmp_path, monkeypatch):
+    import os
+
+    from sedal.benchmark import file_hashes
+    from sedal.core.fsutil import sha256_file
+
+    calls = []
+    monkeypatch.setattr(file_hashes, "sha256_file",
+                        lambda p: calls.append(p) or sha256_file(p))
+    f = tmp_path / "a.wav"
+    f.write_bytes(b"one")
+    memo = tmp_path / "cache" / "file-hashes.json"
+    h = file_hashes.FileHashes(memo)
+    first = h.sha256(f)
+    h.save()
+    assert file_hashes.FileHashes(memo).sha256(f) == first and len(calls) == 1
+    f.write_bytes(b"two")  # same size: the modification time tells
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert file_hashes.FileHashes(memo).sha256(f) == sha256_file(f) != first
+    memo.write_text("{ damaged")
+    assert file_hashes.FileHashes(memo).sha256(f) == sha256_file(f)
