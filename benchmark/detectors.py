@@ -367,7 +367,7 @@ def plot(summary: dict, path: Path, title: str) -> None:
     conds = sorted({(r["snr"], r["ratio"]) for r in summary["rows"]},
                    key=lambda c: (-c[0], c[1]))
     names = list(dict.fromkeys(r["option"] for r in summary["rows"]))
-    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(names) * len(conds) / 2 + 3), 3.6))
+    fig, ax = plt.subplots(figsize=(min(14, max(6, 0.18 * len(names) * len(conds) + 3)), 4))
     w = 0.8 / len(conds)
     for j, cond in enumerate(conds):
         rs = {r["option"]: r for r in summary["rows"] if (r["snr"], r["ratio"]) == cond}
@@ -381,7 +381,7 @@ def plot(summary: dict, path: Path, title: str) -> None:
                   ha="right")
     ax.set_ylabel("total IoU (test split)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, ncol=min(3, len(conds)))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in (".png", ".svg"):
