@@ -86,6 +86,13 @@ def create_app(session: AnnotationSession, token: str, *, out: Path,
         q["refit_error"] = worker.error
         return JSONResponse(q)
 
+    async def status(request: Request) -> Response:
+        """What the page polls: small, so that a large queue is fetched only on a change."""
+        return JSONResponse({"version": session.version,
+                             "model_version": session.model_version,
+                             "refitting": worker.busy or session.stale(),
+                             "refit_error": worker.error})
+
     def _rel(request: Request) -> str:
         return request.query_params.get("rel", "")
 
@@ -133,6 +140,7 @@ def create_app(session: AnnotationSession, token: str, *, out: Path,
     routes = [
         Route("/", index),
         Route("/api/queue", queue),
+        Route("/api/status", status),
         Route("/api/recording", view),
         Route("/api/audio", audio),
         Route("/api/labels", save, methods=["PUT"]),

@@ -9,6 +9,7 @@ against the truth (collar 0.2 s). A third run uses the fixed defaults (what ``de
 with fewer than 20 labelled events).
 
     python scripts/measure_postprocess.py --out /tmp/pp [--sources DIR] [--n-files 200]
+        [--detector field|paper]
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ def _raven(events) -> str:
     return "\n".join(rows) + "\n"
 
 
-def measure(sources: Path, out: Path, n_files: int, snr: float, ratio: float, seed: int) -> dict:
+def measure(sources: Path, out: Path, n_files: int, snr: float, ratio: float, seed: int,
+            detector: str = "field") -> dict:
     from sedal.benchmark.detect import run_detect
+    from sedal.sed.detector import PRESETS
     from sedal.generator.dataset import make_dataset
     from sedal.generator.spec import DatasetSpec
     from sedal.sed.annotations import read_labels
@@ -57,13 +60,14 @@ def measure(sources: Path, out: Path, n_files: int, snr: float, ratio: float, se
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(_raven(truth[k]))
     result = {"sources": str(sources), "n_files": n_files, "snr": snr, "ratio": ratio,
-              "seed": seed, "labelled": len(labelled), "held_out": len(held)}
+              "seed": seed, "detector": detector, "labelled": len(labelled),
+              "held_out": len(held)}
     from sedal.benchmark.query import POSTPROCESS
 
     for name, kw in (("before", {"merge_gap": 0.0, "min_duration": 0.0, "min_confidence": 0.0}),
                      ("fixed", dict(POSTPROCESS)), ("after", {})):
         res = run_detect(ds / "audio", out / f"detect-{name}", labels=labels,
-                         cache_root=out / "cache", **kw)
+                         cache_root=out / "cache", detector=PRESETS[detector], **kw)
         est = {k: read_labels(out / f"detect-{name}" / "raven" /
                               (k[:-4] + ".Table.1.selections.txt")) for k in held}
         lengths = [b - a for k in held for a, b, _ in est[k]]
@@ -93,8 +97,10 @@ def main() -> int:
     ap.add_argument("--snr", type=float, default=0.0)
     ap.add_argument("--ratio", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--detector", choices=("field", "paper"), default="field")
     args = ap.parse_args()
-    res = measure(args.sources, args.out, args.n_files, args.snr, args.ratio, args.seed)
+    res = measure(args.sources, args.out, args.n_files, args.snr, args.ratio, args.seed,
+                  args.detector)
     (args.out / "postprocess.json").write_text(json.dumps(res, indent=1))
     print(json.dumps(res, indent=1))
     return 0

@@ -206,6 +206,7 @@ def _req(url, *, method="GET", headers=None, data=None):
 def test_every_request_needs_the_token(server):
     base, token, _ = server
     assert _req(f"{base}/api/queue")[0] == 403
+    assert _req(f"{base}/api/status")[0] == 403
     assert _req(f"{base}/?token=wrong")[0] == 403
     assert _req(f"{base}/static/annotate.js")[0] == 403
     assert _req(f"{base}/api/queue", headers={"X-Sedal-Token": token})[0] == 200
@@ -372,9 +373,12 @@ def test_the_app_answers_while_the_model_refits(server, monkeypatch):
     assert started.wait(10)
     status, body = _req(f"{base}/api/queue", headers=h)
     assert status == 200 and json.loads(body)["refitting"] is True
+    assert json.loads(_req(f"{base}/api/status", headers=h)[1])["refitting"] is True
     other = json.loads(body)["rows"][1]["rel"]
     assert _req(f"{base}/api/recording?rel={other}", headers=h)[0] == 200
     release.set()
-    _wait(lambda: json.loads(_req(f"{base}/api/queue", headers=h)[1])["refitting"] is False,
+    _wait(lambda: json.loads(_req(f"{base}/api/status", headers=h)[1])["refitting"] is False,
           what="the refit (and its cross-validation) to finish")
     assert not session.stale()
+    done = json.loads(_req(f"{base}/api/status", headers=h)[1])
+    assert done["model_version"] == session.model_version and done["version"] == session.version

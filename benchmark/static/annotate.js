@@ -299,7 +299,7 @@ document.getElementById("export").addEventListener("click", exportAll);
 setInterval(async () => {
   if (!state.queue) return;
   try {
-    const q = await api("/api/queue");
+    const q = await api("/api/status");
     if (q.model_version !== state.modelVersion || q.refitting !== state.queue.refitting) {
       await loadQueue();
     }
