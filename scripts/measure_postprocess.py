@@ -37,10 +37,10 @@ def _raven(events) -> str:
 def measure(sources: Path, out: Path, n_files: int, snr: float, ratio: float, seed: int,
             detector: str = "field") -> dict:
     from sedal.benchmark.detect import run_detect
-    from sedal.sed.detector import PRESETS
     from sedal.generator.dataset import make_dataset
     from sedal.generator.spec import DatasetSpec
     from sedal.sed.annotations import read_labels
+    from sedal.sed.detector import PRESETS
     from sedal.sed.metrics import event_f1
 
     ds = out / "dataset"
