@@ -41,7 +41,6 @@ from .query import (
     check_labels_folder,
     collect_annotations,
     detect_events,
-    entropy_streamed,
     scan_audio,
     scores_from_entropy,
 )
@@ -116,7 +115,9 @@ class AnnotationSession:
         feats = CollectionFeatures(recs, self.detector, model, cache_root=cache_root,
                                    progress=progress, skipped=self.skipped, yamnet=yamnet)
         self.recordings = {r.rel: r for r in feats.recs}
-        self._features = {r.rel: feats.load(r.sha256) for r in feats.recs}
+        # features are read from the embedding store when needed, never all held in memory
+        self._feats = feats
+        self._sha = {r.rel: r.sha256 for r in feats.recs}
         self.events: dict[str, list[tuple[float, float, str]]] = {
             r.rel: list(ann.events[r.key]) for r in feats.recs if r.key in ann.events}
         self.sources = {r.rel: ann.sources[r.key] for r in feats.recs if r.key in ann.sources}
@@ -164,7 +165,7 @@ class AnnotationSession:
         rec = self.recording(rel)
         with self._lock:
             clf, post = self.clf, dict(self.post)
-        predicted = detect_events(clf, self._features[rel], self.classes, rec.duration, post,
+        predicted = detect_events(clf, self.features(rel), self.classes, rec.duration, post,
                                   self.detector.settings.kernel,
                                   self.detector.settings.bg_prior) if clf is not None else []
         with self._lock:
@@ -284,7 +285,7 @@ class AnnotationSession:
             prev = self.clf
         t0 = time.perf_counter()
         cls = self.classes
-        embs = [self._features[rel] for rel in labelled]
+        embs = [self.features(rel) for rel in labelled]
         labs = [segment_labels(events[rel], len(e), cls, SEGMENT, HOP)
                 for rel, e in zip(labelled, embs)]
         present = {int(c) for lab in labs for c in np.unique(lab)}
@@ -322,16 +323,18 @@ class AnnotationSession:
                 "seconds": round(time.perf_counter() - t0, 3), "labelled": len(labelled),
                 "cv_total_iou": cv.total_iou if cv else None}
 
+    def features(self, rel: str) -> np.ndarray:
+        """The detector's features [n_segments, D] of one recording (from the store)."""
+        return self._feats.load(self._sha[rel])
+
     def _rank(self, clf, pool: list[str], rng) -> tuple[np.ndarray, dict[str, list[str]]]:
         """File scores of the pool and each file's predicted classes."""
         if not pool:
             return np.zeros(0), {}
         if clf is None:
             return rng.random(len(pool)), {}
-        feats = [self._features[rel] for rel in pool]
-        offsets = np.concatenate([[0], np.cumsum([len(f) for f in feats])])
-        X = np.concatenate(feats)
-        H, top = entropy_streamed(clf, X, threads=1)
+        H, top, offsets = self._feats.segment_entropies(clf, [self._sha[r] for r in pool],
+                                                        threads=1)
         scores = scores_from_entropy(self.strategy, H, top != 0, offsets, self.k, rng)
         predicted = {rel: sorted({self.classes[c] for c in np.unique(top[a:b]) if c > 0})
                      for rel, a, b in zip(pool, offsets[:-1], offsets[1:])}
