@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 
 from sedal.core.fsutil import write_bytes_atomic
-from sedal.sed.rows import row_ranges
 
 #: Width of a YAMNet embedding.
 DIM = 1024
@@ -149,50 +148,23 @@ class EmbeddingStore:
         X = np.zeros((int(offsets[-1]), len(cols)), np.float32)
         for number in np.unique(loc[:, 0]):
             shard = self._shards[number]
-            which = np.flatnonzero(loc[:, 0] == number)
-            src = row_ranges(loc[which, 1], loc[which, 2])
-            dst = row_ranges(offsets[which], loc[which, 2])
             # columns wanted that this shard holds: positions in cols and in the shard's data
-            have, in_cols, in_shard = np.intersect1d(cols, shard.cols, assume_unique=True,
-                                                     return_indices=True)
-            if not len(have):
-                continue
-            step = 1 << 16
-            for i in range(0, len(src), step):
-                block = shard.data[src[i:i + step]]
-                X[dst[i:i + step, None], in_cols[None, :]] = block[:, in_shard]
-        return X, offsets
-
-    def linear(self, shas: list[str], cols: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """``X[:, cols] @ w.T`` for the recordings ``shas`` stacked in order (``X`` their
-        1024-wide embeddings), without gathering ``X``: each run of recordings stored one
-        after another is multiplied straight from its memory-mapped shard, by ``w``'s
-        columns rearranged to the shard's (columns it does not hold are 0).
-
-        Parameters
-        ----------
-        cols : ndarray [d] of column numbers in [0, 1024)
-        w : ndarray [k, d]
-
-        Returns
-        -------
-        ndarray [sum of rows, k] float32
-        """
-        cols = np.asarray(cols, dtype=np.int64)
-        w = np.asarray(w, dtype=np.float32)
-        loc = np.array([self._index[s] for s in shas], dtype=np.int64).reshape(-1, 3)
-        offsets = np.concatenate([[0], np.cumsum(loc[:, 2])]).astype(np.int64)
-        Z = np.zeros((int(offsets[-1]), w.shape[0]), np.float32)
-        for number in np.unique(loc[:, 0]):
-            shard = self._shards[number]
-            ws = np.zeros((w.shape[0], len(shard.cols)), np.float32)
             _, in_cols, in_shard = np.intersect1d(cols, shard.cols, assume_unique=True,
                                                   return_indices=True)
-            ws[:, in_shard] = w[:, in_cols]
+            if not len(in_cols):
+                continue
+            complete = len(in_cols) == len(cols)
+            same = complete and len(cols) == len(shard.cols)  # exactly the shard's columns
             which = np.flatnonzero(loc[:, 0] == number)
+            # runs of recordings stored one after another are read as one slice of the map
             for a, b, d in _runs(loc[which, 1], loc[which, 2], offsets[which]):
-                Z[d:d + b - a] = shard.data[a:b] @ ws.T
-        return Z
+                if same:
+                    X[d:d + b - a] = shard.data[a:b]
+                elif complete:
+                    np.take(shard.data[a:b], in_shard, axis=1, out=X[d:d + b - a])
+                else:
+                    X[d:d + b - a, in_cols] = shard.data[a:b][:, in_shard]
+        return X, offsets
 
     # -- writing ---------------------------------------------------------------------
     def writer(self, max_rows: int = 1 << 17) -> ShardWriter:

@@ -228,14 +228,9 @@ class CollectionFeatures:
             a, b = offsets[i], offsets[min(i + files_per_block, len(shas))]
             if not fitted:
                 z = clf.logits(np.zeros((b - a, 0), np.float32))
-            elif self.plain:  # straight from the stores, mode by mode
+            elif self.plain:  # only the classifier's columns, straight from the stores
                 cols, w, bias = clf.linear_map()
-                z = np.zeros((b - a, w.shape[0]), np.float32)
-                for m, cache in enumerate(self.caches):
-                    mine = (cols >= m * DIM) & (cols < (m + 1) * DIM)
-                    if mine.any():
-                        z += cache.linear(block, cols[mine] - m * DIM, w[:, mine])
-                z = clf.logits(z + bias)
+                z = clf.logits(self.read(block, cols) @ w.T + bias)
             else:
                 z = clf.decision_function(np.concatenate([self.load(s) for s in block]))
             H[a:b], top[a:b] = entropy_of_logits(z)
