@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shutil
 import subprocess
@@ -84,7 +85,10 @@ def test_installs_beside_pypi_sed_under_its_own_namespace(tmp_path):
                  "benchmark"):
         copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy2
         copy(REPO / name, src / name)
-    subprocess.run(pip + [str(src)], check=True, cwd=tmp_path)
+    # built with this environment's setuptools (a dev dependency; ahead of the new venv's
+    # older bundled one): no isolated build env to create
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(here)}
+    subprocess.run(pip + ["--no-build-isolation", str(src)], check=True, cwd=tmp_path, env=env)
     probe = ("import sed, sedal, sedal.sed.features, sedal.generator.spec, sedal.benchmark.loop;"
              "print(sed.__file__); print(sedal.sed.__file__)")
     out = subprocess.run([py, "-c", probe], check=True, cwd=tmp_path, capture_output=True,
