@@ -411,25 +411,6 @@ def detect_events(clf, X: np.ndarray, classes: list[str], duration: float,
     return [(s, min(e, round(duration, 6)), lab, c) for s, e, lab, c in events]
 
 
-def _offsets(embs: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum([len(e) for e in embs])]).astype(np.int64)
-
-
-def rank_embeddings(probs: np.ndarray, offsets: np.ndarray, strategy: str, k: int,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(order, scores): file order (best first) and file scores from segment probabilities."""
-    scores = aggregation.file_scores(strategy, probs, offsets, k=k, rng=rng)
-    return aggregation.rank(scores, rng), scores
-
-
-def predict_streamed(clf: SegmentClassifier, X: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
-    """``clf.predict_proba`` over ``X`` (any float dtype) in chunks of rows."""
-    out = np.empty((len(X), clf.n_classes), np.float32)
-    for i in range(0, len(X), chunk):
-        out[i:i + chunk] = clf.predict_proba(np.asarray(X[i:i + chunk], dtype=np.float32))
-    return out
-
-
 def entropy_streamed(clf: SegmentClassifier, X: np.ndarray, chunk: int = 1 << 18,
                      threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Segment entropies (bits) and most probable classes, without storing the
