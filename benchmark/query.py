@@ -201,6 +201,8 @@ class CollectionFeatures:
             mine = cols[(cols >= m * DIM) & (cols < (m + 1) * DIM)] - m * DIM
             if len(mine):
                 parts.append(cache.read(shas, mine)[0])
+        if not parts:  # no column asked for
+            return np.zeros((int(self.offsets(shas)[-1]), 0), np.float32)
         return parts[0] if len(parts) == 1 else np.hstack(parts)
 
     def used_columns(self, shas: list[str]) -> np.ndarray:

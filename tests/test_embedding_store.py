@@ -189,3 +189,12 @@ def test_rankings_do_not_depend_on_how_the_store_was_filled(tmp_path):
         Ha, ta, _ = fa.segment_entropies(clf, shas, files_per_block=block)
         Hb, tb, _ = fb.segment_entropies(clf, shas, files_per_block=block)
         assert np.array_equal(Ha, Hb) and np.array_equal(ta, tb)
+
+
+def test_reading_no_columns_gives_the_rows_and_nothing_else(tmp_path):
+    rng = np.random.default_rng(6)
+    store = EmbeddingStore(tmp_path, SHA)
+    embs = _fill(store, rng, 3)
+    feats = CollectionFeatures.from_stores([store], PRESETS["paper"])
+    X = feats.read(list(embs), np.zeros(0, np.int64))
+    assert X.shape == (sum(len(e) for e in embs.values()), 0)
