@@ -298,15 +298,15 @@ def summarize(cells: list[dict], fit_2000: dict[str, float] | None = None) -> di
         for name, per in opts.items():
             iou = np.array([v["total_iou"] or 0.0 for v in per.values()])
             m, lo, hi = _t_interval(iou)
-            paired = [per[k]["total_iou"] - base[k]["total_iou"] for k in per if k in base]
+            both = [k for k in per if k in base]  # datasets paper was measured on too
+            paired = [per[k]["total_iou"] - base[k]["total_iou"] for k in both]
             dm, dlo, dhi = _t_interval(np.array(paired)) if paired else (None, None, None)
             classes = sorted({k for v in per.values() for k in v["per_class_iou"]})
             rows.append({
                 "option": name, "snr": snr, "ratio": ratio, "n_datasets": len(per),
                 "total_iou": m, "ci": [lo, hi], "ratio_to_paper":  # on the same datasets
-                    (float(np.mean([per[k]["total_iou"] for k in per if k in base])
-                           / np.mean([base[k]["total_iou"] for k in per if k in base]))
-                     if paired else None),
+                    (float(np.mean([per[k]["total_iou"] for k in both])
+                           / np.mean([base[k]["total_iou"] for k in both])) if both else None),
                 "diff_vs_paper": dm, "diff_ci": [dlo, dhi],
                 "per_class_iou": {k: float(np.mean([v["per_class_iou"].get(k) or 0.0
                                                     for v in per.values()])) for k in classes},

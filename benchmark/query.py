@@ -98,11 +98,12 @@ def embed_collection(recs: list[Recording], cache: EmbeddingStore, model, *,
 
     from .file_hashes import FileHashes
 
-    hashes = FileHashes(cache.root.parent / "file-hashes.json")
-    for r in recs:
-        if not r.sha256:
-            r.sha256 = hashes.sha256(r.path)
-    hashes.save()
+    if any(not r.sha256 for r in recs):  # another mode's call may have hashed them
+        hashes = FileHashes(cache.root.parent / "file-hashes.json")
+        for r in recs:
+            if not r.sha256:
+                r.sha256 = hashes.sha256(r.path)
+        hashes.save()
     todo, seen = [], set()
     for r in recs:  # each content once
         if r.sha256 not in cache and r.sha256 not in seen:
@@ -132,8 +133,7 @@ def embed_collection(recs: list[Recording], cache: EmbeddingStore, model, *,
                     skipped.append((r.rel, str(exc).splitlines()[0]))
                 continue
             writer.add(r.sha256, emb)
-    cache.refresh()
-    return [r for r in recs if r.sha256 in cache]
+    return [r for r in recs if r.sha256 in cache]  # each shard written refreshed the store
 
 
 class CollectionFeatures:
@@ -223,15 +223,15 @@ class CollectionFeatures:
         offsets = self.offsets(shas)
         H = np.empty(int(offsets[-1]), np.float32)
         top = np.empty(int(offsets[-1]), np.int16)
-        fitted = getattr(clf, "lr_", None) is not None
+        # a plain detector's fitted model reads only its columns, straight from the stores
+        direct = self.plain and getattr(clf, "lr_", None) is not None
+        if direct:
+            cols, w, bias = clf.linear_map()
 
         def work(i):
             block = shas[i:i + files_per_block]
             a, b = offsets[i], offsets[min(i + files_per_block, len(shas))]
-            if not fitted:
-                z = clf.logits(np.zeros((b - a, 0), np.float32))
-            elif self.plain:  # only the classifier's columns, straight from the stores
-                cols, w, bias = clf.linear_map()
+            if direct:
                 z = clf.logits(self.read(block, cols) @ w.T + bias)
             else:
                 z = clf.decision_function(np.concatenate([self.load(s) for s in block]))
@@ -551,13 +551,16 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     present = sorted({int(c) for lab in lab_a for c in np.unique(lab)})
     clf = None
 
+    means: list[np.ndarray] = []  # read once, if novelty or diversification needs them
+
     def file_means():
         """Mean features of the pool's and the annotated recordings, on the columns that
         are non-zero in any of them (the others add nothing to distances)."""
-        shas = sha_p + [r.sha256 for r in annotated]
-        cols = cache.used_columns(shas)
-        means = cache.file_means(shas, cols)
-        return means[:len(pool)], means[len(pool):]
+        if not means:
+            shas = sha_p + [r.sha256 for r in annotated]
+            m = cache.file_means(shas, cache.used_columns(shas))
+            means.extend([m[:len(pool)], m[len(pool):]])
+        return means[0], means[1]
 
     if not annotated:
         how = f"no recording is annotated yet: ranked at random (seed {seed})"

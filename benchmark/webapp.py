@@ -80,18 +80,16 @@ def create_app(session: AnnotationSession, token: str, *, out: Path,
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
         return response
 
+    def refit_state() -> dict:
+        return {"refitting": worker.busy or session.stale(), "refit_error": worker.error}
+
     async def queue(request: Request) -> Response:
-        q = session.queue()
-        q["refitting"] = worker.busy or session.stale()
-        q["refit_error"] = worker.error
-        return JSONResponse(q)
+        return JSONResponse({**session.queue(), **refit_state()})
 
     async def status(request: Request) -> Response:
         """What the page polls: small, so that a large queue is fetched only on a change."""
         return JSONResponse({"version": session.version,
-                             "model_version": session.model_version,
-                             "refitting": worker.busy or session.stale(),
-                             "refit_error": worker.error})
+                             "model_version": session.model_version, **refit_state()})
 
     def _rel(request: Request) -> str:
         return request.query_params.get("rel", "")
