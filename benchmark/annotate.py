@@ -88,23 +88,25 @@ class AnnotationSession:
         check_strategy(strategy, k, "none")
         self.audio = Path(audio).resolve()
         self.labels = Path(labels).resolve()
-        if not self.labels.exists():
+        if self.labels.exists():
+            check_labels_folder(self.labels)
+        recs, self.skipped = scan_audio(self.audio)
+        if not recs:
+            raise BenchmarkError(f"no readable recording in {audio}")
+        self.detector = detector or PRESETS["field"]
+        self.strategy, self.k, self.label_column = strategy, k, label_column
+        self.random_state = random_state
+        ann = collect_annotations(self.labels if self.labels.exists() else None, recs,
+                                  label_column=label_column, classes=classes)
+        seen = sorted({lab for evs in ann.events.values() for _, _, lab in evs})
+        if classes is None and not seen:
+            raise BenchmarkError("no labels yet: pass --classes (e.g. --classes dog,baby)")
+        if not self.labels.exists():  # created only once the input is known to be good
             try:
                 self.labels.mkdir(parents=True)
             except OSError as exc:
                 raise BenchmarkError(f"cannot create the labels folder {labels} ({exc})") \
                     from None
-        check_labels_folder(self.labels)
-        self.detector = detector or PRESETS["field"]
-        self.strategy, self.k, self.label_column = strategy, k, label_column
-        self.random_state = random_state
-        recs, self.skipped = scan_audio(self.audio)
-        if not recs:
-            raise BenchmarkError(f"no readable recording in {audio}")
-        ann = collect_annotations(self.labels, recs, label_column=label_column, classes=classes)
-        seen = sorted({lab for evs in ann.events.values() for _, _, lab in evs})
-        if classes is None and not seen:
-            raise BenchmarkError("no labels yet: pass --classes (e.g. --classes dog,baby)")
         self.classes = class_list(classes if classes is not None else seen)
         self.warnings = list(ann.warnings)
         if model is None:

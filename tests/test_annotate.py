@@ -251,6 +251,7 @@ def test_cli_refuses_bad_input_in_one_line(tmp_path, capsys):
 
     assert main(["annotate", str(tmp_path / "none"), "--labels", str(tmp_path / "l"),
                  "--out", str(tmp_path / "o"), "--no-browser"]) == 2
+    assert not (tmp_path / "l").exists()  # bad input creates nothing
     assert main(["annotate", str(tmp_path), "--labels", str(tmp_path / "l"),
                  "--out", str(tmp_path / "o"), "--no-browser", "--port", "70000"]) == 2
     (tmp_path / "a_file").write_text("x")
