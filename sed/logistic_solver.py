@@ -9,9 +9,10 @@ unpenalised intercepts ``b``,
 largest absolute gradient component is at most ``tol``. On standardised YAMNet embeddings this
 takes hundreds of L-BFGS iterations because the columns are strongly correlated. Here the same
 objective is minimised in whitened coordinates ``W = A W'`` with
-``A = (Z^T Z / n + ridge I)^(-1/2)``: a change of variables, so the optimum is the same model, reached in far fewer iterations. The
-stopping rule is scikit-learn's, evaluated in the original coordinates. All passes over the data
-are float32 BLAS products on one preconditioned copy of the rows.
+``A = (Z^T Z / n + ridge I)^(-1/2)``: a change of variables, so the optimum is the same
+model, reached in far fewer iterations. The stopping rule is scikit-learn's, evaluated in the
+original coordinates. All passes over the data are float32 BLAS products on one
+preconditioned copy of the rows.
 """
 
 from __future__ import annotations
