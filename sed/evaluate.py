@@ -34,10 +34,11 @@ class DetectorSettings:
     C : float
         Inverse L2 regularisation of the logistic regression.
     tol : float
-        lbfgs tolerance every fit runs to (scikit-learn's gradient criterion). 1e-5, not
-        scikit-learn's 1e-4: measured on a 300-file dataset, a from-scratch fit at 1e-4 stops
-        162 iterations in at total IoU 0.717, while warm-started fits and from-scratch fits at
-        1e-5 or 1e-6 all reach the optimum's 0.725 (``tests/test_evaluation_identity.py``).
+        Tolerance every fit runs to (scikit-learn's gradient criterion). 1e-5, not
+        scikit-learn's 1e-4: measured on a 300-file dataset with scikit-learn's lbfgs, a
+        from-scratch fit at 1e-4 stopped 162 iterations in at total IoU 0.717, while
+        warm-started fits and from-scratch fits at 1e-5 or 1e-6 all reached the optimum's
+        0.725 (``tests/test_evaluation_identity.py``).
     max_iter : int
         Safety stop only; a fit that reaches it is recorded as not converged.
     kernel : int

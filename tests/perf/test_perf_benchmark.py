@@ -4,6 +4,8 @@
 - one AL iteration (fit + test evaluation + pool scoring) at 10 %, 30 % and 50 % labels
   on a 2500-file dataset (synthetic 205-d embeddings shaped like the compacted YAMNet
   patch embeddings, 4 classes, 20 % event files);
+- one AL classifier fit on 66 k correlated segments, by solver (the whitened L-BFGS default
+  against scikit-learn's lbfgs): what the main job's time is made of;
 - YAMNet embedding, network alone and ``sedbench embed`` end to end, per engine (LiteRT and
   the TensorFlow reference) and mode, with the fraction of the machine's FMA peak
   (goal: end to end >= 70 % of it in patch mode, 4.4 k segments/s).
@@ -119,3 +121,34 @@ def test_embed_end_to_end(benchmark, yamnet_model, engine, tmp_path_factory):
     rate = store.meta["n_segments"] / benchmark.stats.stats.mean
     benchmark.extra_info["segments_per_second"] = rate
     benchmark.extra_info["fraction_of_fma_peak"] = rate / PATCH_PEAK
+
+
+@pytest.fixture(scope="module")
+def correlated_segments():
+    """400 files' worth of segments (66 k x 270) whose columns share a few factors, as
+    YAMNet's ReLU embeddings do (the reason plain lbfgs needs hundreds of iterations)."""
+    rng = np.random.default_rng(5)
+    n, d = 400 * N_SEG, 270
+    labels = np.where(rng.random(n) < 0.07, rng.integers(1, 4, n), 0)
+    factors = rng.normal(size=(n, 12)) + np.eye(12)[labels] * 1.5
+    X = np.maximum(factors @ rng.normal(size=(12, d)) + 0.3 * rng.normal(size=(n, d)), 0)
+    return X.astype(np.float32), labels
+
+
+@pytest.mark.parametrize("solver", ["whitened-lbfgs", "sklearn-lbfgs"])
+def test_al_fit_by_solver(benchmark, correlated_segments, solver):
+    """One from-scratch AL fit to tol 1e-5 on one thread: the whitened solver (the default)
+    against scikit-learn's lbfgs on the same objective (issue 12, the main job's cost)."""
+    from threadpoolctl import threadpool_limits
+
+    from sedal.sed.model import SegmentClassifier
+
+    X, y = correlated_segments
+
+    def fit_once():
+        with threadpool_limits(1):
+            return SegmentClassifier(4, tol=1e-5, solver=solver).fit(X, y)
+
+    clf = benchmark.pedantic(fit_once, rounds=2, iterations=1)
+    benchmark.extra_info["lbfgs_iterations"] = clf.n_iter_
+    assert clf.converged_
