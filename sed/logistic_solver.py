@@ -108,7 +108,9 @@ def fit_logistic(chunks: Callable[[], Iterable[np.ndarray]], y: np.ndarray, *, C
     for c in chunks():
         block = (c.T @ c).astype(np.float64)  # float32 product per chunk, float64 sum
         cov = block if cov is None else cov + block
-    d = cov.shape[0]
+    if cov is None or not np.isfinite(cov).all():
+        raise ValueError("the rows must be finite (no NaN or infinity) and not empty")
+    d = cov.shape[0]  # 0 columns: an intercept-only model (the class priors)
     A, A_inv = whitening(cov / n, ridge)
     A32 = A.astype(np.float32)
     ZA = np.empty((n, d), np.float32)
@@ -167,7 +169,7 @@ def fit_logistic(chunks: Callable[[], Iterable[np.ndarray]], y: np.ndarray, *, C
 
     def original_grad_max(theta: np.ndarray, grad: np.ndarray) -> float:
         gw = A_inv @ grad[:n_w].reshape(d, m)  # dW = A^-T dW' (A symmetric)
-        return float(max(np.abs(gw).max(), np.abs(grad[n_w:]).max()))
+        return float(np.abs(np.concatenate([gw.ravel(), grad[n_w:]])).max())
 
     def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
         loss, grad = loss_grad(theta)

@@ -60,6 +60,8 @@ def column_stats(X, chunk: int = CHUNK_ROWS) -> tuple[np.ndarray, np.ndarray]:
         total += c.sum(axis=0, dtype=np.float64)
     mean = total / n
     sq = np.zeros(d, np.float64)
+    if not np.isfinite(mean).all():  # NaN/inf rows: the caller reports them
+        return mean, np.full(d, np.nan)
     for c in _chunks(X, chunk):
         dev = c - mean
         sq += np.einsum("ij,ij->j", dev, dev)
@@ -146,6 +148,8 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"labels must be in [0, {n_classes})")
         self.classes_ = np.unique(y)
         mean, var = column_stats(X)
+        if not (np.isfinite(mean).all() and np.isfinite(var).all()):
+            raise ValueError("embeddings contain NaN or infinite values")
         active = np.flatnonzero(var > 0)
         # Gathering columns costs a copy; it pays only when many columns are constant.
         self.cols_ = active if len(active) < 0.75 * X.shape[1] else np.arange(X.shape[1])

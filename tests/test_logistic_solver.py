@@ -132,3 +132,16 @@ def test_segment_classifier_solvers_give_the_same_model():
     a, b = (f.predict_proba(X) for f in fits.values())
     assert fits["whitened-lbfgs"].converged_
     assert np.abs(a - b).max() < 5e-3
+
+
+def test_constant_columns_give_the_class_priors_and_non_finite_rows_are_refused():
+    X = np.ones((50, 8), np.float32)
+    y = np.r_[np.zeros(40, int), np.ones(10, int)]
+    clf = SegmentClassifier(3).fit(X, y)  # no informative column: intercepts only
+    assert clf.converged_
+    np.testing.assert_allclose(clf.predict_proba(X[:1])[0], [0.8, 0.2, 0.0], atol=1e-3)
+    for bad in (np.nan, np.inf):
+        Xb = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
+        Xb[3, 2] = bad
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            SegmentClassifier(3).fit(Xb, y)
