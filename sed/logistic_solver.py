@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.utils.class_weight import compute_sample_weight
 
 #: Added to the eigenvalues of the standardised rows' covariance before the inverse square root.
 RIDGE = 1e-3
@@ -59,16 +60,6 @@ def whitening(cov: np.ndarray, ridge: float = RIDGE) -> tuple[np.ndarray, np.nda
     vals = np.maximum(vals, 0.0) + ridge
     root = np.sqrt(vals)
     return (vecs / root) @ vecs.T, (vecs * root) @ vecs.T
-
-
-def sample_weights(y: np.ndarray, class_weight: str | None) -> np.ndarray | None:
-    """Per-row weights as scikit-learn derives them from ``class_weight`` (None: unweighted)."""
-    if class_weight is None:
-        return None
-    if class_weight != "balanced":
-        raise ValueError("class_weight must be None or 'balanced'")
-    classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-    return (len(y) / (len(classes) * counts))[inverse]
 
 
 def fit_logistic(chunks: Callable[[], Iterable[np.ndarray]], y: np.ndarray, *, C: float = 1.0,
@@ -121,9 +112,11 @@ def fit_logistic(chunks: Callable[[], Iterable[np.ndarray]], y: np.ndarray, *, C
     if i != n:
         raise ValueError("chunks() gave a different number of rows than y")
 
-    sw = sample_weights(y, class_weight)
-    sw_sum = float(n if sw is None else sw.sum())
-    row_w = (np.full(n, 1.0 / sw_sum) if sw is None else sw / sw_sum).astype(np.float32)
+    if class_weight not in (None, "balanced"):
+        raise ValueError("class_weight must be None or 'balanced'")
+    sw = compute_sample_weight(class_weight, y)  # ones for None, as scikit-learn weighs rows
+    sw_sum = float(sw.sum())
+    row_w = (sw / sw_sum).astype(np.float32)
     lam = 1.0 / (C * sw_sum)
     AtA = A.T @ A
     k = len(classes)
@@ -176,10 +169,13 @@ def fit_logistic(chunks: Callable[[], Iterable[np.ndarray]], y: np.ndarray, *, C
         last["theta"], last["grad"] = theta.copy(), grad
         return loss, grad
 
+    def grad_at(theta: np.ndarray) -> np.ndarray:
+        """The gradient at ``theta``: the last evaluation's when it was there."""
+        return last["grad"] if np.array_equal(last.get("theta"), theta) else loss_grad(theta)[1]
+
     def callback(intermediate_result) -> None:
         theta = intermediate_result.x
-        grad = last["grad"] if np.array_equal(last.get("theta"), theta) else loss_grad(theta)[1]
-        if original_grad_max(theta, grad) <= tol:
+        if original_grad_max(theta, grad_at(theta)) <= tol:
             raise StopIteration
 
     _, g0 = fun(theta0)
@@ -194,8 +190,7 @@ def fit_logistic(chunks: Callable[[], Iterable[np.ndarray]], y: np.ndarray, *, C
         theta, n_iter = res.x, int(res.nit)
         # ftol: no further decrease is representable (float32 rows), before max_iter
         stalled = bool(res.success) and n_iter < max_iter
-    grad = last["grad"] if np.array_equal(last.get("theta"), theta) else loss_grad(theta)[1]
-    gmax = original_grad_max(theta, grad)
+    gmax = original_grad_max(theta, grad_at(theta))
     Wp, b = unpack(theta)
     return LogisticSolution(coef=(A @ Wp).T.copy(), intercept=b.copy(), n_iter=n_iter,
                             converged=bool(gmax <= tol or stalled), grad_max=gmax)

@@ -170,40 +170,30 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
             common, a, b = np.intersect1d(prev.cols_, self.cols_, return_indices=True)
             coef0[:, b] = prev.lr_.coef_[:, a]
             intercept0 = prev.lr_.intercept_.copy()
+        lr = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol,
+                                random_state=self.random_state, class_weight=self.class_weight)
         if self.solver == "sklearn-lbfgs":
-            lr = self._fit_sklearn(X, y, coef0, intercept0)
+            if coef0 is not None:
+                lr.set_params(warm_start=True)
+                lr.coef_, lr.intercept_ = coef0, intercept0
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # recorded in converged_ instead
+                lr.fit(self._transform(X), y)
+            self.n_iter_ = int(np.max(lr.n_iter_))
+            self.converged_ = self.n_iter_ < self.max_iter
         elif self.solver == "whitened-lbfgs":
             sol = fit_logistic(lambda: self._standardised_chunks(X), y, C=self.C, tol=self.tol,
                                max_iter=self.max_iter, class_weight=self.class_weight,
                                coef0=coef0, intercept0=intercept0)
-            lr = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol,
-                                    random_state=self.random_state, class_weight=self.class_weight)
             lr.classes_ = self.classes_.copy()
             lr.coef_, lr.intercept_ = sol.coef, sol.intercept
             lr.n_iter_ = np.array([sol.n_iter], np.int32)
             lr.n_features_in_ = len(self.cols_)
-            self.grad_max_ = sol.grad_max
+            self.n_iter_, self.converged_, self.grad_max_ = sol.n_iter, sol.converged, sol.grad_max
         else:
             raise ValueError("solver must be 'whitened-lbfgs' or 'sklearn-lbfgs'")
         self.lr_ = lr
-        self.n_iter_ = int(np.max(lr.n_iter_))
-        self.converged_ = (self.n_iter_ < self.max_iter if self.solver == "sklearn-lbfgs"
-                           else bool(sol.converged))
         return self
-
-    def _fit_sklearn(self, X, y, coef0, intercept0):
-        """scikit-learn's own lbfgs on the standardised copy (the reference path)."""
-        from sklearn.linear_model import LogisticRegression
-
-        lr = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol,
-                                random_state=self.random_state, class_weight=self.class_weight)
-        if coef0 is not None:
-            lr.set_params(warm_start=True)
-            lr.coef_, lr.intercept_ = coef0, intercept0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # recorded in converged_ instead
-            lr.fit(self._transform(X), y)
-        return lr
 
     def _standardised_chunks(self, X):
         """The standardised active columns of ``X`` (float32), one row chunk at a time."""
@@ -216,11 +206,10 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
     def _transform(self, X) -> np.ndarray:
         """The standardised active columns of ``X`` (float32), built chunk by chunk."""
         out = np.empty((len(X), len(self.cols_)), np.float32)
-        gather = len(self.cols_) < X.shape[1]
-        for i, c in zip(range(0, len(X), CHUNK_ROWS), _chunks(X), strict=True):
-            block = out[i:i + len(c)]
-            np.subtract(c[:, self.cols_] if gather else c, self.mean_, out=block)
-            block *= self.inv_scale_
+        i = 0
+        for block in self._standardised_chunks(X):
+            out[i:i + len(block)] = block
+            i += len(block)
         return out
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.class_weight import compute_sample_weight
 
-from sedal.sed.logistic_solver import fit_logistic, sample_weights, whitening
+from sedal.sed.logistic_solver import fit_logistic, whitening
 from sedal.sed.model import SegmentClassifier
 
 
@@ -31,8 +32,7 @@ def objective_and_gradient(Z, y, coef, intercept, C=1.0, class_weight=None):
     s -= s.max(1, keepdims=True)
     p = np.exp(s)
     p /= p.sum(1, keepdims=True)
-    sw = sample_weights(y, class_weight)
-    w = np.ones(len(y)) if sw is None else sw
+    w = compute_sample_weight(class_weight, y)
     loss = -np.sum(w * np.log(p[np.arange(len(y)), yi])) / w.sum()
     loss += 0.5 * np.sum(coef ** 2) / (C * w.sum())
     p[np.arange(len(y)), yi] -= 1.0
