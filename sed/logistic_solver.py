@@ -121,8 +121,10 @@ def fit_logistic(chunks: Callable[[], Iterable[np.ndarray]], y: np.ndarray, *, C
     AtA = A.T @ A
     k = len(classes)
     m = 1 if k == 2 else k  # parameter columns: binary problems fit the second class only
+    rows = np.arange(n)
     onehot = np.zeros((n, k), np.float32)
-    onehot[np.arange(n), yi] = 1.0
+    onehot[rows, yi] = 1.0
+    row_w64 = row_w.astype(np.float64)
     n_w = d * m
 
     def unpack(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,8 +140,8 @@ def fit_logistic(chunks: Callable[[], Iterable[np.ndarray]], y: np.ndarray, *, C
         p = np.exp(s)
         norm = p.sum(axis=1, keepdims=True)
         p /= norm
-        logp_true = s[np.arange(n), yi] - np.log(norm[:, 0])
-        loss = -float(np.dot(row_w.astype(np.float64), logp_true.astype(np.float64)))
+        logp_true = s[rows, yi] - np.log(norm[:, 0])
+        loss = -float(np.dot(row_w64, logp_true.astype(np.float64)))
         p -= onehot
         p *= row_w[:, None]
         g = p[:, 1:] if m == 1 else p
@@ -158,24 +160,23 @@ def fit_logistic(chunks: Callable[[], Iterable[np.ndarray]], y: np.ndarray, *, C
         if intercept0 is not None:
             theta0[n_w:] = np.asarray(intercept0, np.float64)
 
-    last: dict[str, np.ndarray] = {}
+    last: dict = {}
 
     def original_grad_max(theta: np.ndarray, grad: np.ndarray) -> float:
         gw = A_inv @ grad[:n_w].reshape(d, m)  # dW = A^-T dW' (A symmetric)
         return float(np.abs(np.concatenate([gw.ravel(), grad[n_w:]])).max())
 
     def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        loss, grad = loss_grad(theta)
-        last["theta"], last["grad"] = theta.copy(), grad
-        return loss, grad
-
-    def grad_at(theta: np.ndarray) -> np.ndarray:
-        """The gradient at ``theta``: the last evaluation's when it was there."""
-        return last["grad"] if np.array_equal(last.get("theta"), theta) else loss_grad(theta)[1]
+        """Loss and gradient, remembered for the last point (the start, checked before
+        L-BFGS, and each accepted point, checked by the callback, are evaluated once)."""
+        if not np.array_equal(last.get("theta"), theta):
+            last["theta"], last["value"] = theta.copy(), loss_grad(theta)
+        loss, grad = last["value"]
+        return loss, grad.copy()
 
     def callback(intermediate_result) -> None:
         theta = intermediate_result.x
-        if original_grad_max(theta, grad_at(theta)) <= tol:
+        if original_grad_max(theta, fun(theta)[1]) <= tol:
             raise StopIteration
 
     _, g0 = fun(theta0)
@@ -190,7 +191,7 @@ def fit_logistic(chunks: Callable[[], Iterable[np.ndarray]], y: np.ndarray, *, C
         theta, n_iter = res.x, int(res.nit)
         # ftol: no further decrease is representable (float32 rows), before max_iter
         stalled = bool(res.success) and n_iter < max_iter
-    gmax = original_grad_max(theta, grad_at(theta))
+    gmax = original_grad_max(theta, fun(theta)[1])
     Wp, b = unpack(theta)
     return LogisticSolution(coef=(A @ Wp).T.copy(), intercept=b.copy(), n_iter=n_iter,
                             converged=bool(gmax <= tol or stalled), grad_max=gmax)
