@@ -24,10 +24,9 @@ def test_main_job_quick_look_from_nothing(benchmark, yamnet_model, tmp_path, mon
     from sedal.benchmark.cli import main
 
     weights = Path(os.environ["SEDAL_CACHE"]) / "yamnet"
-    rounds = iter(range(100))
 
-    def setup():
-        work = tmp_path / f"round{next(rounds)}"
+    def setup():  # one round: an empty folder and cache
+        work = tmp_path / "work"
         (work / "cache").mkdir(parents=True)
         shutil.copytree(weights, work / "cache" / "yamnet")
         monkeypatch.setenv("SEDAL_CACHE", str(work / "cache"))
