@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 
-def main() -> int:
+def _main() -> int:
     from threadpoolctl import threadpool_limits
 
     from sedal.benchmark.loop import load_run_data
@@ -33,8 +33,7 @@ def main() -> int:
     try:
         sizes = [int(x) for x in args.files.split(",")]
     except ValueError:
-        print("error: --files must be comma-separated integers", file=sys.stderr)
-        return 2
+        raise ValueError("--files must be comma-separated integers") from None
     store = ensure_store(args.dataset, rebuild="never")
     doc, _ = load_dataset_manifest(args.dataset)
     data = load_run_data(store, doc, "compare")
@@ -60,6 +59,13 @@ def main() -> int:
             print(f"{n:5d}  {len(y):8d}  " + "  ".join(f"{c:>22s}" for c in cells)
                   + f"  {np.abs(a - b).max():7.1e}  {(a.argmax(1) == b.argmax(1)).mean():.5f}")
     return 0
+
+
+def main() -> int:
+    """Bad input (no dataset, no features) is one line on stderr and exit 2."""
+    from sedal.core.cli import run_main
+
+    return run_main(_main)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 
-def main() -> int:
+def _main() -> int:
     from threadpoolctl import threadpool_limits
 
     from sedal.benchmark.loop import RunConfig, fit, load_run_data
@@ -46,6 +46,13 @@ def main() -> int:
         prof.runcall(fit, data, files, cfg)
     pstats.Stats(prof).sort_stats("tottime").print_stats(8)
     return 0
+
+
+def main() -> int:
+    """Bad input (no dataset, no features) is one line on stderr and exit 2."""
+    from sedal.core.cli import run_main
+
+    return run_main(_main)
 
 
 if __name__ == "__main__":
