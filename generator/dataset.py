@@ -86,11 +86,12 @@ def resolve_sources(sources: str | os.PathLike | None, sr: int, *, builtin_seed:
     return Sources(prepared, meta, read_provenance(root))
 
 
-def dataset_key(spec: DatasetSpec, sources_meta: dict) -> str:
-    """Identity of a dataset: hash of its spec and its source library."""
+def dataset_key(spec: DatasetSpec, sources_meta: dict,
+                format_version: int = FORMAT_VERSION) -> str:
+    """Identity of a dataset: hash of its spec, its source library and its format."""
     return sha256_bytes(canonical_json(
         {"spec": spec.to_dict(), "library": sources_meta["library_sha256"],
-         "format_version": FORMAT_VERSION}).encode())
+         "format_version": format_version}).encode())
 
 
 def audio_rel(plan: FilePlan) -> str:
@@ -117,7 +118,8 @@ def _write_plan_outputs(out: str, plan: FilePlan, wav: bytes, jam: bytes) -> dic
 
 
 # -- workers -----------------------------------------------------------------
-def _render_batch(batch: list[dict], spec_d: dict, fg: str, bg: str, out: str) -> list[dict]:
+def _render_batch(batch: list[dict], spec_d: dict, fg: str, bg: str, out: str,
+                  fmt: int = FORMAT_VERSION) -> list[dict]:
     """Render and write a batch of plans (runs in a worker process)."""
     from .render import ensure_bed, jams_bytes, pcm16_wav_bytes, render_plan
 
@@ -126,14 +128,14 @@ def _render_batch(batch: list[dict], spec_d: dict, fg: str, bg: str, out: str) -
     for d in batch:
         plan = FilePlan.from_dict(d)
         ensure_bed(plan, bg, spec.sr)
-        audio, jam = render_plan(plan, spec, fg, bg)
+        audio, jam = render_plan(plan, spec, fg, bg, exact=fmt >= 2)
         done.append(_write_plan_outputs(out, plan, pcm16_wav_bytes(audio, spec.sr),
-                                        jams_bytes(jam, fg, bg)))
+                                        jams_bytes(jam, fg, bg, round_floats=fmt >= 2)))
     return done
 
 
 def _rerender_batch(items: list[tuple[dict, str | None]], spec_d: dict, fg: str, bg: str,
-                    out: str) -> list[dict]:
+                    out: str, fmt: int = FORMAT_VERSION) -> list[dict]:
     """Re-render from JAMS files where given, else from the plan (worker)."""
     from .render import (
         check_jams_sources,
@@ -151,11 +153,11 @@ def _rerender_batch(items: list[tuple[dict, str | None]], spec_d: dict, fg: str,
         ensure_bed(plan, bg, spec.sr)
         if jams_path is not None:
             check_jams_sources(jams_path, plan)
-            audio, _ = rerender_jams(jams_path, fg, bg)
+            audio, _ = rerender_jams(jams_path, fg, bg, exact=fmt >= 2)
             jam = Path(jams_path).read_bytes()
         else:
-            audio, jam_obj = render_plan(plan, spec, fg, bg)
-            jam = jams_bytes(jam_obj, fg, bg)
+            audio, jam_obj = render_plan(plan, spec, fg, bg, exact=fmt >= 2)
+            jam = jams_bytes(jam_obj, fg, bg, round_floats=fmt >= 2)
         done.append(_write_plan_outputs(out, plan, pcm16_wav_bytes(audio, spec.sr), jam))
     return done
 
@@ -320,7 +322,8 @@ def _existing_key(out: Path) -> str | None:
     if (out / MANIFEST_NAME).exists():
         try:
             doc = load_manifest(out / MANIFEST_NAME)
-            return dataset_key(DatasetSpec.from_dict(doc["spec"]), doc["sources"])
+            return dataset_key(DatasetSpec.from_dict(doc["spec"]), doc["sources"],
+                               doc["format_version"])
         except SedalError:
             return "unreadable"
     if (out / STATE).exists():
@@ -575,7 +578,8 @@ def regenerate_dataset(manifest: str | os.PathLike, out: str | os.PathLike, *, s
                           progress=progress)
     check_sources(doc, src)
     out = Path(out)
-    _prepare_out(out, dataset_key(spec, smeta), force)
+    fmt = doc["format_version"]
+    _prepare_out(out, dataset_key(spec, smeta, fmt), force)
     src_dir = mpath.parent
     items = []
     for f in files:
@@ -586,7 +590,8 @@ def regenerate_dataset(manifest: str | os.PathLike, out: str | os.PathLike, *, s
         items.append((plan, str(jp) if use_jams else None))
     hashes: dict[str, dict] = {}
     _run_batches(_rerender_batch, items,
-                 (spec.to_dict(), src.prepared.fg_path(), src.prepared.bg_path(), str(out)),
+                 (spec.to_dict(), src.prepared.fg_path(), src.prepared.bg_path(), str(out),
+                  fmt),
                  jobs, progress, "regenerating",
                  on_done=lambda records: hashes.update({r["id"]: r for r in records}))
     bad = [f[key] for f in files for key in ("audio", "jams")

@@ -4,7 +4,8 @@
 the audio, the sha256 of every source clip and of every output file, and the
 full plan of every soundscape (background, events, times, SNRs), so that a
 dataset can be rebuilt from the manifest alone. A ``manifest_sha256`` over
-the rest of the document detects edits (it is a checksum, not a signature).
+the rest of the document except ``versions`` is the dataset's citable id and detects
+edits (it is a checksum, not a signature).
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from .plan import EventPlan, FilePlan
 from .spec import DatasetSpec
 
 FORMAT = "sedal-dataset"
-FORMAT_VERSION = 1
+#: Version 2: soundscapes are mixed with machine-independent arithmetic and the JAMS'
+#: audio-derived floats are rounded (:mod:`sedal.generator.scaper_compat`,
+#: :data:`sedal.generator.render.AUDIO_DERIVED_DECIMALS`), so a manifest regenerates
+#: bit-identically on any machine. Version 1 manifests are still read and regenerated with
+#: the arithmetic they were made with (reproducible on the same kind of CPU only).
+FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)
 MANIFEST_NAME = "manifest.json"
 
 
@@ -49,8 +56,17 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+#: Fields outside the ``manifest_sha256`` of a format 2 manifest: the checksum itself, and
+#: the versions of the tools that wrote it (informative: the same data written with another
+#: scipy is the same dataset, and keeps its id).
+UNHASHED_FIELDS = ("manifest_sha256", "versions")
+
+
 def _body_hash(doc: dict) -> str:
-    body = {k: v for k, v in doc.items() if k != "manifest_sha256"}
+    """The manifest's id: sha256 of its canonical JSON without :data:`UNHASHED_FIELDS`
+    (format 1 manifests hashed ``versions`` too)."""
+    skip = ("manifest_sha256",) if doc.get("format_version") == 1 else UNHASHED_FIELDS
+    body = {k: v for k, v in doc.items() if k not in skip}
     return sha256_bytes(canonical_json(body).encode("utf-8"))
 
 
@@ -94,10 +110,10 @@ def load_manifest(path: str | Path) -> dict:
         raise GeneratorError(f"cannot read manifest {path}: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise GeneratorError(f"{path} is not a sedal dataset manifest")
-    if doc.get("format_version") != FORMAT_VERSION:
+    if doc.get("format_version") not in READABLE_FORMAT_VERSIONS:
         raise GeneratorError(
             f"{path} has manifest format version {doc.get('format_version')!r}; "
-            f"this sedal reads version {FORMAT_VERSION}"
+            f"this sedal reads versions {', '.join(map(str, READABLE_FORMAT_VERSIONS))}"
         )
     if doc.get("manifest_sha256") != _body_hash(doc):
         raise GeneratorError(

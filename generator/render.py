@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from sedal.core import exactmath
 from sedal.core.fsutil import atomic_path, resolve_inside
 
 from .errors import GeneratorError
@@ -49,9 +50,35 @@ def _relativize(obj, prefixes: dict[str, str]):
     return obj
 
 
-def jams_bytes(jam, fg_path: str, bg_path: str) -> bytes:
-    """Serialise a Scaper JAMS with library paths replaced by placeholders."""
+#: Decimal places kept of the floats Scaper computes from the audio (the peak-normalisation
+#: scale factor, and the resulting ``ref_db`` change in dB). Their arithmetic is already
+#: machine-independent (:mod:`sedal.generator.scaper_compat`); rounding them once more keeps
+#: the JAMS stable against any last-bit difference left (e.g. another SoX build), at a
+#: precision far below anything audible (1e-9 dB).
+AUDIO_DERIVED_DECIMALS = 9
+AUDIO_DERIVED_FIELDS = ("peak_normalization_scale_factor", "ref_db_change", "ref_db_generated")
+
+
+def round_audio_derived(data: dict) -> dict:
+    """Round the audio-derived floats of a Scaper JAMS dict (in place; returned)."""
+    for ann in data.get("annotations", []):
+        box = ann.get("sandbox", {}).get("scaper")
+        if not isinstance(box, dict):
+            continue
+        for key in AUDIO_DERIVED_FIELDS:
+            v = box.get(key)
+            if isinstance(v, float) or isinstance(v, np.floating):
+                box[key] = round(float(v), AUDIO_DERIVED_DECIMALS)
+    return data
+
+
+def jams_bytes(jam, fg_path: str, bg_path: str, *, round_floats: bool = True) -> bytes:
+    """Serialise a Scaper JAMS with library paths replaced by placeholders and (unless
+    ``round_floats`` is False, as for format 1 manifests) the audio-derived floats rounded
+    to :data:`AUDIO_DERIVED_DECIMALS` places."""
     data = jam.__json__
+    if round_floats:
+        data = round_audio_derived(data)
     data = _relativize(data, {fg_path: FG_PLACEHOLDER, bg_path: BG_PLACEHOLDER})
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
@@ -120,13 +147,16 @@ def ensure_bed(plan: FilePlan, bg_path: str, sr: int) -> None:
         if clip_sr != sr:
             raise GeneratorError(f"bed piece {piece.source} is at {clip_sr} Hz, not {sr}")
         a = int(round(piece.source_time * sr))
-        seg = x[a:a + int(round(piece.duration * sr)), 0] * 10 ** (piece.gain_db / 20)
+        seg = x[a:a + int(round(piece.duration * sr)), 0] * exactmath.power(10.0,
+                                                                           piece.gain_db / 20)
         if out is None:
             out = seg
         else:
             n = min(int(round(bed_crossfade(prev_len, piece.duration) * sr)), len(out), len(seg))
             t = (np.arange(n) + 0.5) / max(n, 1)
-            mixed = out[len(out) - n:] * np.cos(t * np.pi / 2) + seg[:n] * np.sin(t * np.pi / 2)
+            fade_out = exactmath.elementwise(exactmath.cos, t * np.pi / 2)
+            fade_in = exactmath.elementwise(exactmath.sin, t * np.pi / 2)
+            mixed = out[len(out) - n:] * fade_out + seg[:n] * fade_in
             out = np.concatenate([out[:len(out) - n], mixed, seg[n:]])
         prev_len = piece.duration
     with atomic_path(dest) as tmp:
@@ -166,8 +196,10 @@ def check_jams_sources(jams_path: str | Path, plan: FilePlan) -> None:
                              f"{sources} instead of {want})")
 
 
-def render_plan(plan: FilePlan, spec: DatasetSpec, fg_path: str, bg_path: str):
-    """Mix one soundscape with Scaper.
+def render_plan(plan: FilePlan, spec: DatasetSpec, fg_path: str, bg_path: str, *,
+                exact: bool = True):
+    """Mix one soundscape with Scaper (``exact``: machine-independent arithmetic, see
+    :func:`sedal.generator.scaper_compat.import_scaper`).
 
     Returns
     -------
@@ -176,7 +208,7 @@ def render_plan(plan: FilePlan, spec: DatasetSpec, fg_path: str, bg_path: str):
     jam : jams.JAMS
         Scaper's annotation (with this machine's absolute paths).
     """
-    scaper = import_scaper()
+    scaper = import_scaper(exact)
     with _quiet():
         sc = scaper.Scaper(spec.duration, fg_path, bg_path, random_state=0)
         sc.sr = spec.sr
@@ -216,12 +248,12 @@ def render_plan(plan: FilePlan, spec: DatasetSpec, fg_path: str, bg_path: str):
     return audio, jam
 
 
-def rerender_jams(jams_path: str | Path, fg_path: str, bg_path: str):
+def rerender_jams(jams_path: str | Path, fg_path: str, bg_path: str, *, exact: bool = True):
     """Re-render a soundscape from a sedal JAMS through ``scaper.generate_from_jams``.
 
     Returns the float mix [n_samples, 1] and the new JAMS object.
     """
-    scaper = import_scaper()
+    scaper = import_scaper(exact)
     try:
         with _quiet():
             audio, jam, _, _ = scaper.generate_from_jams(
