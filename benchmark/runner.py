@@ -398,16 +398,19 @@ class ResultsStore:
 
     def check_datasets(self, datasets: dict[str, str]) -> None:
         """Refuse a dataset path whose build changed since earlier results."""
+        from sedal.core.fsutil import exclusive_lock
+
         p = self.root / "datasets.json"
-        known = _read_json(p, dict) if p.exists() else {}
-        for path, sha in datasets.items():
-            if path in known and known[path] != sha:
-                raise BenchmarkError(
-                    f"dataset {path} now holds a different build (manifest sha256 "
-                    f"{sha[:12]}..., results in {self.root} are for {known[path][:12]}...); "
-                    "use another --out or rebuild the original dataset")
-        known.update(datasets)
-        write_json_atomic(p, known)
+        with exclusive_lock(p):  # read-modify-write: two runs at once must not lose one
+            known = _read_json(p, dict) if p.exists() else {}
+            for path, sha in datasets.items():
+                if path in known and known[path] != sha:
+                    raise BenchmarkError(
+                        f"dataset {path} now holds a different build (manifest sha256 "
+                        f"{sha[:12]}..., results in {self.root} are for {known[path][:12]}...); "
+                        "use another --out or rebuild the original dataset")
+            known.update(datasets)
+            write_json_atomic(p, known)
 
     def save_config(self, plan: RunPlan) -> Path:
         d = plan.to_dict()

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from sedal.core.fsutil import cache_dir
+from sedal.core.fsutil import build_dir_once, cache_dir
 
 from .errors import GeneratorError
 from .synth import BUILTIN_CLASSES, SYNTH_SR
@@ -143,10 +143,15 @@ def _provenance_row(library: str, kind: str, label: str, i: int, rel: str) -> st
 
 def builtin_library(seed: int = 0, *, library: str = DEFAULT_BUILTIN,
                     progress: bool = False) -> Path:
-    """Path of the cached built-in library for ``seed``, building it if needed."""
+    """Path of the cached built-in library for ``seed``, building it if needed.
+
+    Safe under concurrency: any number of processes may ask for a library that is not built
+    yet; one builds it (in a private folder, renamed into place under a file lock) and the
+    others wait and use that result.
+    """
     path = cache_dir() / "sources" / builtin_name(seed, library)
-    if not (path / "README.txt").exists():
-        if path.exists():
-            shutil.rmtree(path)
-        write_builtin(path, seed, library=library, progress=progress)
-    return path
+    if (path / "README.txt").exists():  # written last, inside the folder renamed into place
+        return path
+    return build_dir_once(path, lambda tmp: write_builtin(tmp, seed, library=library,
+                                                          progress=progress),
+                          lambda p: (p / "README.txt").is_file())

@@ -384,6 +384,21 @@ def make_dataset(spec: DatasetSpec, out: str | os.PathLike, *, sources=None, job
     Manifest
         The dataset's manifest, typed.
     """
+    from sedal.core.fsutil import exclusive_lock
+
+    # two processes writing one dataset dir at once wait for each other (the second then
+    # finds the first one's files and reuses them)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(Path(out)):
+        return _make_dataset_locked(spec, out, sources=sources, jobs=jobs, force=force,
+                                    progress=progress, builtin_seed=builtin_seed,
+                                    builtin=builtin)
+
+
+def _make_dataset_locked(spec: DatasetSpec, out: str | os.PathLike, *, sources=None,
+                         jobs: int = 1, force: bool = False, progress: bool = False,
+                         builtin_seed: int = 0, builtin: str = DEFAULT_BUILTIN) -> dict:
+    """:func:`make_dataset` under the output dir's lock."""
     if jobs < 1:
         raise GeneratorError(f"--jobs must be >= 1, got {jobs}")
     out = Path(out)
@@ -551,6 +566,20 @@ def regenerate_dataset(manifest: str | os.PathLike, out: str | os.PathLike, *, s
     list of str
         Output files whose sha256 differs from the manifest (empty on success).
     """
+    from sedal.core.fsutil import exclusive_lock
+
+    # two processes writing one dataset dir at once wait for each other (the second then
+    # finds the first one's files and reuses them)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(Path(out)):
+        return _regenerate_dataset_locked(manifest, out, sources=sources, jobs=jobs, ids=ids,
+                                          force=force, progress=progress)
+
+
+def _regenerate_dataset_locked(manifest: str | os.PathLike, out: str | os.PathLike, *,
+                               sources=None, jobs: int = 1, ids: list[str] | None = None,
+                               force: bool = False, progress: bool = False) -> list[str]:
+    """:func:`regenerate_dataset` under the output dir's lock."""
     mpath = Path(manifest)
     doc = load_manifest(mpath)
     spec = DatasetSpec.from_dict(doc["spec"])

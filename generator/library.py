@@ -16,8 +16,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -26,7 +24,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from sedal.core.fsutil import cache_dir, sha256_bytes, sha256_file
+from sedal.core.fsutil import build_dir_once, cache_dir, sha256_bytes, sha256_file
 
 from .errors import GeneratorError
 
@@ -220,30 +218,21 @@ def prepare_library(
         if name in names:
             raise GeneratorError(f"source clips {names[name]} and {rel} would collide as {name}")
         names[name] = rel
+    def build(tmp: Path) -> None:
+        lines = []
+        for name, rel in sorted(names.items()):
+            audio, sr_in = read_clip(lib.root / rel)
+            mono = convert_audio(audio, sr_in, sr)
+            if mono.size == 0:
+                raise GeneratorError(f"audio file {lib.root / rel} is too short to convert")
+            dest = tmp / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(dest, mono, sr, subtype="PCM_16")
+            lines.append(f"{name}\t{mono.size}\t{_peak(dest)!r}\n")
+        (tmp / ".complete").write_text("".join(lines))
+
     if not (root / ".complete").exists():
-        root.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
-        try:
-            lines = []
-            for name, rel in sorted(names.items()):
-                audio, sr_in = read_clip(lib.root / rel)
-                mono = convert_audio(audio, sr_in, sr)
-                if mono.size == 0:
-                    raise GeneratorError(f"audio file {lib.root / rel} is too short to convert")
-                dest = tmp / name
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                sf.write(dest, mono, sr, subtype="PCM_16")
-                lines.append(f"{name}\t{mono.size}\t{_peak(dest)!r}\n")
-            (tmp / ".complete").write_text("".join(lines))
-            if root.exists():
-                shutil.rmtree(root)
-            try:
-                os.replace(tmp, root)
-            except OSError:  # another process finished first
-                shutil.rmtree(tmp, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        build_dir_once(root, build, lambda p: (p / ".complete").is_file())
     lengths, peaks = {}, {}
     for line in (root / ".complete").read_text().splitlines():
         name, n, *peak = line.split("\t")

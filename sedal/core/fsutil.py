@@ -145,3 +145,59 @@ def cache_dir() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "sedal"
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike):
+    """Hold an inter-process lock on the hidden file ``.<name>.lock`` beside ``path``.
+
+    Every process that fills or replaces ``path`` takes this lock first, so two first uses
+    of a cache entry cannot interleave; readers of a completed entry need not.
+    """
+    from filelock import FileLock
+
+    path = Path(path)
+    lock = path.parent / f".{path.name}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock)):
+        yield
+
+
+def build_dir_once(final: str | os.PathLike, build, is_complete) -> Path:
+    """Make the folder ``final`` exactly once, whatever the number of concurrent callers.
+
+    Under :func:`exclusive_lock`, if ``is_complete(final)`` the folder is used as it is (the
+    winner's result); else ``build(tmp)`` fills a private temporary folder next to it, which
+    then replaces any stale, incomplete ``final`` in one rename. A failed build leaves
+    nothing behind.
+
+    Parameters
+    ----------
+    final : path
+        The cache folder.
+    build : callable(Path) -> None
+        Writes the folder's contents into the temporary folder it is given.
+    is_complete : callable(Path) -> bool
+        Whether a folder holds a finished build (e.g. its last-written marker exists).
+    """
+    import shutil
+
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(final):
+        if is_complete(final):
+            return final
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+        try:
+            build(tmp)
+            if not is_complete(tmp):
+                raise RuntimeError(f"building {final} did not complete it")
+            if final.is_dir() and not final.is_symlink():
+                shutil.rmtree(final)
+            elif final.exists() or final.is_symlink():
+                final.unlink()
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return final
