@@ -60,8 +60,22 @@ def paired_differences(a: dict, b: dict) -> np.ndarray:
     return np.array([a[s] - b[s] for s in seeds], dtype=float)
 
 
-def t_ci(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Two-sided t confidence interval of the mean of ``x`` (nan for fewer than 2 values)."""
+#: Ranges of the quantities the report gives intervals for: IoU, AULC and labelled
+#: fractions lie in [0, 1], differences of two of them in [-1, 1].
+UNIT_RANGE = (0.0, 1.0)
+DIFFERENCE_RANGE = (-1.0, 1.0)
+
+
+def t_ci(x: np.ndarray, level: float = 0.95,
+         bounds: tuple[float, float] | None = None) -> tuple[float, float]:
+    """Two-sided t confidence interval of the mean of ``x`` (nan for fewer than 2 values),
+    intersected with ``bounds``, the range the mean cannot leave.
+
+    The intersection keeps the interval's coverage (the mean is inside ``bounds`` whatever
+    the data), and with few seeds a t interval can reach far outside the quantity's range
+    (a stay fraction of 0.575 [-4.8, 6.0] from two seeds); the bounded one then says
+    honestly that the data pin nothing down ([0, 1]).
+    """
     from scipy import stats
 
     x = np.asarray(x, dtype=float)
@@ -69,9 +83,12 @@ def t_ci(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
         return (math.nan, math.nan)
     m, se = float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
     if se == 0:
-        return (m, m)
-    lo, hi = stats.t.interval(level, len(x) - 1, loc=m, scale=se)
-    return (float(lo), float(hi))
+        lo, hi = m, m
+    else:
+        lo, hi = (float(v) for v in stats.t.interval(level, len(x) - 1, loc=m, scale=se))
+    if bounds is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return (lo, hi)
 
 
 def _one_sided_p(d: np.ndarray, shift: float, alternative: str) -> float:
@@ -110,7 +127,8 @@ def _base(d: np.ndarray, kind: str, margin: float) -> Comparison:
     n = len(d)
     sd = float(d.std(ddof=1)) if n >= 2 else math.nan
     return Comparison(kind=kind, verdict=INCONCLUSIVE, n=n,
-                      effect=float(d.mean()) if n else math.nan, ci=t_ci(d), margin=margin,
+                      effect=float(d.mean()) if n else math.nan,
+                      ci=t_ci(d, bounds=DIFFERENCE_RANGE), margin=margin,
                       mde=min_detectable_effect(sd, n))
 
 
@@ -255,7 +273,8 @@ def reaches_by(per_seed: dict, budget: float, never: float = 1.0) -> Comparison:
     end is <= budget, FAILS when its lower end is > budget."""
     x = np.array([never if v is None else v for v in per_seed.values()], float)
     c = Comparison(kind="reach", verdict=INCONCLUSIVE, n=len(x),
-                   effect=float(x.mean()) if len(x) else math.nan, ci=t_ci(x),
+                   effect=float(x.mean()) if len(x) else math.nan,
+                   ci=t_ci(x, bounds=UNIT_RANGE),
                    margin=math.nan, test="mean stay-fraction over seeds, 95 % t CI",
                    extra={"not_reached": int(sum(v is None for v in per_seed.values()))})
     if c.n < MIN_SEEDS:

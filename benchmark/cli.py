@@ -307,6 +307,7 @@ def _params(args):
 
 
 def run(args: argparse.Namespace) -> int:
+    from sedal.core.progress import stage
     from sedal.sed.features import ensure_store, load_dataset_manifest
 
     if args.cmd == "embed":
@@ -325,8 +326,9 @@ def run(args: argparse.Namespace) -> int:
         det = _detector(args)
         store = detector_store(args.dataset, det, _params(args), yamnet_path=args.yamnet,
                                progress=not args.quiet)
-        res = supervised(store, doc, args.fraction, random_state=args.seed,
-                         settings=det.settings, threads=args.threads)
+        with stage("training and scoring", enabled=not args.quiet):
+            res = supervised(store, doc, args.fraction, random_state=args.seed,
+                             settings=det.settings, threads=args.threads)
         res["detector"] = det.name
         if args.json:
             print(json.dumps(res, sort_keys=True))
@@ -367,13 +369,14 @@ def run(args: argparse.Namespace) -> int:
     elif args.cmd == "detect":
         from .detect import run_detect
 
-        res = run_detect(args.audio, args.out, labels=args.labels, model_path=args.model,
-                         save_model=args.save_model, label_column=args.label_column,
-                         classes=args.classes.split(",") if args.classes else None,
-                         min_confidence=args.min_confidence, min_duration=args.min_duration,
-                         merge_gap=args.merge_gap, accept_predictions=args.accept_predictions,
-                         yamnet=args.yamnet, cache_root=args.cache, threads=args.threads,
-                         progress=not args.quiet, detector=_detector(args))
+        with stage("detecting", enabled=not args.quiet):
+            res = run_detect(args.audio, args.out, labels=args.labels, model_path=args.model,
+                             save_model=args.save_model, label_column=args.label_column,
+                             classes=args.classes.split(",") if args.classes else None,
+                             min_confidence=args.min_confidence, min_duration=args.min_duration,
+                             merge_gap=args.merge_gap, accept_predictions=args.accept_predictions,
+                             yamnet=args.yamnet, cache_root=args.cache, threads=args.threads,
+                             progress=not args.quiet, detector=_detector(args))
         print(f"{res['recordings']} recordings, {res['events']} events ({res['model']}); "
               f"wrote {args.out}")
     elif args.cmd == "weights":
@@ -412,7 +415,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.cmd == "report":
         from .report import write_report
 
-        out = write_report(args.results, args.out)
+        with stage("writing the report", enabled=not args.quiet):
+            out = write_report(args.results, args.out)
         print(f"wrote {out / 'report.md'} and {out / 'report.html'}")
     return 0
 

@@ -94,7 +94,7 @@ def embed_collection(recs: list[Recording], cache: EmbeddingStore, model, *,
     """Hash every recording and embed those not stored yet (resumable: written in shards
     as it goes, see :class:`EmbeddingStore`). Returns the recordings that have an
     embedding; unreadable ones are appended to ``skipped``."""
-    from tqdm import tqdm
+    from sedal.core.progress import track
 
     from .file_hashes import FileHashes
 
@@ -116,11 +116,11 @@ def embed_collection(recs: list[Recording], cache: EmbeddingStore, model, *,
             with Client(scheduler, timeout="20s") as client:
                 futs = {client.submit(_embed_one, str(r.path), None, cache.mode,
                                       pure=False): r for r in todo}
-                for fut in tqdm(as_completed(futs), total=len(futs), desc="embedding",
-                                disable=not progress):
+                for fut in track(as_completed(futs), total=len(futs), desc="embedding",
+                                 unit="file", enabled=progress):
                     writer.add(futs[fut].sha256, fut.result())
             todo = []
-        for r in tqdm(todo, desc="embedding", unit="file", disable=not progress):
+        for r in track(todo, desc="embedding", unit="file", enabled=progress):
             try:
                 x, sr = sf.read(str(r.path), dtype="float32", always_2d=True)
                 emb = model.embed(x.mean(axis=1), sr, SEGMENT, HOP, cache.mode)

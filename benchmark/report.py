@@ -241,7 +241,8 @@ def _draw(ax, g: Group, labels, *, band: tuple | None = None, legend_n: bool = T
         f, m, h, n = band
         ax.plot(f * 100, m, color=colour("random"), ls=":", lw=1.2,
                 label=f"random over {n} dataset realisations")
-        ax.fill_between(f * 100, m - h, m + h, color=colour("random"), alpha=0.12, lw=0)
+        ax.fill_between(f * 100, np.clip(m - h, 0, 1), np.clip(m + h, 0, 1),
+                        color=colour("random"), alpha=0.12, lw=0)
     full = g.full_iou()
     if full is not None:
         ax.axhline(full, color="k", ls="--", lw=1, label=f"fully supervised ({full:.3f})")
@@ -365,8 +366,9 @@ def dataset_table(g: Group) -> list[str]:
         stay = C.reaches_by(stay_fractions(g, label), 0.08) if full is not None else None
         c = comps.get(label)
         lines.append(
-            f"| {label} | {n} | {_fmt(float(whole.mean()))} {_ci(C.t_ci(whole))} | "
-            f"{_fmt(_mean(low))} {_ci(C.t_ci(low))} | "
+            f"| {label} | {n} | {_fmt(float(whole.mean()))} "
+            f"{_ci(C.t_ci(whole, bounds=C.UNIT_RANGE))} | "
+            f"{_fmt(_mean(low))} {_ci(C.t_ci(low, bounds=C.UNIT_RANGE))} | "
             + (f"{c.effect:+.4f} {_ci(c.ci, 4)} | {_p(c.p)} | {_p(adj[label])} | "
                if c else "— | — | — | ")
             + (f"{_fmt(stay.effect)} {_ci(stay.ci)}, {stay.extra['not_reached']} |"
@@ -483,14 +485,16 @@ def seed_comparison(res: Results, library: str) -> list[str]:
     lines = [f"Top-10 vs Mean on {main.name}: {n} paired seeds; 0.5-10 % AULC "
              f"{_fmt(float(np.mean([a[s] for s in shared])))} vs "
              f"{_fmt(float(np.mean([b[s] for s in shared])))}, difference "
-             f"{d.mean():+.4f} {_ci(C.t_ci(d), 4)}; whole-schedule AULC difference "
-             f"{whole.mean():+.4f} {_ci(C.t_ci(whole), 4)}."]
+             f"{d.mean():+.4f} {_ci(C.t_ci(d, bounds=C.DIFFERENCE_RANGE), 4)}; whole-schedule "
+             f"AULC difference {whole.mean():+.4f} "
+             f"{_ci(C.t_ci(whole, bounds=C.DIFFERENCE_RANGE), 4)}."]
     reals = [g for g in res.realisations(main) if "random" in g.curves]
     if len(reals) > 1:
         vals = [float(np.mean(list(g.low("random").values()))) for g in reals]
         lines.append(f"Random over {len(reals)} dataset realisations (dataset seeds "
                      f"{', '.join(str(g.spec.get('seed')) for g in reals)}): 0.5-10 % AULC "
-                     f"{_fmt(float(np.mean(vals)))} {_ci(C.t_ci(np.array(vals)))} "
+                     f"{_fmt(float(np.mean(vals)))} "
+                     f"{_ci(C.t_ci(np.array(vals), bounds=C.UNIT_RANGE))} "
                      "(mean over seeds per realisation, then across realisations).")
     return lines
 

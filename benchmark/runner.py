@@ -482,7 +482,7 @@ class ResultsStore:
 def execute(plan: RunPlan, store: ResultsStore, *, jobs: int = 1, scheduler: str | None = None,
             progress: bool = False) -> dict:
     """Run every unfinished run of ``plan`` (and missing references); returns counts."""
-    from tqdm import tqdm
+    from sedal.core.progress import progress_bar
 
     store.check_datasets(plan.datasets)
     store.save_config(plan)
@@ -495,7 +495,7 @@ def execute(plan: RunPlan, store: ResultsStore, *, jobs: int = 1, scheduler: str
         if r.reference_key not in refs and not store.reference_ok(r.reference_key):
             refs[r.reference_key] = r
     tasks = [("ref", r) for _, r in sorted(refs.items())] + [("run", r) for r in todo]
-    bar = tqdm(total=len(tasks), desc="AL runs", unit="run", disable=not progress)
+    bar = progress_bar(len(tasks), desc="AL runs", unit="run", enabled=progress)
 
     def finish(kind, cfg, result):
         if kind == "ref":

@@ -99,10 +99,11 @@ def write_builtin(out: str | os.PathLike, seed: int = 0, *, library: str = DEFAU
         for i in range(n):
             jobs.append((kind, label, fn, i))
     try:
-        from tqdm import tqdm
+        from sedal.core.progress import track
 
         prov = ["file,origin,site,license,processing"]
-        for kind, label, fn, i in tqdm(jobs, desc="synthesizing sources", disable=not progress):
+        for kind, label, fn, i in track(jobs, desc="synthesizing sources", unit="clip",
+                                        enabled=progress):
             if kind == "background":
                 audio = fn(seed, i, duration=conf["bg_seconds"])
             else:

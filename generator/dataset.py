@@ -168,12 +168,12 @@ def _run_batches(fn, items: list, args: tuple, jobs: int, progress: bool, desc: 
 
     ``on_done(records)`` is called in this process with each finished batch's records.
     """
-    from tqdm import tqdm
+    from sedal.core.progress import progress_bar
 
     if not items:
         return
     on_done = on_done or (lambda records: None)
-    bar = tqdm(total=len(items), desc=desc, unit="file", disable=not progress)
+    bar = progress_bar(len(items), desc=desc, unit="file", enabled=progress)
     try:
         if jobs <= 1:
             step = 8

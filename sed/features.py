@@ -278,9 +278,8 @@ def _ensure_locked(dataset: Path, doc, msha: str, params: FeatureParams, path: P
 
 def _build(dataset: Path, doc: Manifest, msha: str, params: FeatureParams, model, key: str,
            path: Path, progress: bool) -> FeatureStore:
-    from tqdm import tqdm
-
     from sedal.core.fsutil import resolve_inside
+    from sedal.core.progress import progress_bar
 
     from .yamnet import YAMNet
 
@@ -331,7 +330,7 @@ def _build(dataset: Path, doc: Manifest, msha: str, params: FeatureParams, model
         # Resume: a chunk counts as done only if its bytes still hash to what was recorded.
         done = {c: h for c, h in _read_progress(prog_p).items()
                 if 0 <= c < n_chunks and _chunk_sha(fd, offsets, c, row_bytes) == h}
-        bar = tqdm(total=len(files), desc="embedding", unit="file", disable=not progress)
+        bar = progress_bar(len(files), desc="embedding", unit="file", enabled=progress)
         bar.update(sum(min(CHUNK_FILES, len(files) - c * CHUNK_FILES) for c in done))
 
         def prepare(c: int) -> np.ndarray:

@@ -284,6 +284,14 @@ def from_hub(handle: str, timeout: float | None = None) -> Weights:
         timeout = float(os.environ.get("SEDAL_HUB_TIMEOUT", HUB_TIMEOUT))
     os.environ.setdefault("TFHUB_CACHE_DIR", str(cache_dir() / "tfhub"))
     result: dict = {}
+    from .tfutil import import_tf, quiet_stderr
+
+    try:  # import here, quietly (a thread's import would print TensorFlow's start-up lines)
+        import_tf()
+        with quiet_stderr():
+            import tensorflow_hub  # noqa: F401
+    except ImportError as exc:
+        raise SedError(f"tensorflow_hub is not usable: {exc}") from None
 
     def work() -> None:
         try:

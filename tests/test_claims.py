@@ -121,3 +121,21 @@ def test_compound_claims():
     assert C.all_of([h, h]) == C.HOLDS
     assert C.all_of([h, i]) == C.INCONCLUSIVE
     assert C.all_of([h, i, f]) == C.FAILS
+
+
+def test_intervals_never_leave_the_quantitys_range():
+    import numpy as np
+
+    from sedal.benchmark import claims as C
+
+    two_seeds = np.array([0.05, 1.0])  # stay fractions of two seeds: the t interval is huge
+    lo, hi = C.t_ci(two_seeds)
+    assert lo < 0 and hi > 1
+    assert C.t_ci(two_seeds, bounds=C.UNIT_RANGE) == (0.0, 1.0)
+    reach = C.reaches_by({0: 0.05, 1: None}, 0.08)
+    assert 0.0 <= reach.ci[0] <= reach.ci[1] <= 1.0
+    diff = C.superiority({0: 0.9, 1: 0.1}, {0: 0.0, 1: 0.95})
+    assert -1.0 <= diff.ci[0] <= diff.ci[1] <= 1.0
+    # a well-determined interval is untouched
+    x = np.linspace(0.4, 0.6, 20)
+    assert C.t_ci(x, bounds=C.UNIT_RANGE) == C.t_ci(x)

@@ -30,7 +30,7 @@ def test_three_first_uses_of_an_empty_cache_all_succeed(tmp_path):
     procs = [_start([str(tmp_path / "a")], cache), _start([str(tmp_path / "b")], cache),
              _start([str(tmp_path / "b")], cache)]
     outs = [p.communicate(timeout=900) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_, err) in zip(procs, outs):
         assert p.returncode == 0, err[-2000:]
     libs = {out.strip().splitlines()[-1] for out, _ in outs}
     assert len(libs) == 1
