@@ -415,8 +415,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.cmd == "report":
         from .report import write_report
 
-        with stage("writing the report", enabled=not args.quiet):
-            out = write_report(args.results, args.out)
+        out = write_report(args.results, args.out, progress=not args.quiet)
         print(f"wrote {out / 'report.md'} and {out / 'report.html'}")
     return 0
 

@@ -501,13 +501,24 @@ def seed_comparison(res: Results, library: str) -> list[str]:
 
 # -- the report --------------------------------------------------------------------
 def write_report(results_dir: str | Path, out: str | Path | None = None, *,
-                 notes: str = "") -> Path:
-    """Write ``report.md``, a self-contained ``report.html`` and PNG + SVG figures."""
+                 notes: str = "", progress: bool = False) -> Path:
+    """Write ``report.md``, a self-contained ``report.html`` and PNG + SVG figures.
+
+    The results are read and checked first (a damaged record is one error before any
+    progress line); ``progress`` then prints a start and an end line for the writing.
+    """
+    from sedal.core.progress import stage
+
     store = ResultsStore(results_dir)
     if not (store.root / "runs").is_dir():
         raise BenchmarkError(f"{results_dir} is not a results dir (no runs/)")
     res = Results(store)
     out = Path(out) if out is not None else store.root / "report"
+    with stage("writing the report", enabled=progress):
+        return _write_report(res, out, notes)
+
+
+def _write_report(res: "Results", out: Path, notes: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     md = ["# sedal active-learning benchmark report", ""]
     if notes:

@@ -36,8 +36,8 @@ def test_three_first_uses_of_an_empty_cache_all_succeed(tmp_path):
     assert len(libs) == 1
     lib = Path(libs.pop())
     assert (lib / "README.txt").is_file()
-    # one library, no leftover temporary build folders
-    assert [p.name for p in lib.parent.iterdir() if not p.name.endswith(".lock")] == [lib.name]
+    # one library, no leftover temporary build folders, no lock files beside it
+    assert [p.name for p in lib.parent.iterdir()] == [lib.name]
     assert len(list(lib.rglob("*.wav"))) > 0
     from sedal.generator.dataset import verify_dataset
 
@@ -88,9 +88,10 @@ def test_build_dir_once_replaces_a_stale_incomplete_folder(tmp_path):
     assert sorted(p.name for p in final.iterdir()) == ["done"]
 
 
-def test_a_failed_build_leaves_nothing(tmp_path):
+def test_a_failed_build_leaves_nothing(tmp_path, monkeypatch):
     import pytest
 
+    monkeypatch.setenv("SEDAL_CACHE", str(tmp_path / "cache"))
     from sedal.core.fsutil import build_dir_once
 
     def boom(tmp):
@@ -99,4 +100,17 @@ def test_a_failed_build_leaves_nothing(tmp_path):
 
     with pytest.raises(OSError):
         build_dir_once(tmp_path / "entry", boom, lambda p: (p / "done").exists())
-    assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == []
+    assert [p.name for p in tmp_path.iterdir()] == ["cache"]  # the lock lives in the cache
+
+
+def test_locks_live_in_the_cache_and_two_spellings_share_one(tmp_path, monkeypatch):
+    from sedal.core.fsutil import exclusive_lock, lock_path
+
+    monkeypatch.setenv("SEDAL_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path / "data")
+    assert lock_path(tmp_path / "data" / "ds") == lock_path(tmp_path / "alias" / "ds")
+    assert lock_path(tmp_path / "data" / "ds").parent == tmp_path / "cache" / "locks"
+    with exclusive_lock(tmp_path / "data" / "ds"):
+        pass
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == []

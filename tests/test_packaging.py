@@ -88,7 +88,15 @@ def test_installs_beside_pypi_sed_under_its_own_namespace(tmp_path):
     # built with this environment's setuptools (a dev dependency; ahead of the new venv's
     # older bundled one): no isolated build env to create
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(here)}
-    subprocess.run(pip + ["--no-build-isolation", str(src)], check=True, cwd=tmp_path, env=env)
+    build = subprocess.run([py, "-m", "pip", "install", "-v", "--no-deps", "--ignore-installed",
+                            "--no-build-isolation", str(src)],
+                           cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-3000:]
+    # every installed folder is a declared package (setuptools warns otherwise)
+    assert "is absent from the `packages` configuration" not in build.stdout + build.stderr
+    static = Path(site) / "sedal" / "benchmark" / "static"
+    assert (static / "annotate.html").is_file()
+    assert (static / "vendor" / "wavesurfer" / "wavesurfer.min.js").is_file()
     probe = ("import sed, sedal, sedal.sed.features, sedal.generator.spec, sedal.benchmark.loop;"
              "print(sed.__file__); print(sedal.sed.__file__)")
     out = subprocess.run([py, "-c", probe], check=True, cwd=tmp_path, capture_output=True,

@@ -147,17 +147,29 @@ def cache_dir() -> Path:
     return Path(base) / "sedal"
 
 
+def lock_path(path: str | os.PathLike) -> Path:
+    """The lock file that guards ``path``: ``<cache>/locks/<sha256 of its real path>.lock``.
+
+    Locks live in sedal's cache, never beside the guarded path, so taking one writes nothing
+    into a user's folders (a dataset's parent, a results dir). The real path resolves
+    symlinks, so two spellings of one folder share one lock.
+    """
+    real = os.path.realpath(os.path.abspath(os.fspath(path)))
+    digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return cache_dir() / "locks" / f"{digest}.lock"
+
+
 @contextlib.contextmanager
 def exclusive_lock(path: str | os.PathLike):
-    """Hold an inter-process lock on the hidden file ``.<name>.lock`` beside ``path``.
+    """Hold the inter-process lock of ``path`` (see :func:`lock_path`).
 
     Every process that fills or replaces ``path`` takes this lock first, so two first uses
-    of a cache entry cannot interleave; readers of a completed entry need not.
+    of a cache entry, or two writers of one dataset folder, cannot interleave; readers of a
+    completed entry need not.
     """
     from filelock import FileLock
 
-    path = Path(path)
-    lock = path.parent / f".{path.name}.lock"
+    lock = lock_path(path)
     lock.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(lock)):
         yield
