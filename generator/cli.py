@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "uses")):
         p = sub.add_parser(name, help=what)
         p.add_argument("dir", type=Path, help="dataset dir (or its manifest)")
+        if name == "cite":
+            p.add_argument("--format", choices=("bibtex", "cff"), default="bibtex",
+                           help="BibTeX entries, or a CITATION.cff (Citation File Format 1.2)")
         p.add_argument("--sources", type=Path, default=None,
                        help="the folder library it was made from, for datasets without a "
                             "SOURCES.csv (made by an older sedal)")
@@ -149,8 +152,14 @@ def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
     return spec.replace(**changes) if changes else spec
 
 
+#: ``sedgen verify`` lists missing files one by one up to this many, then summarises.
+MAX_MISSING_LISTED = 20
+
+
 def _print_info(info: dict) -> None:
     print(f"dataset {info['dataset_id']} (sources: {info['sources']})")
+    print(f"  manifest_sha256 {info['manifest_sha256']} (manifest format "
+          f"{info['format_version']}): the id to cite")
     for split, s in info["splits"].items():
         per = ", ".join(f"{k} {v}" for k, v in s["events_per_class"].items()) or "none"
         print(f"  {split}: {s['files']} files, {s['files_with_events']} with events "
@@ -192,16 +201,41 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(info, indent=2))
         else:
+            from sedal import __version__
+
+            from .attribution import dataset_bibtex
+            from .manifest import Manifest, load_manifest
+
             _print_info(info)
+            path = args.dir / dataset.MANIFEST_NAME if args.dir.is_dir() else args.dir
+            print("\ncite it as (the full bibliography, sources included: sedgen cite; "
+                  "CITATION.cff: sedgen cite --format cff):\n")
+            print(dataset_bibtex(Manifest.from_dict(load_manifest(path)), __version__))
     elif args.cmd == "verify":
         problems = dataset.verify_dataset(args.dir)
         if problems:
-            for line in problems:
+            missing = [p for p in problems if p.startswith("missing: ")]
+            shown = problems if len(missing) <= MAX_MISSING_LISTED else \
+                [p for p in problems if p not in set(missing)]
+            for line in shown:
                 print(line)
-            print(f"verify failed: {len(problems)} file(s) missing or changed", file=sys.stderr)
+            if len(shown) < len(problems):
+                print(f"missing: {len(missing)} files, e.g. {missing[0][len('missing: '):]} "
+                      "(not listed one by one)")
+            print(f"verify failed: {len(problems) - len(missing)} file(s) changed, "
+                  f"{len(missing)} missing", file=sys.stderr)
+            if missing:
+                mpath = args.dir / dataset.MANIFEST_NAME if args.dir.is_dir() else args.dir
+                print(f"hint: a partial regenerate? fill in the rest with: sedgen regenerate "
+                      f"{mpath} --out {mpath.parent}", file=sys.stderr)
             return 1
         print(f"{args.dir}: every file matches its manifest")
     elif args.cmd == "regenerate":
+        from .manifest import load_manifest
+
+        if load_manifest(args.manifest)["format_version"] == 1:
+            print("note: a format-1 manifest: its bytes reproduce only on a CPU of the kind "
+                  "that wrote it (format 2 is machine-independent)", file=sys.stderr)
         bad = dataset.regenerate_dataset(args.manifest, args.out, sources=args.sources,
                                          jobs=args.jobs, ids=args.files, force=args.force,
                                          progress=progress)
@@ -211,15 +245,22 @@ def run(args: argparse.Namespace) -> int:
             print(f"regenerate: {len(bad)} file(s) differ from the manifest (different package "
                   "versions? see the manifest's 'versions')", file=sys.stderr)
             return 1
-        print(f"regenerated into {args.out}; every file matches the manifest")
+        if args.files:
+            print(f"regenerated {len(set(args.files))} file(s) into {args.out}; every file "
+                  "matches the manifest (the others are not written: sedgen verify lists them)")
+        else:
+            print(f"regenerated into {args.out}; every file matches the manifest")
     elif args.cmd in ("cite", "license"):
         from sedal import __version__
 
-        from .attribution import bibtex, dataset_sources, licence_text
+        from .attribution import bibtex, cff, dataset_sources, licence_text
 
         doc, rows = dataset_sources(args.dir, args.sources)
-        print(bibtex(doc, rows, __version__) if args.cmd == "cite" else licence_text(doc, rows),
-              end="")
+        if args.cmd == "license":
+            text = licence_text(doc, rows)
+        else:
+            text = (cff if args.format == "cff" else bibtex)(doc, rows, __version__)
+        print(text, end="")
     elif args.cmd == "sources":
         return _sources(args)
     return 0

@@ -476,7 +476,9 @@ def dataset_info(path: str | os.PathLike) -> dict:
     path = Path(path)
     doc = load_manifest(path / MANIFEST_NAME if path.is_dir() else path)
     spec = DatasetSpec.from_dict(doc["spec"])
-    out = {"dataset_id": doc["dataset_id"], "sources": doc["sources"]["name"], "splits": {}}
+    out = {"dataset_id": doc["dataset_id"], "manifest_sha256": doc["manifest_sha256"],
+           "format_version": doc["format_version"], "sources": doc["sources"]["name"],
+           "splits": {}}
     for split in SPLITS:
         files = [f for f in doc["files"] if f["split"] == split]
         events = [e for f in files for e in f["events"]]
@@ -625,12 +627,13 @@ def _regenerate_dataset_locked(manifest: str | os.PathLike, out: str | os.PathLi
                  on_done=lambda records: hashes.update({r["id"]: r for r in records}))
     bad = [f[key] for f in files for key in ("audio", "jams")
            if hashes[f["id"]][key + "_sha256"] != f[key + "_sha256"]]
-    if ids is None:
-        plans = [FilePlan.from_dict(f) for f in doc["files"]]
-        _write_tables(out, plans, _sources_text(plans, src) if SOURCES_CSV in doc["tables"]
-                      else None)
-        if mpath.resolve() != (out / MANIFEST_NAME).resolve():
-            write_manifest(out / MANIFEST_NAME, {k: v for k, v in doc.items()
-                                                 if k != "manifest_sha256"})
+    # the tables and the manifest are written after a partial regenerate too, so that
+    # `sedgen verify` on the dir says which files are still missing
+    plans = [FilePlan.from_dict(f) for f in doc["files"]]
+    _write_tables(out, plans, _sources_text(plans, src) if SOURCES_CSV in doc["tables"]
+                  else None)
+    if mpath.resolve() != (out / MANIFEST_NAME).resolve():
+        write_manifest(out / MANIFEST_NAME, {k: v for k, v in doc.items()
+                                             if k != "manifest_sha256"})
     shutil.rmtree(out / ".sedgen", ignore_errors=True)
     return bad

@@ -24,7 +24,7 @@ def _main() -> int:
     from sedal.sed.features import ensure_store, load_dataset_manifest
     from sedal.sed.model import SegmentClassifier
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     ap.add_argument("dataset")
     ap.add_argument("--files", default="20,40,100,200,400,600,1000",
                     help="comma-separated numbers of training files (default %(default)s)")

@@ -90,7 +90,7 @@ def measure(sources: Path, out: Path, n_files: int, snr: float, ratio: float, se
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     ap.add_argument("--sources", type=Path, default=ROOT.parent / "shared" / "real-sources")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--n-files", type=int, default=200)

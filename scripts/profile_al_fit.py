@@ -24,7 +24,7 @@ def _main() -> int:
     from sedal.benchmark.loop import RunConfig, fit, load_run_data
     from sedal.sed.features import ensure_store, load_dataset_manifest
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     ap.add_argument("dataset")
     ap.add_argument("--files", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     ap.add_argument("audio", type=Path)
     ap.add_argument("labels", type=Path)
     ap.add_argument("out", type=Path)

@@ -35,8 +35,29 @@ def test_builtin_dataset_cites_and_licenses(tmp_path, capsys):
     assert f"{len(rows)} source clips" in text and "CC0-1.0" in text and "| none" in text
     assert main(["cite", str(out)]) == 0
     bib = capsys.readouterr().out
-    assert "@software{sedal," in bib and "@article{lindholm2025aggregation," in bib
+    assert "@software{sedal," in bib and "@misc{lindholm2025aggregation," in bib
     assert doc.manifest_sha256 in bib and "@inproceedings{salamon2017scaper," in bib
+    # the dataset's own entry comes first and is complete
+    entry = bib.split("\n\n")[0]
+    assert entry.startswith(f"@misc{{sedal_dataset_{doc.dataset_id},")
+    for key in ("title", "author", "year", "howpublished", "note"):
+        assert f"  {key}" in entry, key
+    assert "SNR 0 dB, event ratio 0.5, 20 files of 10 s, seed 1" in entry
+    assert entry.count("{") == entry.count("}")
+    # and the same as a Citation File Format document
+    import yaml
+
+    assert main(["cite", str(out), "--format", "cff"]) == 0
+    doc_cff = yaml.safe_load(capsys.readouterr().out)
+    assert doc_cff["cff-version"] == "1.2.0" and doc_cff["type"] == "dataset"
+    assert doc_cff["identifiers"][0]["value"] == doc.manifest_sha256
+    assert doc_cff["authors"] and doc_cff["title"].startswith("sedal soundscape dataset")
+    assert [r["type"] for r in doc_cff["references"][:3]] == ["software", "article",
+                                                              "conference-paper"]
+    # info names the id to cite
+    assert main(["info", str(out)]) == 0
+    info = capsys.readouterr().out
+    assert f"manifest_sha256 {doc.manifest_sha256}" in info and entry in info
 
 
 def test_real_source_dataset_carries_licences_and_obligations(real_sources, tmp_path, capsys):

@@ -98,3 +98,16 @@ def test_unknown_config_keys_are_errors(tmp_path, capsys):
 def test_verbose_gives_the_traceback(tmp_path):
     with pytest.raises(Exception, match="no manifest"):
         sedgen(["--verbose", "verify", str(tmp_path)])
+
+
+@pytest.mark.parametrize("cmd, parser", list(_leaves()), ids=lambda x: x if isinstance(x, str)
+                         else "")
+def test_no_parser_accepts_an_abbreviated_option(cmd, parser):
+    assert parser.allow_abbrev is False, cmd
+
+
+def test_an_option_prefix_is_an_error_not_a_guess(capsys):
+    # --dataset is a prefix of --dataset-seeds only; argparse would have taken it for that
+    assert sedbench(["run", "--all", "--dataset", "1", "--max-fraction", "0.01"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--dataset" in err and len(err.splitlines()) == 1

@@ -69,6 +69,25 @@ def test_verify_names_a_changed_file(small_dataset, tmp_path, capsys):
     assert "missing: audio/test/test_00001.wav" in out
 
 
+def test_verify_after_a_partial_regenerate_says_what_is_missing(small_dataset, tmp_path,
+                                                               capsys):
+    doc = load_manifest(small_dataset / "manifest.json")
+    ids = [f["id"] for f in doc["files"][:2]]
+    out = tmp_path / "P"
+    assert main(["regenerate", str(small_dataset / "manifest.json"), "--out", str(out),
+                 "--files", *ids, "--no-progress"]) == 0
+    assert "regenerated 2 file(s)" in capsys.readouterr().out
+    assert main(["verify", str(out)]) == 1
+    cap = capsys.readouterr()
+    n_missing = 2 * (len(doc["files"]) - 2)
+    assert f"{n_missing} missing" in cap.err
+    assert f"sedgen regenerate {out / 'manifest.json'} --out {out}" in cap.err
+    # the hint works: the rest is filled in and verify passes
+    assert main(["regenerate", str(out / "manifest.json"), "--out", str(out),
+                 "--no-progress"]) == 0
+    assert verify_dataset(out) == []
+
+
 @pytest.mark.parametrize("keep_jams", [True, False])
 def test_regenerate_is_bit_identical(small_dataset, tmp_path, keep_jams):
     src = tmp_path / "X"

@@ -65,10 +65,12 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 class Parser(argparse.ArgumentParser):
     """The parser of both tools: one-line usage errors (``error: ...``, exit 2), defaults
     in the help, and ``-q/--quiet`` and ``-v/--verbose`` accepted before or after the
-    subcommand."""
+    subcommand. Options must be spelled out: a prefix (``--dataset`` for
+    ``--dataset-seeds``) is an error, not a silent guess."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", HelpFormatter)
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D102 - argparse's hook
