@@ -1,7 +1,7 @@
-"""Write the CLI grammar and exit-code tables into the README (between their markers).
+"""Write the CLI grammar and exit-code tables into docs/cli.md (between their markers).
 
-    python scripts/cli_grammar.py          # rewrite README.md
-    python scripts/cli_grammar.py --check  # exit 1 if README.md is out of date
+    python scripts/cli_grammar.py          # rewrite docs/cli.md
+    python scripts/cli_grammar.py --check  # exit 1 if docs/cli.md is out of date
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 START, END = "<!-- cli-grammar:start -->", "<!-- cli-grammar:end -->"
 
 
@@ -24,11 +24,11 @@ def block() -> str:
 
 
 def main() -> int:
-    text = README.read_text()
+    text = PAGE.read_text()
     new = re.sub(re.escape(START) + ".*?" + re.escape(END), block(), text, flags=re.S)
     if "--check" in sys.argv:
         return 0 if new == text else 1
-    README.write_text(new)
+    PAGE.write_text(new)
     return 0
 
 
