@@ -220,7 +220,7 @@ class AnnotationSession:
         for e in events:
             try:
                 a, b, lab = float(e["onset"]), float(e["offset"]), str(e["label"])
-            except (TypeError, KeyError, ValueError):
+            except (TypeError, KeyError, ValueError, OverflowError):
                 raise BenchmarkError("every event needs a numeric onset and offset and a "
                                      "label") from None
             if not (np.isfinite(a) and np.isfinite(b)) or not 0.0 <= a < b <= rec.duration + 1e-3:

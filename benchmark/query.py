@@ -59,10 +59,15 @@ def scan_audio(root: str | os.PathLike) -> tuple[list[Recording], list[tuple[str
     if not root.is_dir():
         raise BenchmarkError(f"audio folder {root} does not exist")
     recs, skipped = [], []
+    real_root = root.resolve()
     for p in sorted(root.rglob("*")):
         if not p.is_file() or p.suffix.lower() not in AUDIO_EXTENSIONS:
             continue
         rel = p.relative_to(root).as_posix()
+        if not p.resolve().is_relative_to(real_root):
+            # a link to a file outside the folder: never listed, embedded or served
+            skipped.append((rel, "a link that leads outside the audio folder"))
+            continue
         try:
             info = sf.info(str(p))
             if info.frames == 0:

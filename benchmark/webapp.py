@@ -10,7 +10,10 @@ Security (it serves files from the user's disk):
   so a link or a form on another site cannot save or export);
 - only recordings found below ``--audio`` are served, by their exact relative path, and
   only label files below ``--labels`` are written (:func:`sedal.core.fsutil.resolve_inside`);
-- the Host header must name the address the app was bound to (no DNS rebinding).
+- the Host header must name the address the app was bound to (no DNS rebinding);
+- request bodies are limited: at most :data:`MAX_BODY_BYTES`, JSON nested at most
+  :data:`MAX_JSON_DEPTH` deep, integers of at most :data:`MAX_INT_DIGITS` digits, no
+  NaN/Infinity; anything else is a 4xx with a one-line JSON ``error``, never a 500.
 """
 
 from __future__ import annotations
@@ -35,6 +38,90 @@ from .annotate import AnnotationSession, RefitWorker
 STATIC = Path(__file__).with_name("static")
 COOKIE = "sedal_token"
 HEADER = "x-sedal-token"
+#: The largest request body the app reads, in bytes (10 000 events are about 0.7 MB).
+MAX_BODY_BYTES = 2 * 1024 * 1024
+#: The deepest JSON nesting a body may have (the app's own bodies nest 3 deep).
+MAX_JSON_DEPTH = 32
+#: The most digits an integer in a body may have.
+MAX_INT_DIGITS = 20
+
+
+class BodyError(ValueError):
+    """A request body the app refuses; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _same_token(given: str, token: bytes) -> bool:
+    """Constant-time comparison on bytes: any text (non-ASCII too) is a wrong token, never
+    an error."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token)
+
+
+def _json_depth(raw: bytes) -> int:
+    """The deepest bracket nesting of a JSON text (brackets inside strings not counted)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == 0x5C:  # backslash
+                escaped = True
+            elif ch == 0x22:  # quote
+                in_string = False
+        elif ch == 0x22:
+            in_string = True
+        elif ch in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise BodyError(400, f"a number in the body has more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _refuse_constant(name: str):
+    raise BodyError(400, f"{name} is not a number the app accepts")
+
+
+async def read_json_body(request: Request):
+    """The request's JSON body (``None`` when empty), within the limits above.
+
+    Raises
+    ------
+    BodyError
+        413 for a body over :data:`MAX_BODY_BYTES`, 400 for anything that is not UTF-8 JSON
+        within the depth and number limits.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise BodyError(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyError(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        return None
+    if _json_depth(raw) > MAX_JSON_DEPTH:
+        raise BodyError(400, f"the body is nested more than {MAX_JSON_DEPTH} deep")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_int=_parse_int,
+                          parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise BodyError(400, "the body is not UTF-8") from None
+    except (json.JSONDecodeError, RecursionError):
+        raise BodyError(400, "the body is not valid JSON") from None
 
 
 class TokenMiddleware:
@@ -42,18 +129,18 @@ class TokenMiddleware:
 
     def __init__(self, app, token: str):
         self.app = app
-        self.token = token
+        self.token = token.encode("utf-8")
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         request = Request(scope)
         header = request.headers.get(HEADER, "")
-        ok_header = hmac.compare_digest(header, self.token) if header else False
+        ok_header = _same_token(header, self.token) if header else False
         query = request.query_params.get("token", "")
         cookie = request.cookies.get(COOKIE, "")
-        ok_read = ok_header or (query and hmac.compare_digest(query, self.token)) or (
-            cookie and hmac.compare_digest(cookie, self.token))
+        ok_read = ok_header or (query and _same_token(query, self.token)) or (
+            cookie and _same_token(cookie, self.token))
         if request.method in ("GET", "HEAD"):
             allowed = bool(ok_read)
         else:
@@ -109,24 +196,28 @@ def create_app(session: AnnotationSession, token: str, *, out: Path,
 
     async def save(request: Request) -> Response:
         try:
-            body = json.loads(await request.body() or b"null")
+            body = await read_json_body(request)
             res = session.save(_rel(request), body.get("events") if isinstance(body, dict)
                                else None)
         except UnsafePathError:
             return error(404, "no such recording")
-        except (SedalError, ValueError) as exc:
+        except BodyError as exc:
+            return error(exc.status, str(exc))
+        except (SedalError, ValueError, OverflowError) as exc:
             return error(400, str(exc))
         worker.nudge()
         return JSONResponse(res)
 
     async def draft(request: Request) -> Response:
         try:
-            body = json.loads(await request.body() or b"null")
+            body = await read_json_body(request)
             return JSONResponse(session.save_draft(
                 _rel(request), body.get("events") if isinstance(body, dict) else None))
         except UnsafePathError:
             return error(404, "no such recording")
-        except (SedalError, ValueError) as exc:
+        except BodyError as exc:
+            return error(exc.status, str(exc))
+        except (SedalError, ValueError, OverflowError) as exc:
             return error(400, str(exc))
 
     async def export(request: Request) -> Response:

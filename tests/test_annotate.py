@@ -383,3 +383,74 @@ def test_the_app_answers_while_the_model_refits(server, monkeypatch):
     assert not session.stale()
     done = json.loads(_req(f"{base}/api/status", headers=h)[1])
     assert done["model_version"] == session.model_version and done["version"] == session.version
+
+
+def _one_line_json_error(status_body, status):
+    got, body = status_body
+    assert got == status, (got, body[:200])
+    msg = json.loads(body)["error"]
+    assert isinstance(msg, str) and msg and "\n" not in msg
+    return msg
+
+
+def test_a_non_ascii_token_is_a_wrong_token_not_a_server_error(server):
+    import http.client
+
+    base, token, _ = server
+    _one_line_json_error(_req(f"{base}/api/queue?token=%C3%A9"), 403)
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.putrequest("GET", "/api/queue")
+    conn.putheader("X-Sedal-Token", "\u00e9t\u00e9".encode("utf-8"))  # raw non-ASCII bytes
+    conn.endheaders()
+    r = conn.getresponse()
+    assert r.status == 403 and "error" in json.loads(r.read())
+    conn.close()
+
+
+@pytest.mark.parametrize("endpoint", ["labels", "draft"])
+def test_hostile_bodies_get_a_4xx_with_a_one_line_json_message(server, endpoint):
+    from sedal.benchmark.webapp import MAX_BODY_BYTES
+
+    base, token, session = server
+    rel = session.queue()["rows"][0]["rel"]
+    url = f"{base}/api/{endpoint}?rel={rel}"
+    hdr = {"X-Sedal-Token": token}
+
+    def put(data: bytes):
+        return _req(url, method="PUT", headers=hdr, data=data)
+
+    big = "9" * 400
+    assert "digits" in _one_line_json_error(
+        put(f'{{"events": [{{"onset": {big}, "offset": 2, "label": "dog"}}]}}'.encode()), 400)
+    assert "digits" in _one_line_json_error(
+        put(f'{{"events": [{{"onset": 1, "offset": {big}, "label": "dog"}}]}}'.encode()), 400)
+    _one_line_json_error(put(b'{"events": [{"onset": 1e400, "offset": 2, "label": "dog"}]}'),
+                         400)
+    _one_line_json_error(put(b'{"events": [{"onset": NaN, "offset": 2, "label": "dog"}]}'),
+                         400)
+    assert "nested" in _one_line_json_error(put(b"[" * 100_000 + b"]" * 100_000), 400)
+    _one_line_json_error(put(b"\xff\xfe not utf-8"), 400)
+    _one_line_json_error(put(b'{"events": [1, 2'), 400)
+    assert "larger" in _one_line_json_error(put(b" " * (MAX_BODY_BYTES + 1)), 413)
+    # nothing was written by any of them, and a good body still works
+    assert session.view(rel)["labels"] is None
+    assert put(json.dumps({"events": [{"onset": 1, "offset": 2, "label": "dog"}]})
+               .encode())[0] == 200
+
+
+def test_a_link_in_the_collection_to_a_file_outside_is_not_listed(collection, tmp_path):
+    from sedal.benchmark.query import scan_audio
+
+    audio, _ = collection
+    root = tmp_path / "audio"
+    shutil.copytree(audio, root)
+    outside = tmp_path / "secret.wav"
+    shutil.copy(next(root.rglob("*.wav")), outside)
+    (root / "site" / "evil.wav").symlink_to(outside)
+    (root / "site" / "alias.wav").symlink_to(root / "site" / sorted(
+        p.name for p in (root / "site").iterdir() if p.name.startswith("train"))[0])
+    recs, skipped = scan_audio(root)
+    rels = {r.rel for r in recs}
+    assert "site/evil.wav" not in rels and "site/alias.wav" in rels  # a link inside is fine
+    assert ("site/evil.wav", "a link that leads outside the audio folder") in skipped
