@@ -16,6 +16,20 @@ from .aggregation import STRATEGIES
 from .errors import BenchmarkError
 
 
+def class_list(text: str | None) -> list[str] | None:
+    """``--classes a,b,c`` as a list of checked class names (``None`` when not given)."""
+    if not text:
+        return None
+    from sedal.sed.annotations import check_class_name
+
+    names = [c.strip() for c in text.split(",")]
+    for c in names:
+        check_class_name(c, f"--classes {text!r}")
+    if len({c.casefold() for c in names}) < len(names):
+        raise BenchmarkError(f"--classes {text!r}: a class is named twice")
+    return names
+
+
 def _detector_args(p: argparse.ArgumentParser, default: str = "paper") -> None:
     from sedal.sed.detector import PRESETS
 
@@ -355,7 +369,7 @@ def run(args: argparse.Namespace) -> int:
         res = run_query(args.audio, args.labels, args.out, strategy=args.strategy, k=args.k,
                         batch=args.batch, diversify_method=args.diversify, factor=args.factor,
                         label_column=args.label_column,
-                        classes=args.classes.split(",") if args.classes else None,
+                        classes=class_list(args.classes),
                         seed=args.seed, yamnet=args.yamnet, cache_root=args.cache,
                         scheduler=args.scheduler, accept_predictions=args.accept_predictions,
                         threads=args.threads, progress=not args.quiet,
@@ -372,7 +386,7 @@ def run(args: argparse.Namespace) -> int:
         with stage("detecting", enabled=not args.quiet):
             res = run_detect(args.audio, args.out, labels=args.labels, model_path=args.model,
                              save_model=args.save_model, label_column=args.label_column,
-                             classes=args.classes.split(",") if args.classes else None,
+                             classes=class_list(args.classes),
                              min_confidence=args.min_confidence, min_duration=args.min_duration,
                              merge_gap=args.merge_gap, accept_predictions=args.accept_predictions,
                              yamnet=args.yamnet, cache_root=args.cache, threads=args.threads,
@@ -460,7 +474,7 @@ def _labels_check(args) -> int:
 
     recs, skipped = scan_audio(args.audio)
     ann = collect_annotations(args.labels, recs, label_column=args.label_column,
-                              classes=args.classes.split(",") if args.classes else None,
+                              classes=class_list(args.classes),
                               strict=False)
     by_key = {r.key: r for r in recs}
     for key, events in sorted(ann.events.items()):

@@ -77,6 +77,14 @@ def scan_audio(root: str | os.PathLike) -> tuple[list[Recording], list[tuple[str
             continue
         recs.append(Recording(rel, rel.rsplit(".", 1)[0], p, info.frames / info.samplerate,
                               sr=int(info.samplerate)))
+    by_key: dict[str, list[str]] = {}
+    for r in recs:
+        by_key.setdefault(r.key, []).append(r.rel)
+    clash = next((rels for rels in by_key.values() if len(rels) > 1), None)
+    if clash is not None:  # label files and outputs are named after the name without suffix
+        raise BenchmarkError(f"recordings {' and '.join(clash)} differ only in their "
+                             "extension; label files and outputs are named after "
+                             f"{clash[0].rsplit('.', 1)[0]!r}, so rename one of them")
     return recs, skipped
 
 

@@ -7,6 +7,7 @@ import secrets
 import socket
 import sys
 
+from .cli import class_list
 from .errors import BenchmarkError
 
 
@@ -45,7 +46,7 @@ def serve_annotate(args, detector) -> int:
         raise BenchmarkError(f"--port must be in 0-65535, got {args.port}")
     sock = None if args.export else bind(args.host, args.port)
     session = AnnotationSession(args.audio, args.labels,
-                                classes=args.classes.split(",") if args.classes else None,
+                                classes=class_list(args.classes),
                                 detector=detector, strategy=args.strategy, k=args.k,
                                 label_column=args.label_column, yamnet=args.yamnet,
                                 cache_root=args.cache, random_state=args.seed,

@@ -158,8 +158,9 @@ MAX_MISSING_LISTED = 20
 
 def _print_info(info: dict) -> None:
     print(f"dataset {info['dataset_id']} (sources: {info['sources']})")
-    print(f"  manifest_sha256 {info['manifest_sha256']} (manifest format "
-          f"{info['format_version']}): the id to cite")
+    if "manifest_sha256" in info:
+        print(f"  manifest_sha256 {info['manifest_sha256']} (manifest format "
+              f"{info.get('format_version')}): the id to cite")
     for split, s in info["splits"].items():
         per = ", ".join(f"{k} {v}" for k, v in s["events_per_class"].items()) or "none"
         print(f"  {split}: {s['files']} files, {s['files_with_events']} with events "

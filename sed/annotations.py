@@ -8,7 +8,9 @@ raise :class:`SedError` naming the file and line. An empty file means "annotated
 background only".
 
 Raven exports one row per *view* (``Waveform 1``, ``Spectrogram 1``): rows of one selection
-are collapsed into one event (by ``Selection`` number, else by identical times and label).
+are collapsed into one event (by ``Selection`` number, else by identical times and label);
+two rows of one selection that disagree are an error. Tables are UTF-8 (a BOM is allowed);
+class names are non-empty, without control characters, at most 100 characters.
 """
 
 from __future__ import annotations
@@ -50,12 +52,58 @@ class LabelRow:
     reviewed: bool = True  # False for rows still marked as unreviewed model predictions
 
 
+#: The longest class name accepted, in characters.
+MAX_CLASS_NAME = 100
+
+
 def _lines(path: Path) -> list[str]:
-    """The lines of a text label file: UTF-8 with or without a BOM, any line ending."""
+    """The lines of a text label file: UTF-8 with or without a BOM, any line ending.
+
+    Anything that is not UTF-8 (e.g. a Latin-1 export) is refused with the line of the first
+    byte that does not decode, never read with replacement characters.
+    """
     try:
-        return Path(path).read_text(encoding="utf-8-sig", errors="replace").splitlines()
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise SedError(f"cannot read label file {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SedError(f"{path}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02X}); "
+                       "save the table as UTF-8") from None
+    # only CR, LF and CRLF end a line (str.splitlines would also split at U+2028, U+0085,
+    # ... inside a cell)
+    lines = re.split(r"\r\n|\r|\n", text)
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def check_class_name(name: str, where: str) -> str:
+    """A class name as given, if it is one: non-empty, at most :data:`MAX_CLASS_NAME`
+    characters, no control characters (newline, tab, NUL, ...).
+
+    Raises
+    ------
+    SedError
+        Naming ``where`` (a file and line, or an option) and what is wrong.
+    """
+    import unicodedata
+
+    if not name.strip():
+        raise SedError(f"{where}: empty class name")
+    if len(name) > MAX_CLASS_NAME:
+        raise SedError(f"{where}: class name longer than {MAX_CLASS_NAME} characters")
+    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")),
+               None)
+    if bad is not None:
+        raise SedError(f"{where}: class name {name!r} holds a control character "
+                       f"(U+{ord(bad):04X})")
+    return name
+
+
+def _row(a: float, b: float, label: str, n: int, path: Path, rec: str | None = None,
+         reviewed: bool = True) -> LabelRow:
+    return LabelRow(a, b, check_class_name(label, f"{path}, line {n}"), n, rec, reviewed)
 
 
 def _time(text: str, path: Path, line: int, what: str) -> float:
@@ -128,9 +176,16 @@ def read_raven(path: Path, label_column: str = "Annotation") -> list[LabelRow]:
             a, b = off, off + (b - a)
         unreviewed = irev is not None and irev < len(cells) and \
             cells[irev].strip() == UNREVIEWED
-        row = LabelRow(a, b, cells[il].strip(), n, rec, not unreviewed)
+        row = _row(a, b, cells[il].strip(), n, path, rec, not unreviewed)
         key = (rec, cells[isel].strip()) if isel is not None else (rec, a, b, row.label)
-        if key in seen:  # another view of the same selection
+        if key in seen:  # another view of the same selection, which must be the same event
+            first = seen[key]
+            if (first.onset, first.offset, first.label) != (row.onset, row.offset, row.label):
+                raise SedError(
+                    f"{path}, line {n}: selection {key[-1]} is {row.label} {row.onset:g}-"
+                    f"{row.offset:g} s here but {first.label} {first.onset:g}-"
+                    f"{first.offset:g} s on line {first.line}; give each event its own "
+                    "Selection number")
             continue
         seen[key] = row
         rows.append(row)
@@ -149,7 +204,7 @@ def read_audacity(path: Path) -> list[LabelRow]:
             raise SedError(f"{path}, line {n}: expected start, end and label separated by tabs")
         a = _time(cells[0].strip(), path, n, "start time")
         b = _time(cells[1].strip(), path, n, "end time")
-        rows.append(LabelRow(a, b, cells[2].strip() if len(cells) > 2 else "", n))
+        rows.append(_row(a, b, cells[2].strip() if len(cells) > 2 else "", n, path))
     return rows
 
 
@@ -170,7 +225,7 @@ def read_dcase(path: Path) -> list[LabelRow]:
             continue
         a = _time(cells[0], path, n, "onset")
         b = _time(cells[1], path, n, "offset")
-        rows.append(LabelRow(a, b, cells[2], n, rec))
+        rows.append(_row(a, b, cells[2], n, path, rec))
     return rows
 
 
@@ -202,9 +257,9 @@ def read_csv(path: Path) -> list[LabelRow]:
         if len(cells) <= max(i for i in (io_, oo, lo, fo) if i is not None):
             raise SedError(f"{path}, line {n}: {len(cells)} columns, the header has {len(head)}")
         rec = _file_name(cells[fo]) if fo is not None and cells[fo].strip() else None
-        rows.append(LabelRow(_time(cells[io_].strip(), path, n, "onset"),
-                             _time(cells[oo].strip(), path, n, "offset"),
-                             cells[lo].strip(), n, rec))
+        rows.append(_row(_time(cells[io_].strip(), path, n, "onset"),
+                         _time(cells[oo].strip(), path, n, "offset"),
+                         cells[lo].strip(), n, path, rec))
     return rows
 
 

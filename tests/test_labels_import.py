@@ -184,3 +184,62 @@ def test_saved_model_refuses_other_formats(tmp_path):
     np.savez(tmp_path / "model.npz", x=np.zeros(1))
     with pytest.raises(SedError, match="is not a sedal-detector file"):
         load_model(tmp_path)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("x.Table.1.selections.txt", RAVEN_HEAD + "\n1\tWaveform 1\t1\t1.0\t2.0\t0\t8000\t\n"),
+    ("x.txt", "1.0\t2.0\n"),  # an Audacity label without text
+    ("x.tsv", "onset\toffset\tevent_label\n1.0\t2.0\t\n"),
+    ("x.csv", "onset,offset,label\n1.0,2.0,\"\"\n"),
+])
+def test_an_empty_class_name_is_refused_with_its_line(tmp_path, name, text):
+    p = _write(tmp_path / name, text)
+    with pytest.raises(SedError, match=r"line 2: empty class name|line 1: empty class name"):
+        read_label_file(p)
+
+
+@pytest.mark.parametrize("label", ["dog\x00", "do\u200bg", "cat\u2028evil"])
+def test_control_characters_in_a_class_name_are_refused(tmp_path, label):
+    p = _write(tmp_path / "x.Table.1.selections.txt",
+               RAVEN_HEAD + f"\n1\tWaveform 1\t1\t1.0\t2.0\t0\t8000\t{label}\n")
+    with pytest.raises(SedError, match="line 2: class name .* control character"):
+        read_label_file(p)
+    q = _write(tmp_path / "y.csv", 'onset,offset,label\n1.0,2.0,"cat\nevil"\n')
+    with pytest.raises(SedError, match="control character"):
+        read_label_file(q)
+
+
+def test_one_selection_with_two_different_events_is_refused(tmp_path):
+    p = _write(tmp_path / "x.Table.1.selections.txt", RAVEN_HEAD + "\n"
+               "1\tWaveform 1\t1\t1.0\t2.0\t0\t8000\tdog\n"
+               "1\tWaveform 1\t1\t3.0\t4.0\t0\t8000\tbaby\n")
+    with pytest.raises(SedError, match=r"line 3: selection 1 is baby 3-4 s here but dog 1-2 s "
+                                       r"on line 2"):
+        read_label_file(p)
+
+
+def test_a_latin_1_table_is_refused_with_the_line_not_read_with_replacements(tmp_path):
+    p = tmp_path / "x.Table.1.selections.txt"
+    p.write_bytes((RAVEN_HEAD + "\n1\tWaveform 1\t1\t1.0\t2.0\t0\t8000\tdog\n"
+                   "2\tWaveform 1\t1\t3.0\t4.0\t0\t8000\tH\u00e4ndin\n").encode("latin-1"))
+    with pytest.raises(SedError, match=r"line 3: not UTF-8 text \(byte 0xE4\)"):
+        read_label_file(p)
+
+
+def test_classes_option_refuses_empty_and_repeated_names(audio, tmp_path, capsys):
+    for bad in ("dog,,baby", "dog,Dog", "dog,ba\tby"):
+        assert main(["labels", "check", str(audio), "--labels", str(tmp_path),
+                     "--classes", bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and "--classes" in err[0]
+
+
+def test_two_recordings_that_differ_only_in_extension_are_refused(tmp_path):
+    from sedal.benchmark.errors import BenchmarkError
+
+    root = tmp_path / "audio"
+    root.mkdir()
+    sf.write(root / "a.flac", np.zeros(16000, np.float32), 16000)
+    sf.write(root / "a.wav", np.zeros(16000, np.float32), 16000)
+    with pytest.raises(BenchmarkError, match="a.flac and a.wav differ only in their extension"):
+        scan_audio(root)
