@@ -4,13 +4,20 @@ A model folder holds ``model.json`` (format, version, classes, feature settings,
 settings, post-processing, the YAMNet weights' sha256, how it was trained) and
 ``model.npz`` (the scaler's mean and inverse scale, the used embedding columns, the
 coefficients and intercepts, and the classes they cover). Nothing is unpickled: loading
-reads arrays and JSON only, checks every shape, and refuses other formats or versions.
+reads arrays and JSON only and validates everything before use — the sha256 of
+``model.npz`` recorded in ``model.json``, every array's dtype, shape and finiteness, the
+class names (strings, unique, no control characters), the classifier's and the
+post-processing's numbers — and refuses other formats or versions with one
+:class:`SedError`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +47,7 @@ def save_model(path: str | Path, clf: SegmentClassifier, classes: list[str], *,
     write_bytes_atomic(path / "model.npz", buf.getvalue())
     write_json_atomic(path / "model.json", {
         "format": FORMAT, "version": VERSION, "classes": list(classes),
+        "arrays_sha256": hashlib.sha256(buf.getvalue()).hexdigest(),
         "features": features, "detector": detector, "postprocess": postprocess,
         "weights_sha256": weights_sha256, "trained_on": trained_on or {},
         "classifier": {"C": clf.C, "tol": clf.tol, "max_iter": clf.max_iter,
@@ -61,29 +69,29 @@ def load_model(path: str | Path) -> tuple[SegmentClassifier, dict]:
     path = Path(path)
     try:
         meta = json.loads((path / "model.json").read_text(encoding="utf-8"))
-        with np.load(path / "model.npz", allow_pickle=False) as z:
-            a = {k: z[k] for k in z.files}
+        raw = (path / "model.npz").read_bytes()
     except FileNotFoundError:
         raise SedError(f"{path} is not a saved sedal model (needs model.json and model.npz)") \
             from None
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError) as exc:
         raise SedError(f"cannot read the model in {path}: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise SedError(f"{path}/model.json is not a {FORMAT} file")
     if meta.get("version") != VERSION:
         raise SedError(f"{path} is a version {meta.get('version')!r} model; this sedal reads "
                        f"version {VERSION}")
-    classes = meta.get("classes")
-    need = {"mean", "inv_scale", "cols", "coef", "intercept", "lr_classes", "classes_present"}
-    if not isinstance(classes, list) or not need <= set(a):
-        raise SedError(f"{path}: the model lacks classes or arrays")
-    k, d = a["coef"].shape if a["coef"].ndim == 2 else (0, 0)
-    if (d != len(a["cols"]) or len(a["mean"]) != d or len(a["inv_scale"]) != d
-            or len(a["intercept"]) != k or not 2 <= len(a["lr_classes"]) <= len(classes)
-            or k not in (1, len(a["lr_classes"]))
-            or np.any(a["lr_classes"] >= len(classes)) or np.any(a["lr_classes"] < 0)):
-        raise SedError(f"{path}: the model's arrays do not fit together")
-    c = meta.get("classifier", {})
+    want = meta.get("arrays_sha256")
+    if want is not None and want != hashlib.sha256(raw).hexdigest():
+        raise SedError(f"{path}/model.npz does not match the sha256 recorded in model.json "
+                       "(changed or truncated); save the model again")
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+            a = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise SedError(f"cannot read the model in {path}: {exc}") from None
+    classes = _check_meta(meta, path)
+    _check_arrays(a, len(classes), path)
+    c = meta.get("classifier") or {}
     clf = SegmentClassifier(len(classes), C=c.get("C", 1.0), tol=c.get("tol", 1e-5),
                             max_iter=c.get("max_iter", 10_000),
                             class_weight=c.get("class_weight"))
@@ -94,3 +102,67 @@ def load_model(path: str | Path) -> tuple[SegmentClassifier, dict]:
     clf.classes_ = a["classes_present"]
     clf.n_iter_, clf.converged_ = int(c.get("n_iter", 0)), bool(c.get("converged", True))
     return clf, meta
+
+
+def _number(v, *, positive: bool = False) -> bool:
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return ok and (v > 0 if positive else v >= 0)
+
+
+def _check_meta(meta: dict, path: Path) -> list[str]:
+    """The model's class names, after checking every field of model.json that is used."""
+    from .annotations import check_class_name
+
+    classes = meta.get("classes")
+    if not isinstance(classes, list) or len(classes) < 2 \
+            or not all(isinstance(x, str) for x in classes):
+        raise SedError(f"{path}/model.json: 'classes' must be a list of at least two names")
+    for x in classes:
+        check_class_name(x, f"{path}/model.json")
+    if len(set(classes)) < len(classes):
+        raise SedError(f"{path}/model.json: a class is named twice")
+    c = meta.get("classifier", {})
+    if not isinstance(c, dict):
+        raise SedError(f"{path}/model.json: 'classifier' must be an object")
+    for key, positive in (("C", True), ("tol", True), ("max_iter", True), ("n_iter", False)):
+        if key in c and not _number(c[key], positive=positive):
+            raise SedError(f"{path}/model.json: classifier {key} {c[key]!r} is not a valid "
+                           "number")
+    if c.get("class_weight") is not None and not isinstance(c["class_weight"], (str, dict)):
+        raise SedError(f"{path}/model.json: classifier class_weight must be a name or a map")
+    post = meta.get("postprocess") or {}
+    if not isinstance(post, dict):
+        raise SedError(f"{path}/model.json: 'postprocess' must be an object")
+    for key, v in post.items():
+        if key not in ("merge_gap", "min_duration", "min_confidence") or not _number(v):
+            raise SedError(f"{path}/model.json: post-processing {key!r} = {v!r} is not a "
+                           "known setting with a finite non-negative number")
+    for key in ("features", "detector", "trained_on"):
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            raise SedError(f"{path}/model.json: {key!r} must be an object")
+    return classes
+
+
+def _check_arrays(a: dict, n_classes: int, path: Path) -> None:
+    """Refuse arrays of another dtype, rank or shape, non-finite values or bad indices."""
+    need = {"mean": 1, "inv_scale": 1, "cols": 1, "coef": 2, "intercept": 1,
+            "lr_classes": 1, "classes_present": 1}
+    for key, ndim in need.items():
+        if key not in a:
+            raise SedError(f"{path}/model.npz lacks the array {key!r}")
+        x = a[key]
+        if x.dtype.kind not in ("f", "i", "u") or x.ndim != ndim:
+            raise SedError(f"{path}/model.npz: {key} must be a {ndim}-d numeric array "
+                           f"(is {x.ndim}-d {x.dtype})")
+        if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+            raise SedError(f"{path}/model.npz: {key} holds NaN or infinite values")
+    for key in ("cols", "lr_classes", "classes_present"):
+        if a[key].dtype.kind == "f":
+            raise SedError(f"{path}/model.npz: {key} must hold integers")
+    k, d = a["coef"].shape
+    if (d != len(a["cols"]) or len(a["mean"]) != d or len(a["inv_scale"]) != d
+            or len(a["intercept"]) != k or not 2 <= len(a["lr_classes"]) <= n_classes
+            or k not in (1, len(a["lr_classes"]))
+            or np.any(a["lr_classes"] >= n_classes) or np.any(a["lr_classes"] < 0)
+            or np.any(a["cols"] < 0) or len(np.unique(a["cols"])) != len(a["cols"])):
+        raise SedError(f"{path}: the model's arrays do not fit together")

@@ -243,3 +243,74 @@ def test_two_recordings_that_differ_only_in_extension_are_refused(tmp_path):
     sf.write(root / "a.wav", np.zeros(16000, np.float32), 16000)
     with pytest.raises(BenchmarkError, match="a.flac and a.wav differ only in their extension"):
         scan_audio(root)
+
+
+def _saved(tmp_path):
+    from sedal.sed.model import SegmentClassifier
+    from sedal.sed.savedmodel import save_model
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 16)).astype(np.float32)
+    y = (X[:, 0] > 0.5).astype(int) + (X[:, 1] > 1.0).astype(int)
+    clf = SegmentClassifier(3).fit(X, y)
+    return save_model(tmp_path / "m", clf, ["background", "dog", "baby"], features={},
+                      detector={}, postprocess={"merge_gap": 0.06}, weights_sha256="x")
+
+
+def _tamper_npz(path, **changes):
+    with np.load(path / "model.npz") as z:
+        a = {k: z[k] for k in z.files}
+    a.update(changes)
+    np.savez(path / "model.npz", **a)
+
+
+def _tamper_json(path, **changes):
+    meta = json.loads((path / "model.json").read_text())
+    meta.update(changes)
+    meta.pop("arrays_sha256", None) if "keep_sha" not in changes else None
+    (path / "model.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("damage, match", [
+    ("truncate", "sha256"),
+    ("truncate_unsealed", "cannot read the model"),
+    ("shape", "do not fit together"),
+    ("zero_d_mean", "mean must be a 1-d numeric array"),
+    ("nan_coef", "NaN or infinite"),
+    ("post_text", "post-processing 'merge_gap'"),
+    ("int_classes", "'classes' must be a list"),
+    ("newline_class", "control character"),
+    ("classifier_C", "classifier C"),
+])
+def test_a_tampered_saved_model_is_one_error(tmp_path, damage, match):
+    from sedal.sed.savedmodel import load_model
+
+    m = _saved(tmp_path)
+    load_model(m)  # the untouched model loads
+    with np.load(m / "model.npz") as z:
+        coef, mean = z["coef"], z["mean"]
+    if damage == "truncate":
+        (m / "model.npz").write_bytes((m / "model.npz").read_bytes()[:300])
+    elif damage == "truncate_unsealed":
+        (m / "model.npz").write_bytes((m / "model.npz").read_bytes()[:300])
+        _tamper_json(m)
+    elif damage == "shape":
+        _tamper_npz(m, coef=coef[:, :-1])
+        _tamper_json(m)
+    elif damage == "zero_d_mean":
+        _tamper_npz(m, mean=np.float32(0.0))
+        _tamper_json(m)
+    elif damage == "nan_coef":
+        _tamper_npz(m, coef=np.full_like(coef, np.nan))
+        _tamper_json(m)
+    elif damage == "post_text":
+        _tamper_json(m, postprocess={"merge_gap": "wide"})
+    elif damage == "int_classes":
+        _tamper_json(m, classes=[0, 1, 2])
+    elif damage == "newline_class":
+        _tamper_json(m, classes=["background", "cat\nevil", "baby"])
+    elif damage == "classifier_C":
+        _tamper_json(m, classifier={"C": "x"})
+    assert mean.ndim == 1
+    with pytest.raises(SedError, match=match):
+        load_model(m)
