@@ -547,6 +547,9 @@ def _run(args) -> int:
     print(f"{counts['ran']} run(s) done, {counts['skipped']} already finished, "
           f"{counts['references']} reference fit(s); AL wall time {wall:.1f} s; "
           f"results in {args.out}")
+    if counts.get("elsewhere"):
+        print(f"{counts['elsewhere']} run(s) were left to another sedbench run on {args.out} "
+              "(run this command again when it ends to report on all of them)")
     return 0
 
 

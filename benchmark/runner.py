@@ -497,31 +497,73 @@ def execute(plan: RunPlan, store: ResultsStore, *, jobs: int = 1, scheduler: str
     tasks = [("ref", r) for _, r in sorted(refs.items())] + [("run", r) for r in todo]
     bar = progress_bar(len(tasks), desc="AL runs", unit="run", enabled=progress)
 
+    claimed: list[str] = []  # runs another process on the same results dir was doing
+
     def finish(kind, cfg, result):
-        if kind == "ref":
-            write_json_atomic(store.reference_path(cfg.reference_key), result)
-        else:
-            store.save_run(result)
+        # outcomes come back pickled from worker processes: compare by value
+        if isinstance(result, str) and result == CLAIMED:
+            if kind == "run":
+                claimed.append(cfg.key)
+        elif not (isinstance(result, str) and result == WRITTEN):
+            _write_result(store, kind, cfg, result)
         bar.update(1)
 
     try:
-        if scheduler:
+        if scheduler:  # remote workers: the parent writes (no claims across machines)
             _execute_dask(tasks, scheduler, finish)
         elif jobs <= 1:
             for kind, cfg in tasks:
-                finish(kind, cfg, _task(kind, cfg))
+                finish(kind, cfg, _claimed_task(str(store.root), kind, cfg))
         else:
             from joblib import Parallel, delayed
 
             par = Parallel(n_jobs=jobs, return_as="generator_unordered")
-            results = par(delayed(_task_tagged)(i, kind, cfg)
+            results = par(delayed(_task_tagged)(i, kind, cfg, str(store.root))
                           for i, (kind, cfg) in enumerate(tasks))
             for i, res in results:
                 finish(*tasks[i], res)
     finally:
         bar.close()
         store.write_table()
-    return {"ran": len(todo), "skipped": len(plan.runs) - len(todo), "references": len(refs)}
+    n_claimed = len(set(claimed) & {r.key for r in todo})
+    return {"ran": len(todo) - n_claimed, "skipped": len(plan.runs) - len(todo),
+            "references": len(refs), "elsewhere": n_claimed}
+
+
+#: Task outcomes for which the parent writes nothing: another process holds the run's
+#: claim, or the worker has written the result itself.
+CLAIMED, WRITTEN = "claimed elsewhere", "written"
+
+
+def _write_result(store: "ResultsStore", kind: str, cfg: RunConfig, result: dict) -> None:
+    if kind == "ref":
+        write_json_atomic(store.reference_path(cfg.reference_key), result)
+    else:
+        store.save_run(result)
+
+
+def _claimed_task(root: str, kind: str, cfg: RunConfig):
+    """Do one task under its claim: a non-blocking lock on its result file. A task that
+    another ``sedbench run`` on the same results dir holds, or has finished since this one
+    looked, is left to it (:data:`CLAIMED`); else the result is computed and written
+    before the claim is released (:data:`WRITTEN`)."""
+    from filelock import FileLock, Timeout
+
+    from sedal.core.fsutil import lock_path
+
+    store = ResultsStore(root)
+    path = store.reference_path(cfg.reference_key) if kind == "ref" else store.run_path(cfg.key)
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(lock), timeout=0):
+            done = store.reference_ok(cfg.reference_key) if kind == "ref" else store.done(cfg.key)
+            if done:
+                return CLAIMED  # finished by another process since this one looked
+            _write_result(store, kind, cfg, _task(kind, cfg))
+            return WRITTEN
+    except Timeout:
+        return CLAIMED
 
 
 def _read_json(path: Path, kind: type):
@@ -548,11 +590,12 @@ def _task(kind: str, cfg: RunConfig) -> dict:
     return execute_reference(cfg) if kind == "ref" else execute_run(cfg)
 
 
-def _task_tagged(i: int, kind: str, cfg: RunConfig):
+def _task_tagged(i: int, kind: str, cfg: RunConfig, root: str | None = None):
+    """``(i, result)``; with ``root`` (a local results dir) under the task's claim."""
     from sedal.core.procutil import die_with_parent
 
     die_with_parent(pdeathsig=False)  # loky/Dask may start workers from helper threads
-    return i, _task(kind, cfg)
+    return i, (_task(kind, cfg) if root is None else _claimed_task(root, kind, cfg))
 
 
 def _execute_dask(tasks, address: str, finish) -> None:

@@ -174,3 +174,28 @@ def test_solver_settings_do_not_change_random_choices(al_dataset):
     c = RunConfig(str(al_dataset), "0" * 64, "random", 0, schedule=DEFAULT_SCHEDULE[:5])
     assert a.key != b.key != c.key and a.query_key == b.query_key == c.query_key
     assert a.settings_key != b.settings_key and a.reference_key == c.reference_key
+
+
+def test_two_runs_on_one_results_dir_do_each_run_once(al_dataset, tmp_path):
+    """Two ``sedbench run`` started together on the same --out share the work: each run is
+    computed by one of them (claims), whatever the interleaving."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "r"
+    args = [sys.executable, "-m", "sedal.benchmark.cli", "run", str(al_dataset), "--seeds",
+            "0-5", "--strategy", "random", "--max-fraction", "0.02", "--out", str(out), "-q"]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    procs = [subprocess.Popen(args, cwd=root, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=900) for p in procs]
+    ran = 0
+    for p, (so, se) in zip(procs, outs):
+        assert p.returncode == 0, se[-2000:]
+        ran += int(re.search(r"(\d+) run\(s\) done", so).group(1))
+    assert ran == 6  # six seeds, each computed exactly once
+    assert len(list((out / "runs").glob("*.json"))) == 6
