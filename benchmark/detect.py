@@ -9,6 +9,7 @@ column and ``Review`` = *predicted, unreviewed*) and an Audacity label track, pl
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -157,6 +158,32 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
                         postprocess=post, weights_sha256=weights_sha,
                         trained_on={"recordings": len(done), "labels": str(labels)})
     out = Path(out)
+    with writing_marker(out):
+        return _write_outputs(out, recs, clf, cache, cls, post, settings, label_column, cv,
+                              meta, given, how, detector, save_model, skipped)
+
+
+#: The file that marks a detect output folder as being written (it stays after a kill).
+INCOMPLETE = "INCOMPLETE"
+
+
+@contextlib.contextmanager
+def writing_marker(out: Path):
+    """Mark ``out`` as incomplete while it is written: an earlier ``summary.md`` is removed
+    first and :data:`INCOMPLETE` written; it is removed only after everything, the summary
+    last, was written. A folder with the marker (after a crash or a kill) never looks
+    finished."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.md").unlink(missing_ok=True)
+    write_bytes_atomic(out / INCOMPLETE, b"sedbench detect was writing this folder and did "
+                       b"not finish; run the same command again\n")
+    yield
+    (out / INCOMPLETE).unlink()
+
+
+def _write_outputs(out, recs, clf, cache, cls, post, settings, label_column, cv, meta, given,
+                   how, detector, save_model, skipped) -> dict:
+    """The tables and the summary of :func:`_run_detect`."""
     by_file: dict[str, list] = {}
     for r in recs:
         events = detect_events(clf, cache.load(r.sha256), cls, r.duration, post,

@@ -518,7 +518,7 @@ def write_report(results_dir: str | Path, out: str | Path | None = None, *,
         return _write_report(res, out, notes)
 
 
-def _write_report(res: "Results", out: Path, notes: str) -> Path:
+def _write_report(res: Results, out: Path, notes: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     md = ["# sedal active-learning benchmark report", ""]
     if notes:

@@ -535,7 +535,7 @@ def execute(plan: RunPlan, store: ResultsStore, *, jobs: int = 1, scheduler: str
 CLAIMED, WRITTEN = "claimed elsewhere", "written"
 
 
-def _write_result(store: "ResultsStore", kind: str, cfg: RunConfig, result: dict) -> None:
+def _write_result(store: ResultsStore, kind: str, cfg: RunConfig, result: dict) -> None:
     if kind == "ref":
         write_json_atomic(store.reference_path(cfg.reference_key), result)
     else:
@@ -557,7 +557,8 @@ def _claimed_task(root: str, kind: str, cfg: RunConfig):
     lock.parent.mkdir(parents=True, exist_ok=True)
     try:
         with FileLock(str(lock), timeout=0):
-            done = store.reference_ok(cfg.reference_key) if kind == "ref" else store.done(cfg.key)
+            done = (store.reference_ok(cfg.reference_key) if kind == "ref"
+                    else store.done(cfg.key))
             if done:
                 return CLAIMED  # finished by another process since this one looked
             _write_result(store, kind, cfg, _task(kind, cfg))

@@ -251,3 +251,19 @@ def test_identical_recordings_are_ranked_once(tmp_path, yamnet_model):
                     cache_root=tmp_path / "cache", detector=PAPER)
     assert res["ranked"] == 1 and res["duplicates"] == [("b.wav", "a.wav"), ("c.wav", "a.wav")]
     assert "b.wav = a.wav" in (tmp_path / "q2" / "summary.md").read_text()
+
+
+def test_an_interrupted_detect_leaves_a_folder_marked_incomplete(tmp_path):
+    from sedal.benchmark.detect import INCOMPLETE, writing_marker
+
+    out = tmp_path / "det"
+    out.mkdir()
+    (out / "summary.md").write_text("an earlier, finished run")
+    with pytest.raises(KeyboardInterrupt):
+        with writing_marker(out):
+            (out / "detections.tsv").write_text("half")
+            raise KeyboardInterrupt  # a kill between the tables and the summary
+    assert (out / INCOMPLETE).is_file() and not (out / "summary.md").exists()
+    with writing_marker(out):
+        (out / "summary.md").write_text("done")
+    assert not (out / INCOMPLETE).exists() and (out / "summary.md").read_text() == "done"
