@@ -128,8 +128,11 @@ def _check_meta(meta: dict, path: Path) -> list[str]:
         if key in c and not _number(c[key], positive=positive):
             raise SedError(f"{path}/model.json: classifier {key} {c[key]!r} is not a valid "
                            "number")
-    if c.get("class_weight") is not None and not isinstance(c["class_weight"], (str, dict)):
-        raise SedError(f"{path}/model.json: classifier class_weight must be a name or a map")
+    from .evaluate import CLASS_WEIGHTS
+
+    if c.get("class_weight") not in CLASS_WEIGHTS:
+        raise SedError(f"{path}/model.json: classifier class_weight {c.get('class_weight')!r} "
+                       f"is not one of {CLASS_WEIGHTS}")
     post = meta.get("postprocess") or {}
     if not isinstance(post, dict):
         raise SedError(f"{path}/model.json: 'postprocess' must be an object")

@@ -281,6 +281,7 @@ def _tamper_json(path, **changes):
     ("int_classes", "'classes' must be a list"),
     ("newline_class", "control character"),
     ("classifier_C", "classifier C"),
+    ("class_weight", "class_weight 'heavy'"),
 ])
 def test_a_tampered_saved_model_is_one_error(tmp_path, damage, match):
     from sedal.sed.savedmodel import load_model
@@ -311,6 +312,8 @@ def test_a_tampered_saved_model_is_one_error(tmp_path, damage, match):
         _tamper_json(m, classes=["background", "cat\nevil", "baby"])
     elif damage == "classifier_C":
         _tamper_json(m, classifier={"C": "x"})
+    elif damage == "class_weight":
+        _tamper_json(m, classifier={"class_weight": "heavy"})
     assert mean.ndim == 1
     with pytest.raises(SedError, match=match):
         load_model(m)
