@@ -27,6 +27,7 @@ from sedal.core.fsutil import resolve_inside, write_bytes_atomic
 from sedal.core.rng import derive_rng
 from sedal.sed.evaluate import fit_segments
 from sedal.sed.events_io import to_dcase, to_raven
+from sedal.sed.grid import HOP_S, SEGMENT_S
 from sedal.sed.labels import class_list, segment_labels
 
 from . import aggregation
@@ -34,9 +35,7 @@ from .crossval import cross_validate
 from .errors import BenchmarkError
 from .loop import check_strategy
 from .query import (
-    HOP,
     POSTPROCESS,
-    SEGMENT,
     CollectionFeatures,
     check_labels_folder,
     collect_annotations,
@@ -288,7 +287,7 @@ class AnnotationSession:
         t0 = time.perf_counter()
         cls = self.classes
         embs = [self.features(rel) for rel in labelled]
-        labs = [segment_labels(events[rel], len(e), cls, SEGMENT, HOP)
+        labs = [segment_labels(events[rel], len(e), cls, SEGMENT_S, HOP_S)
                 for rel, e in zip(labelled, embs)]
         present = {int(c) for lab in labs for c in np.unique(lab)}
         settings = self.detector.settings
@@ -312,8 +311,8 @@ class AnnotationSession:
             self.model_version = version
         cv = None
         if clf is not None and cross_validation:
-            cv = cross_validate(embs, labs, cls, [events[r] for r in labelled], segment=SEGMENT,
-                                hop=HOP, random_state=self.random_state, settings=settings)
+            cv = cross_validate(embs, labs, cls, [events[r] for r in labelled], segment=SEGMENT_S,
+                                hop=HOP_S, random_state=self.random_state, settings=settings)
         with self._lock:
             if version == self.model_version:
                 self.post = dict(cv.postprocess) if cv is not None and cv.postprocess else \

@@ -11,6 +11,7 @@ from sedal.core.cli import Parser, add_output_options, apply_verbosity, parse_ar
 from sedal.generator.builtin import BUILTINS, DEFAULT_BUILTIN
 from sedal.generator.errors import GeneratorError
 from sedal.sed.errors import SedError
+from sedal.sed.grid import HOP_S, SEGMENT_S
 
 from .aggregation import STRATEGIES
 from .errors import BenchmarkError
@@ -80,8 +81,8 @@ def _feature_args(p: argparse.ArgumentParser) -> None:
                         "centred on it (context)")
     p.add_argument("--dtype", choices=("float32", "float16"), default="float32",
                    help="storage type of the embeddings")
-    p.add_argument("--segment", type=float, default=0.12, help="segment length in s")
-    p.add_argument("--hop", type=float, default=0.06, help="segment hop in s")
+    p.add_argument("--segment", type=float, default=SEGMENT_S, help="segment length in s")
+    p.add_argument("--hop", type=float, default=HOP_S, help="segment hop in s")
 
 
 def _strategy_args(p: argparse.ArgumentParser) -> None:

@@ -19,14 +19,13 @@ from sedal.core.fsutil import write_bytes_atomic
 from sedal.sed.evaluate import DetectorSettings, fit_segments
 from sedal.sed.events_io import UNREVIEWED, to_audacity, to_csv, to_dcase, to_raven
 from sedal.sed.features import FeatureParams
+from sedal.sed.grid import HOP_S, SEGMENT_S
 from sedal.sed.labels import class_list, segment_labels
 
 from .crossval import cross_validate, postprocess_sentence
 from .errors import BenchmarkError
 from .query import (
-    HOP,
     POSTPROCESS,
-    SEGMENT,
     CollectionFeatures,
     collect_annotations,
     detect_events,
@@ -141,13 +140,13 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
             raise BenchmarkError("nothing to train on: label some recordings (with events of "
                                  "at least one class) or pass --model")
         embs = [cache.load(r.sha256) for r in done]
-        ys = [segment_labels(ann.events[r.key], len(e), cls, SEGMENT, HOP)
+        ys = [segment_labels(ann.events[r.key], len(e), cls, SEGMENT_S, HOP_S)
               for r, e in zip(done, embs)]
         clf = fit_segments(np.concatenate(embs), np.concatenate(ys), len(cls), settings)
         how = f"trained on {len(done)} labelled recording(s)"
         if len(given) < 3:
             cv = cross_validate(embs, ys, cls, [ann.events[r.key] for r in done],
-                                segment=SEGMENT, hop=HOP, random_state=random_state,
+                                segment=SEGMENT_S, hop=HOP_S, random_state=random_state,
                                 settings=settings)
         chosen = cv.postprocess if cv is not None and cv.postprocess is not None else {}
         post = {**POSTPROCESS, **chosen, **given}

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from sedal.core.fsutil import write_bytes_atomic
+from sedal.sed.grid import HOP_S, SEGMENT_S
 
 #: Width of a YAMNet embedding.
 DIM = 1024
@@ -65,7 +66,7 @@ class EmbeddingStore:
     """
 
     def __init__(self, root: Path | None, weights_sha: str, mode: str = "patch",
-                 segment: float = 0.12, hop: float = 0.06):
+                 segment: float = SEGMENT_S, hop: float = HOP_S):
         if root is None:
             from sedal.core.fsutil import cache_dir
 

@@ -31,6 +31,7 @@ from sedal.sed.annotations import recording_key
 from sedal.sed.errors import SedError
 from sedal.sed.evaluate import PAPER, fit_segments, segment_decisions
 from sedal.sed.events_io import UNREVIEWED, to_audacity, to_raven
+from sedal.sed.grid import HOP_S, SEGMENT_S
 from sedal.sed.labels import class_list, segment_labels
 from sedal.sed.model import SegmentClassifier
 
@@ -40,7 +41,6 @@ from .embedding_store import DIM, EmbeddingStore
 from .errors import BenchmarkError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3", ".au", ".w64")
-SEGMENT, HOP = 0.12, 0.06
 
 
 @dataclass
@@ -98,7 +98,7 @@ def _embed_one(path: str, yamnet_path=None, mode: str = "patch") -> np.ndarray:
     except NameError:
         model = _MODEL = load_yamnet(yamnet_path)
     x, sr = sf.read(path, dtype="float32", always_2d=True)
-    return model.embed(x.mean(axis=1), sr, SEGMENT, HOP, mode)
+    return model.embed(x.mean(axis=1), sr, SEGMENT_S, HOP_S, mode)
 
 
 def embed_collection(recs: list[Recording], cache: EmbeddingStore, model, *,
@@ -136,7 +136,7 @@ def embed_collection(recs: list[Recording], cache: EmbeddingStore, model, *,
         for r in track(todo, desc="embedding", unit="file", enabled=progress):
             try:
                 x, sr = sf.read(str(r.path), dtype="float32", always_2d=True)
-                emb = model.embed(x.mean(axis=1), sr, SEGMENT, HOP, cache.mode)
+                emb = model.embed(x.mean(axis=1), sr, SEGMENT_S, HOP_S, cache.mode)
             except SedError as exc:
                 if skipped is not None:
                     skipped.append((r.rel, str(exc)))
@@ -164,7 +164,7 @@ class CollectionFeatures:
 
         sha = model.provenance["weights_sha256"]
         self.detector = detector
-        self.caches = [EmbeddingStore(cache_root, sha, m, SEGMENT, HOP) for m in detector.modes]
+        self.caches = [EmbeddingStore(cache_root, sha, m, SEGMENT_S, HOP_S) for m in detector.modes]
         for cache in self.caches:
             recs = embed_collection(recs, cache, model, progress=progress,
                                     scheduler=scheduler, skipped=skipped)
@@ -409,7 +409,7 @@ def load_annotations(labels_root: str | os.PathLike | None, recs: list[Recording
 #: Post-processing of the events sedal hands back for correction (query batch tables and
 #: detect): same-class events less than one segment hop apart are merged, and events shorter
 #: than two segments (0.12 s) are dropped; no confidence threshold.
-POSTPROCESS = {"merge_gap": 0.06, "min_duration": 0.12, "min_confidence": 0.0}
+POSTPROCESS = {"merge_gap": HOP_S, "min_duration": SEGMENT_S, "min_confidence": 0.0}
 
 
 def detect_events(clf, X: np.ndarray, classes: list[str], duration: float,
@@ -421,7 +421,7 @@ def detect_events(clf, X: np.ndarray, classes: list[str], duration: float,
     if clf is None or len(X) == 0:
         return []
     probs, pred = segment_decisions(clf, X, np.array([0, len(X)]), kernel, bg_prior)
-    events = events_with_confidence(probs, pred, classes, SEGMENT, HOP)
+    events = events_with_confidence(probs, pred, classes, SEGMENT_S, HOP_S)
     events = clean_events(events, **post)
     return [(s, min(e, round(duration, 6)), lab, c) for s, e, lab, c in events]
 
@@ -555,7 +555,7 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         pool.append(r)
     rng = derive_rng(seed, "query")
     emb_a = [cache.load(r.sha256) for r in annotated]
-    lab_a = [segment_labels(annotations[r.key], len(e), cls, SEGMENT, HOP)
+    lab_a = [segment_labels(annotations[r.key], len(e), cls, SEGMENT_S, HOP_S)
              for r, e in zip(annotated, emb_a)]
     # the pool is never held as a whole: entropies and means are computed block by block
     # from the embedding store, reading only the columns needed
@@ -614,11 +614,11 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     for rank, i in enumerate(order, start=1):
         a, b = off_p[i], off_p[i + 1]
         top = np.argsort(-h[a:b], kind="stable")[:k]
-        spans = ";".join(f"{t * HOP:.2f}-{t * HOP + SEGMENT:.2f}" for t in sorted(top))
+        spans = ";".join(f"{t * HOP_S:.2f}-{t * HOP_S + SEGMENT_S:.2f}" for t in sorted(top))
         w.writerow([rank, pool[i].rel, f"{scores[i]:.6f}", f"{pool[i].duration:.3f}", spans])
     write_bytes_atomic(out / "ranking.csv", buf.getvalue().encode())
     cv = cross_validate(emb_a, lab_a, cls, [annotations[r.key] for r in annotated],
-                        segment=SEGMENT, hop=HOP, random_state=seed,
+                        segment=SEGMENT_S, hop=HOP_S, random_state=seed,
                         settings=settings) if annotated else None
     post = cv.postprocess if cv is not None and cv.postprocess is not None else POSTPROCESS
     batch_files = []

@@ -31,6 +31,7 @@ from sedal.core.fsutil import canonical_json, sha256_bytes, write_json_atomic
 from sedal.generator.manifest import Manifest
 
 from .errors import SedError
+from .grid import HOP_S, SEGMENT_S
 from .labels import class_list, segment_labels
 
 CHUNK_FILES = 32
@@ -43,8 +44,8 @@ STORE_VERSION = 1
 class FeatureParams:
     """Embedding parameters: segment / hop in seconds, mode, storage dtype."""
 
-    segment: float = 0.12
-    hop: float = 0.06
+    segment: float = SEGMENT_S
+    hop: float = HOP_S
     mode: str = "patch"
     dtype: str = "float32"
 

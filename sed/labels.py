@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .grid import HOP_S, SEGMENT_S
+
 BACKGROUND = "background"
 
 
@@ -23,8 +25,8 @@ def class_list(fg_labels) -> list[str]:
 
 
 
-def segment_labels(events, n_segments: int, classes: list[str], segment: float = 0.12,
-                   hop: float = 0.06, min_coverage: float = 0.5) -> np.ndarray:
+def segment_labels(events, n_segments: int, classes: list[str], segment: float = SEGMENT_S,
+                   hop: float = HOP_S, min_coverage: float = 0.5) -> np.ndarray:
     """Class index per segment (int8) from events ``[(onset_s, offset_s, label), ...]``.
 
     Parameters

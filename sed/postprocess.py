@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import median_filter
 
+from .grid import HOP_S, SEGMENT_S, segment_span
+
 
 def smooth(probs: np.ndarray, kernel: int = 3) -> np.ndarray:
     """Median filter each class column of ``probs`` [n_segments, n_classes] along time.
@@ -45,8 +47,8 @@ def decode(probs: np.ndarray, offsets: np.ndarray, kernel: int = 3,
     return out
 
 
-def segments_to_events(labels: np.ndarray, classes: list[str], segment: float = 0.12,
-                       hop: float = 0.06) -> list[tuple[float, float, str]]:
+def segments_to_events(labels: np.ndarray, classes: list[str], segment: float = SEGMENT_S,
+                       hop: float = HOP_S) -> list[tuple[float, float, str]]:
     """Merge runs of the same non-background class into events.
 
     Segment ``i`` *owns* the hop-long interval centred in it,
@@ -63,8 +65,7 @@ def segments_to_events(labels: np.ndarray, classes: list[str], segment: float = 
     >>> segments_to_events(np.array([0, 1, 1, 0, 2]), ["bg", "dog", "baby"])
     [(0.09, 0.21, 'dog'), (0.27, 0.33, 'baby')]
     """
-    shift = (segment - hop) / 2
-    return [(round(i * hop + shift, 6), round((j + 1) * hop + shift, 6), classes[c])
+    return [(*segment_span(i, j, segment, hop), classes[c])
             for i, j, c in _runs(labels) if c != 0]
 
 
@@ -82,7 +83,7 @@ def _runs(labels: np.ndarray):
 
 
 def events_with_confidence(probs: np.ndarray, decisions: np.ndarray, classes: list[str],
-                           segment: float = 0.12, hop: float = 0.06
+                           segment: float = SEGMENT_S, hop: float = HOP_S
                            ) -> list[tuple[float, float, str, float]]:
     """:func:`segments_to_events` plus a confidence per event: the mean probability of the
     event's class over its segments (raw probabilities, before the median filter).
@@ -91,8 +92,7 @@ def events_with_confidence(probs: np.ndarray, decisions: np.ndarray, classes: li
     -------
     list of (onset_s, offset_s, label, confidence)
     """
-    shift = (segment - hop) / 2
-    return [(round(i * hop + shift, 6), round((j + 1) * hop + shift, 6), classes[c],
+    return [(*segment_span(i, j, segment, hop), classes[c],
              round(float(np.mean(probs[i:j + 1, c])), 4))
             for i, j, c in _runs(decisions) if c != 0]
 
@@ -126,10 +126,10 @@ def clean_events(events: list[tuple[float, float, str, float]], *, merge_gap: fl
 
 #: The settings :func:`choose_postprocess` tries (seconds, seconds, probability), each
 #: axis from the least post-processing upwards. The least still bridges a one-hop (0.06 s)
-#: gap and drops one-segment (0.06 s) events: finer than the detector's resolution.
+#: gap and drops events shorter than a segment: finer than the detector's resolution.
 POSTPROCESS_GRID: dict[str, tuple[float, ...]] = {
-    "merge_gap": (0.06, 0.12, 0.24, 0.48, 0.96),
-    "min_duration": (0.12, 0.24, 0.48, 0.96),
+    "merge_gap": (HOP_S, SEGMENT_S, 0.24, 0.48, 0.96),
+    "min_duration": (SEGMENT_S, 0.24, 0.48, 0.96),
     "min_confidence": (0.0, 0.4, 0.5, 0.6, 0.7, 0.8),
 }
 

@@ -41,6 +41,7 @@ import numpy as np
 
 from . import frontend
 from .errors import SedError
+from .grid import HOP_S, SEGMENT_S
 from .weights import N_SEPARABLE, STRIDES, Weights, provenance_summary, resolve_weights
 
 BN_EPS = 1e-4
@@ -285,13 +286,13 @@ class YAMNet:
         return sf_, hf
 
     @staticmethod
-    def n_segments(n_samples: int, segment: float = 0.12, hop: float = 0.06) -> int:
+    def n_segments(n_samples: int, segment: float = SEGMENT_S, hop: float = HOP_S) -> int:
         """Segments of a 16 kHz waveform of ``n_samples`` (165 for 10 s)."""
         sf_, hf = YAMNet.segment_frames(segment, hop)
         f = frontend.n_frames(n_samples)
         return 0 if f < sf_ else 1 + (f - sf_) // hf
 
-    def segment_patches(self, x16k: np.ndarray, segment: float = 0.12, hop: float = 0.06,
+    def segment_patches(self, x16k: np.ndarray, segment: float = SEGMENT_S, hop: float = HOP_S,
                         mode: str = "patch", mel: np.ndarray | None = None) -> np.ndarray:
         """Network inputs [n_segments, frames, 64] for a 16 kHz float32 waveform
         (``mel``: its precomputed log-mel frames, patch mode only)."""
@@ -313,8 +314,8 @@ class YAMNet:
                                              * frontend.HOP_SAMPLES)), self._tf)
         return frontend.frame(mel, frontend.PATCH_FRAMES, hf)[:n]
 
-    def embed(self, waveform, sr: int = frontend.SAMPLE_RATE, segment: float = 0.12,
-              hop: float = 0.06, mode: str = "patch") -> np.ndarray:
+    def embed(self, waveform, sr: int = frontend.SAMPLE_RATE, segment: float = SEGMENT_S,
+              hop: float = HOP_S, mode: str = "patch") -> np.ndarray:
         """Segment embeddings [n_segments, 1024] (float32).
 
         Parameters
