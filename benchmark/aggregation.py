@@ -6,30 +6,16 @@ and returns one score per file. They are pure and vectorised (no Python loop
 over files). A file with no segment scores 0.
 
 The segment values are Shannon entropies in bits of the classifier's raw class
-probabilities (before the median filter):
-
-.. math:: H(p) = -\\sum_c p_c \\log_2 p_c \\qquad (0 \\log 0 = 0)
+probabilities (before the median filter), :func:`sedal.sed.uncertainty.entropy`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from sedal.sed.uncertainty import entropy
+
 STRATEGIES = ("top_k", "mean", "median", "max", "mean_event", "random")
-
-
-def entropy(probs: np.ndarray) -> np.ndarray:
-    """Shannon entropy (base 2) of each row of ``probs`` [n, n_classes], in bits.
-
-    Examples
-    --------
-    >>> entropy(np.array([[0.5, 0.5], [1.0, 0.0]]))
-    array([1., 0.])
-    """
-    p = np.asarray(probs, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0)
-    return np.maximum(-terms.sum(axis=1), 0.0)
 
 
 def _check(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

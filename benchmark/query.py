@@ -34,6 +34,7 @@ from sedal.sed.events_io import UNREVIEWED, to_audacity, to_raven
 from sedal.sed.grid import HOP_S, SEGMENT_S
 from sedal.sed.labels import class_list, segment_labels
 from sedal.sed.model import SegmentClassifier
+from sedal.sed.uncertainty import entropy_and_top
 
 from . import aggregation, diversify
 from .crossval import cross_validate, postprocess_sentence
@@ -248,7 +249,7 @@ class CollectionFeatures:
                 z = clf.logits(self.read(block, cols) @ w.T + bias)
             else:
                 z = clf.decision_function(np.concatenate([self.load(s) for s in block]))
-            H[a:b], top[a:b] = entropy_of_logits(z)
+            H[a:b], top[a:b] = entropy_and_top(z)
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             list(pool.map(work, range(0, len(shas), files_per_block)))
@@ -429,9 +430,9 @@ def detect_events(clf, X: np.ndarray, classes: list[str], duration: float,
 def entropy_streamed(clf: SegmentClassifier, X: np.ndarray, chunk: int = 1 << 18,
                      threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Segment entropies (bits) and most probable classes, without storing the
-    probabilities: ``H = (logsumexp(z) - sum_c p_c z_c) / ln 2`` from the logits ``z``
-    (:meth:`SegmentClassifier.decision_function`, the scaler folded into the weights), in
-    float32 chunks on ``threads`` threads. ``top != 0`` flags the segments whose argmax is
+    probabilities of all segments: :func:`sedal.sed.uncertainty.entropy_and_top` of the
+    logits (:meth:`SegmentClassifier.decision_function`, the scaler folded into the weights),
+    in chunks on ``threads`` threads. ``top != 0`` flags the segments whose argmax is
     an event class.
     """
     from concurrent.futures import ThreadPoolExecutor
@@ -440,29 +441,12 @@ def entropy_streamed(clf: SegmentClassifier, X: np.ndarray, chunk: int = 1 << 18
     top = np.empty(len(X), np.int16)
 
     def work(i):
-        H[i:i + chunk], top[i:i + chunk] = entropy_of_logits(
+        H[i:i + chunk], top[i:i + chunk] = entropy_and_top(
             clf.decision_function(X[i:i + chunk]))
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         list(pool.map(work, range(0, len(X), chunk)))
     return H, top
-
-
-def entropy_of_logits(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Entropy (bits, >= 0) of ``softmax(z)`` per row and the row's argmax, from logits
-    ``z`` [n, n_classes]; a class absent from training is ``-inf`` in every row (as
-    :meth:`~sedal.sed.model.SegmentClassifier.decision_function` gives it) and adds nothing.
-    """
-    top = np.argmax(z, axis=1).astype(np.int16)
-    if not len(z):
-        return np.zeros(0, np.float32), top
-    zp = z[:, np.isfinite(z[0])]  # a copy: z is left as it is
-    zp -= zp.max(axis=1, keepdims=True)
-    e = np.exp(zp)
-    s = e.sum(axis=1)
-    H = np.log(s) - np.einsum("ij,ij->i", e, zp) / s
-    H *= np.float32(1 / np.log(2))
-    return np.maximum(H, 0.0, out=H), top
 
 
 def scores_from_entropy(strategy: str, H: np.ndarray, is_event: np.ndarray,

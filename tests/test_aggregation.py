@@ -5,6 +5,7 @@ import pytest
 
 from sedal.benchmark import aggregation as agg
 from sedal.benchmark import diversify as div
+from sedal.sed.uncertainty import entropy
 
 # three ragged files: [0.1, 0.9, 0.5], [0.3], [0.2, 0.2, 0.8, 0.4]
 V = np.array([0.1, 0.9, 0.5, 0.3, 0.2, 0.2, 0.8, 0.4])
@@ -13,7 +14,7 @@ OFF = np.array([0, 3, 4, 8])
 
 def test_entropy_base2():
     p = np.array([[0.25, 0.25, 0.25, 0.25], [1, 0, 0, 0], [0.5, 0.5, 0, 0]])
-    assert agg.entropy(p).tolist() == [2.0, 0.0, 1.0]
+    assert entropy(p).tolist() == [2.0, 0.0, 1.0]
 
 
 def test_mean_median_max_on_ragged_files():

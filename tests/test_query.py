@@ -214,9 +214,9 @@ def test_embedding_on_a_dask_cluster_fills_the_same_cache(collection, yamnet_mod
 
 
 def test_streamed_entropy_matches_probabilities():
-    from sedal.benchmark.aggregation import entropy
     from sedal.benchmark.query import entropy_streamed
     from sedal.sed.model import SegmentClassifier
+    from sedal.sed.uncertainty import entropy
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 30)).astype(np.float32)
