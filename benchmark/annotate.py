@@ -15,6 +15,7 @@ read or written, and nothing outside them.
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 import time
@@ -25,7 +26,7 @@ import numpy as np
 from sedal.core.errors import UnsafePathError
 from sedal.core.fsutil import resolve_inside, write_bytes_atomic
 from sedal.core.rng import derive_rng
-from sedal.sed.evaluate import fit_segments
+from sedal.sed.estimator import Detector
 from sedal.sed.events_io import to_dcase, to_raven
 from sedal.sed.grid import HOP_S, SEGMENT_S
 from sedal.sed.labels import class_list, segment_labels
@@ -64,7 +65,7 @@ class AnnotationSession:
         Folder of label files, read at start and written on every save (created if need be).
     classes : list of str, optional
         The event classes offered; default: those of the existing labels.
-    detector : sedal.sed.detector.Detector, optional
+    detector : sedal.sed.detector.DetectorSpec, optional
         Default: the ``field`` preset.
     strategy, k : str, int
         How the queue is ranked (as ``sedbench query``).
@@ -125,7 +126,7 @@ class AnnotationSession:
         self._lock = threading.RLock()
         self.version = 0  # labels saved so far in this session (+1 per save)
         self.model_version = -1  # the labels version the current model was fitted on
-        self.clf = None
+        self.det = None  # the fitted Detector (replaced, never changed, by each refit)
         self.post = dict(POSTPROCESS)
         self.order: list[str] = []
         self.scores: dict[str, float] = {}
@@ -165,10 +166,9 @@ class AnnotationSession:
         and the saved labels."""
         rec = self.recording(rel)
         with self._lock:
-            clf, post = self.clf, dict(self.post)
-        predicted = detect_events(clf, self.features(rel), self.classes, rec.duration, post,
-                                  self.detector.settings.kernel,
-                                  self.detector.settings.bg_prior) if clf is not None else []
+            det, post = self.det, dict(self.post)
+        predicted = detect_events(copy.copy(det).with_postprocess(post), self.features(rel),
+                                  rec.duration) if det is not None else []
         with self._lock:
             saved = self.events.get(rel)
         draft = self.read_draft(rel)
@@ -283,36 +283,37 @@ class AnnotationSession:
             version = self.version
             labelled = sorted(self.events)
             events = {rel: list(self.events[rel]) for rel in labelled}
-            prev = self.clf
+            prev = self.det
         t0 = time.perf_counter()
         cls = self.classes
         embs = [self.features(rel) for rel in labelled]
         labs = [segment_labels(events[rel], len(e), cls, SEGMENT_S, HOP_S)
                 for rel, e in zip(labelled, embs)]
         present = {int(c) for lab in labs for c in np.unique(lab)}
-        settings = self.detector.settings
-        clf = None
+        det = None
         if len(present) >= 2:
-            warm = prev if prev is not None and getattr(prev, "lr_", None) is not None else None
-            clf = fit_segments(np.concatenate(embs), np.concatenate(labs), len(cls), settings,
-                               warm_start_from=warm)
+            # a copy of the previous detector warm-starts from its fit and leaves it as it is
+            # (other threads may be predicting with it)
+            det = copy.copy(prev) if prev is not None else Detector.from_spec(
+                self.detector, classes=cls, warm_start=True)
+            det.fit(np.concatenate(embs), np.concatenate(labs))
         pool = [rel for rel in sorted(self.recordings) if rel not in events]
         rng = derive_rng(self.random_state, "annotate", version)
-        scores, predicted = self._rank(clf, pool, rng)
+        scores, predicted = self._rank(det, pool, rng)
         order = [pool[i] for i in aggregation.rank(scores, rng)] if pool else []
         rank_seconds = time.perf_counter() - t0
         with self._lock:
             if version < self.model_version:
                 return {"version": version, "stale": True}
-            self.clf = clf
+            self.det = det
             self.order = order
             self.scores = {rel: float(s) for rel, s in zip(pool, scores)}
             self.predicted = predicted
             self.model_version = version
         cv = None
-        if clf is not None and cross_validation:
-            cv = cross_validate(embs, labs, cls, [events[r] for r in labelled], segment=SEGMENT_S,
-                                hop=HOP_S, random_state=self.random_state, settings=settings)
+        if det is not None and cross_validation:
+            cv = cross_validate(embs, labs, cls, [events[r] for r in labelled],
+                                random_state=self.random_state, detector=det)
         with self._lock:
             if version == self.model_version:
                 self.post = dict(cv.postprocess) if cv is not None and cv.postprocess else \
@@ -328,13 +329,13 @@ class AnnotationSession:
         """The detector's features [n_segments, D] of one recording (from the store)."""
         return self._feats.load(self._sha[rel])
 
-    def _rank(self, clf, pool: list[str], rng) -> tuple[np.ndarray, dict[str, list[str]]]:
+    def _rank(self, det, pool: list[str], rng) -> tuple[np.ndarray, dict[str, list[str]]]:
         """File scores of the pool and each file's predicted classes."""
         if not pool:
             return np.zeros(0), {}
-        if clf is None:
+        if det is None:
             return rng.random(len(pool)), {}
-        H, top, offsets = self._feats.segment_entropies(clf, [self._sha[r] for r in pool],
+        H, top, offsets = self._feats.segment_entropies(det, [self._sha[r] for r in pool],
                                                         threads=1)
         scores = scores_from_entropy(self.strategy, H, top != 0, offsets, self.k, rng)
         predicted = {rel: sorted({self.classes[c] for c in np.unique(top[a:b]) if c > 0})
@@ -346,20 +347,18 @@ class AnnotationSession:
         """Write ``labels.tsv`` (DCASE, every labelled recording) and, when the model has
         seen two classes, the model (``model/``, as ``detect --save-model``) below ``out``."""
         from sedal.sed.features import FeatureParams
-        from sedal.sed.savedmodel import save_model
 
         out = Path(out)
         with self._lock:
             events = {rel: list(v) for rel, v in self.events.items()}
-            clf, post = self.clf, dict(self.post)
+            det, post = self.det, dict(self.post)
         write_bytes_atomic(out / "labels.tsv", to_dcase(events).encode())
         wrote = {"labels": str(out / "labels.tsv"), "recordings": len(events), "model": None}
-        if clf is not None and clf.lr_ is not None:
-            save_model(out / "model", clf, self.classes,
-                       features={"name": FeatureParams().name()},
-                       detector=self.detector.to_dict(), postprocess=post,
-                       weights_sha256=self.weights_sha256,
-                       trained_on={"recordings": len(events), "labels": str(self.labels)})
+        if det is not None and det.classifier_.lr_ is not None:
+            copy.copy(det).with_postprocess(post).save(
+                out / "model", features={"name": FeatureParams().name()},
+                weights_sha256=self.weights_sha256,
+                trained_on={"recordings": len(events), "labels": str(self.labels)})
             wrote["model"] = str(out / "model")
         return wrote
 

@@ -331,6 +331,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"feature store {store.path}: {store.meta['n_segments']} segments of "
               f"{store.meta['n_files']} files ({store.meta['dtype']})")
     elif args.cmd == "supervised":
+        from sedal.sed.estimator import Detector
         from sedal.sed.evaluate import supervised
 
         if not 0.0 < args.fraction <= 1.0:
@@ -343,7 +344,7 @@ def run(args: argparse.Namespace) -> int:
                                progress=not args.quiet)
         with stage("training and scoring", enabled=not args.quiet):
             res = supervised(store, doc, args.fraction, random_state=args.seed,
-                             settings=det.settings, threads=args.threads)
+                             detector=Detector.from_spec(det), threads=args.threads)
         res["detector"] = det.name
         if args.json:
             print(json.dumps(res, sort_keys=True))

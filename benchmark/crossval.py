@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.base import clone
 
 from sedal.core.rng import derive_rng
-from sedal.sed.evaluate import PAPER, DetectorSettings, fit_segments, iou_metrics, segment_decisions
+from sedal.sed.estimator import Detector
+from sedal.sed.evaluate import iou_metrics
 from sedal.sed.postprocess import choose_postprocess, events_with_confidence
 from sedal.sed.rows import file_rows
 
@@ -36,18 +38,26 @@ def file_folds(n: int, random_state: int, n_folds: int = MAX_FOLDS
     return [(np.setdiff1d(order, order[f::k]), order[f::k]) for f in range(k)]
 
 
-def out_of_fold(embs: list[np.ndarray], labels: list[np.ndarray], n_classes: int,
+def _fold_detector(detector: Detector | None, classes: list[str]) -> Detector:
+    """An unfitted copy of ``detector`` (default the paper's) over ``classes``."""
+    return clone(detector if detector is not None else Detector.paper()).set_params(
+        classes=list(classes))
+
+
+def out_of_fold(embs: list[np.ndarray], labels: list[np.ndarray], classes: list[str],
                 folds: list[tuple[np.ndarray, np.ndarray]],
-                settings: DetectorSettings = PAPER) -> list[tuple[np.ndarray, np.ndarray] | None]:
+                detector: Detector | None = None
+                ) -> list[tuple[np.ndarray, np.ndarray] | None]:
     """Held-out ``(probabilities, decisions)`` of every recording (``None`` for a recording
-    in no test fold), each fold's classifier fitted on its train recordings only."""
+    in no test fold), each fold's copy of ``detector`` fitted on its train recordings only."""
     out: list = [None] * len(embs)
     for train, test in folds:
-        clf = fit_segments(np.concatenate([embs[i] for i in train]),
-                           np.concatenate([labels[i] for i in train]), n_classes, settings)
+        det = _fold_detector(detector, classes).fit(
+            np.concatenate([embs[i] for i in train]), np.concatenate([labels[i] for i in train]))
         X = np.concatenate([embs[i] for i in test])
         offsets = np.concatenate([[0], np.cumsum([len(embs[i]) for i in test])])
-        probs, pred = segment_decisions(clf, X, offsets, settings.kernel, settings.bg_prior)
+        probs = det.predict_proba(X)
+        pred = det.decide_proba(probs, offsets)
         for j, i in enumerate(test):
             out[i] = (probs[offsets[j]:offsets[j + 1]], pred[offsets[j]:offsets[j + 1]])
     return out
@@ -55,10 +65,10 @@ def out_of_fold(embs: list[np.ndarray], labels: list[np.ndarray], n_classes: int
 
 def cross_validated_iou(embs: list[np.ndarray], labels: list[np.ndarray], classes: list[str],
                         folds: list[tuple[np.ndarray, np.ndarray]],
-                        settings: DetectorSettings = PAPER) -> float | None:
+                        detector: Detector | None = None) -> float | None:
     """Total IoU of the detector over held-out recordings, through :mod:`sedal.sed.evaluate`:
     the decisions of every fold are pooled into one test timeline. ``None`` when undefined."""
-    return _pooled_iou(out_of_fold(embs, labels, len(classes), folds, settings), labels,
+    return _pooled_iou(out_of_fold(embs, labels, classes, folds, detector), labels,
                        classes)
 
 
@@ -92,9 +102,8 @@ class CrossValidation:
 
 
 def cross_validate(embs: list[np.ndarray], labels: list[np.ndarray], classes: list[str],
-                   reference: list[list[tuple]], *, segment: float, hop: float,
-                   random_state: int = 0, settings: DetectorSettings = PAPER
-                   ) -> CrossValidation | None:
+                   reference: list[list[tuple]], *, random_state: int = 0,
+                   detector: Detector | None = None) -> CrossValidation | None:
     """Cross-validate the detector over labelled recordings and choose the post-processing.
 
     Parameters
@@ -105,11 +114,10 @@ def cross_validate(embs: list[np.ndarray], labels: list[np.ndarray], classes: li
         Background first.
     reference : list of list of tuple
         Per recording: the labelled events ``(onset_s, offset_s, label)``.
-    segment, hop : float
-        Segment length and hop in seconds.
     random_state : int
         Seed of the fold assignment.
-    settings : DetectorSettings
+    detector : Detector, optional
+        Fitted afresh on each fold (default the paper's); its grid gives event times.
 
     Returns
     -------
@@ -121,9 +129,10 @@ def cross_validate(embs: list[np.ndarray], labels: list[np.ndarray], classes: li
     if n < MIN_RECORDINGS or len({int(c) for lab in labels for c in np.unique(lab)}) < 2:
         return None
     folds = file_folds(n, random_state)
-    held = out_of_fold(embs, labels, len(classes), folds, settings)
+    det = _fold_detector(detector, classes)
+    held = out_of_fold(embs, labels, classes, folds, det)
     iou = _pooled_iou(held, labels, classes)
-    raw = {i: events_with_confidence(p, d, classes, segment, hop)
+    raw = {i: events_with_confidence(p, d, classes, det.segment_s, det.hop_s)
            for i, (p, d) in enumerate(held)}
     ref = {i: [tuple(e[:3]) for e in evs] for i, evs in enumerate(reference)}
     if sum(len(v) for v in ref.values()) < MIN_EVENTS:
@@ -159,9 +168,9 @@ BG_GRID = (0.25, 0.5, 1.0, 2.0)
 
 
 def tune_detector(X: np.ndarray, y: np.ndarray, offsets: np.ndarray, files: np.ndarray,
-                  classes: list[str], settings: DetectorSettings = PAPER, *,
+                  classes: list[str], detector: Detector | None = None, *,
                   C_grid=C_GRID, kernels=KERNEL_GRID, bg_priors=BG_GRID, n_splits: int = 3
-                  ) -> tuple[DetectorSettings, list[dict]]:
+                  ) -> tuple[Detector, list[dict]]:
     """Choose C, the median-filter kernel and the background weight by cross-validation
     grouped by file.
 
@@ -183,25 +192,23 @@ def tune_detector(X: np.ndarray, y: np.ndarray, offsets: np.ndarray, files: np.n
     files : ndarray of int
         The files to cross-validate over.
     classes : list of str
-    settings : DetectorSettings
-        The other settings (class weights, tolerance) kept as they are.
+    detector : Detector, optional
+        The detector tuned (default the paper's); its other parameters (class weights,
+        tolerance, features) are kept as they are.
 
     Returns
     -------
-    (DetectorSettings, list of dict)
-        The settings with the chosen ``C``, ``kernel`` and ``bg_prior``, and the pooled IoU
-        of every cell.
+    (Detector, list of dict)
+        An unfitted copy of ``detector`` with the chosen ``C``, ``median_kernel`` and
+        ``bg_prior``, and the pooled IoU of every cell.
     """
-    import dataclasses
-
     from sklearn.model_selection import GroupKFold
 
-    from sedal.sed.postprocess import decode
-
+    base = _fold_detector(detector, classes)
     files = np.sort(np.asarray(files))
     n_splits = min(n_splits, len(files))
     if n_splits < 2:
-        return settings, []
+        return base, []
     folds = [(files[a], files[b]) for a, b in
              GroupKFold(n_splits=n_splits).split(files, groups=files)]
 
@@ -211,16 +218,14 @@ def tune_detector(X: np.ndarray, y: np.ndarray, offsets: np.ndarray, files: np.n
         tr, te = file_rows(offsets, train), file_rows(offsets, test)
         local = np.concatenate([[0], np.cumsum(offsets[test + 1] - offsets[test])])
         refs.append(y[te])
-        prev = None
+        det = clone(base).set_params(warm_start=True)  # each C starts from the previous C
         for C in sorted(C_grid):
-            s = dataclasses.replace(settings, C=float(C))
-            clf = fit_segments(X[tr], y[tr], len(classes), s, warm_start_from=prev)
-            prev = clf
-            probs = clf.predict_proba(X[te])
+            probs = det.set_params(C=float(C)).fit(X[tr], y[tr]).predict_proba(X[te])
             for k in kernels:
                 for w in bg_priors:
                     held.setdefault((float(C), int(k), float(w)), []).append(
-                        decode(probs, local, k, w))
+                        det.set_params(median_kernel=int(k), bg_prior=float(w))
+                        .decide_proba(probs, local))
     ref = np.concatenate(refs)
     table = []
     for (C, k, w), parts in held.items():
@@ -228,5 +233,5 @@ def tune_detector(X: np.ndarray, y: np.ndarray, offsets: np.ndarray, files: np.n
         table.append({"C": C, "kernel": k, "bg_prior": w, "total_iou": iou})
     best = max(table, key=lambda r: (-1.0 if r["total_iou"] is None else r["total_iou"],
                                      -r["C"], -r["kernel"], -abs(np.log(r["bg_prior"]))))
-    return dataclasses.replace(settings, C=best["C"], kernel=best["kernel"],
-                               bg_prior=best["bg_prior"]), table
+    return clone(base).set_params(C=best["C"], median_kernel=best["kernel"],
+                                  bg_prior=best["bg_prior"]), table

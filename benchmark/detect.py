@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from sedal.core.fsutil import write_bytes_atomic
-from sedal.sed.evaluate import DetectorSettings, fit_segments
+from sedal.sed.errors import SedError
+from sedal.sed.estimator import Detector
 from sedal.sed.events_io import UNREVIEWED, to_audacity, to_csv, to_dcase, to_raven
 from sedal.sed.features import FeatureParams
 from sedal.sed.grid import HOP_S, SEGMENT_S
@@ -31,22 +32,6 @@ from .query import (
     detect_events,
     scan_audio,
 )
-
-
-def _saved_detector(meta: dict, model_path):
-    """The detector a saved model was trained with (models saved before presets existed
-    record only the paper detector's settings)."""
-    from sedal.sed.detector import Detector
-    from sedal.sed.errors import SedError
-
-    d = meta.get("detector") or {}
-    try:
-        if "settings" in d:
-            return Detector.from_dict(d)
-        return Detector(name="paper", settings=DetectorSettings(**d))
-    except (SedError, TypeError, ValueError) as exc:
-        raise BenchmarkError(f"the model in {model_path} records an unreadable detector "
-                             f"({exc})") from None
 
 
 def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *, threads: int = 2,
@@ -70,7 +55,7 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
     """Detect events in every recording below ``audio`` (see the module docstring).
 
     Exactly one of ``labels`` (train now) and ``model_path`` (a saved model) is needed.
-    ``detector`` (a :class:`sedal.sed.detector.Detector`, default the ``field`` preset) is
+    ``detector`` (a :class:`sedal.sed.detector.DetectorSpec`, default the ``field`` preset) is
     what a model is trained with; a saved model brings its own.
     ``save_model`` writes the trained model (:mod:`sedal.sed.savedmodel`).
 
@@ -86,9 +71,6 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
         ``recordings``, ``events``, ``per_class`` counts, ``model`` (where it came from),
         ``postprocess`` and ``skipped`` files.
     """
-    from sedal.sed.savedmodel import load_model
-    from sedal.sed.savedmodel import save_model as write_model
-
     if (labels is None) == (model_path is None):
         raise BenchmarkError("pass either --labels (to train) or --model (a saved model)")
     for name, v, lo, hi in (("--min-confidence", min_confidence, 0.0, 1.0),
@@ -107,13 +89,16 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
 
         detector = PRESETS["field"]
     if model_path is not None:
-        clf, meta = load_model(model_path)
+        try:
+            det, meta = Detector.load(model_path)
+        except SedError as exc:
+            raise BenchmarkError(str(exc)) from None
         cls = meta["classes"]
         if meta.get("features", {}).get("name") not in (None, FeatureParams().name()):
             raise BenchmarkError(f"the model in {model_path} needs features "
                                  f"{meta['features'].get('name')!r}; this sedal's detect "
                                  f"computes {FeatureParams().name()!r}")
-        detector = _saved_detector(meta, model_path)
+        detector = det.spec()
     if model is None:
         from sedal.sed.yamnet import load_yamnet
 
@@ -125,7 +110,6 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
     cache = CollectionFeatures(recs, detector, model, cache_root=cache_root, progress=progress,
                                skipped=skipped, yamnet=yamnet)
     recs = cache.recs
-    settings = detector.settings
     how = f"saved model {model_path}"
     cv = None
     if meta is not None:
@@ -142,23 +126,23 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
         embs = [cache.load(r.sha256) for r in done]
         ys = [segment_labels(ann.events[r.key], len(e), cls, SEGMENT_S, HOP_S)
               for r, e in zip(done, embs)]
-        clf = fit_segments(np.concatenate(embs), np.concatenate(ys), len(cls), settings)
+        det = Detector.from_spec(detector, classes=cls).fit(np.concatenate(embs),
+                                                            np.concatenate(ys))
         how = f"trained on {len(done)} labelled recording(s)"
         if len(given) < 3:
             cv = cross_validate(embs, ys, cls, [ann.events[r.key] for r in done],
-                                segment=SEGMENT_S, hop=HOP_S, random_state=random_state,
-                                settings=settings)
+                                random_state=random_state, detector=det)
         chosen = cv.postprocess if cv is not None and cv.postprocess is not None else {}
         post = {**POSTPROCESS, **chosen, **given}
         if save_model is not None:
-            write_model(save_model, clf, cls,
-                        features={"name": FeatureParams().name()},
-                        detector=detector.to_dict(),
-                        postprocess=post, weights_sha256=weights_sha,
-                        trained_on={"recordings": len(done), "labels": str(labels)})
+            det.with_postprocess(post).save(
+                save_model, features={"name": FeatureParams().name()},
+                weights_sha256=weights_sha,
+                trained_on={"recordings": len(done), "labels": str(labels)})
+    det.with_postprocess(post)
     out = Path(out)
     with writing_marker(out):
-        return _write_outputs(out, recs, clf, cache, cls, post, settings, label_column, cv,
+        return _write_outputs(out, recs, det, cache, cls, post, label_column, cv,
                               meta, given, how, detector, save_model, skipped)
 
 
@@ -180,13 +164,12 @@ def writing_marker(out: Path):
     (out / INCOMPLETE).unlink()
 
 
-def _write_outputs(out, recs, clf, cache, cls, post, settings, label_column, cv, meta, given,
+def _write_outputs(out, recs, det, cache, cls, post, label_column, cv, meta, given,
                    how, detector, save_model, skipped) -> dict:
     """The tables and the summary of :func:`_run_detect`."""
     by_file: dict[str, list] = {}
     for r in recs:
-        events = detect_events(clf, cache.load(r.sha256), cls, r.duration, post,
-                               settings.kernel, settings.bg_prior)
+        events = detect_events(det, cache.load(r.sha256), r.duration)
         by_file[r.rel] = events
         write_bytes_atomic(out / "raven" / f"{r.key}.Table.1.selections.txt",
                            to_raven(events, label_column=label_column,

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from sedal.core.fsutil import write_bytes_atomic, write_json_atomic
-from sedal.sed.detector import Detector
+from sedal.sed.detector import DetectorSpec
+from sedal.sed.estimator import Detector
 from sedal.sed.evaluate import DetectorSettings
 
 RULE = ("the option with the best mean total IoU on the real pool at SNR 0, averaged over "
@@ -43,14 +44,14 @@ class Option:
     chosen by grouped cross-validation on the training split."""
 
     name: str
-    detector: Detector
+    detector: DetectorSpec
     tune: bool = False
     what: str = ""
 
 
-def _d(**kw) -> Detector:
+def _d(**kw) -> DetectorSpec:
     settings = DetectorSettings(**kw.pop("settings", {}))
-    return Detector(name="study", settings=settings, **kw)
+    return DetectorSpec(name="study", settings=settings, **kw)
 
 
 BALANCED = {"class_weight": "balanced"}
@@ -109,14 +110,15 @@ def evaluate_cell(dataset: Path, option: Option, *, yamnet=None) -> dict:
     det = option.detector
     store = detector_store(dataset, det, yamnet_path=yamnet)
     doc, msha = load_dataset_manifest(dataset)
-    settings, table, tune_s = det.settings, [], 0.0
+    est, table, tune_s = Detector.from_spec(det, classes=list(store.classes)), [], 0.0
     if option.tune:
         t0 = time.perf_counter()
         X = np.asarray(store.embeddings, dtype=np.float32)
-        settings, table = tune_detector(X, store.labels.astype(np.int64), store.offsets,
-                                        store.file_rows("train"), store.classes, settings)
+        est, table = tune_detector(X, store.labels.astype(np.int64), store.offsets,
+                                   store.file_rows("train"), store.classes, est)
         tune_s = time.perf_counter() - t0
-    res = supervised(store, doc, settings=settings)
+    settings = est.settings()
+    res = supervised(store, doc, detector=est)
     return {"option": option.name, "dataset": dataset.name, "manifest_sha256": msha,
             "spec": doc.spec.to_dict(), "settings": settings.to_dict(),
             "recipe": det.recipe(), "dim": int(store.embeddings.shape[1]),
@@ -166,7 +168,7 @@ def run_study(*, sources=None, builtin: str | None = None, data_root: Path,
                 path = library_dataset(data_root, n_files=n_files, snr=snr, ratio=ratio,
                                        seed=seed, sources=sources, builtin=builtin,
                                        jobs=jobs, progress=progress)
-                for p in Detector(modes=tuple(modes)).feature_params():
+                for p in DetectorSpec(modes=tuple(modes)).feature_params():
                     ensure_store(path, p, yamnet_path=yamnet, progress=progress)
                 datasets.append(path)
     cells = [(str(d), o) for o in options for d in datasets]
@@ -208,7 +210,9 @@ def fit_seconds(dataset: Path, option: Option, settings: DetectorSettings | None
 
     store = detector_store(dataset, option.detector, yamnet_path=yamnet)
     t0 = time.perf_counter()
-    fit_on_files(store, store.file_rows("train"), settings or option.detector.settings)
+    spec = option.detector if settings is None else dataclasses.replace(option.detector,
+                                                                        settings=settings)
+    fit_on_files(store, store.file_rows("train"), Detector.from_spec(spec))
     return time.perf_counter() - t0
 
 

@@ -9,17 +9,18 @@ ground truth (the segment labels already in the feature store).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from sedal.core.fsutil import canonical_json, sha256_bytes
 from sedal.core.rng import derive_rng
 from sedal.generator.manifest import Manifest
+from sedal.sed.detector import PAPER_DETECTOR, DetectorSpec
 from sedal.sed.errors import SedError
-from sedal.sed.evaluate import DetectorSettings, evaluate_segments, fit_segments
+from sedal.sed.estimator import Detector
+from sedal.sed.evaluate import DetectorSettings
 from sedal.sed.features import FeatureParams
-from sedal.sed.model import SegmentClassifier
 from sedal.sed.rows import file_rows
 
 from . import aggregation, diversify
@@ -68,10 +69,10 @@ class RunConfig:
     """Everything that defines one AL run (and its key in the results store).
 
     ``features`` names the feature store the run reads (see
-    :meth:`sedal.sed.features.FeatureParams.name`) and ``recipe`` what the detector builds
-    from it (:meth:`sedal.sed.detector.Detector.recipe`; ``""``: the embeddings as they are);
-    ``C``, ``tol``, ``max_iter``, ``kernel`` and ``class_weight`` are the detector's settings
-    (:class:`sedal.sed.evaluate.DetectorSettings`): every fit runs to ``tol``.
+    :meth:`sedal.sed.features.FeatureParams.name`) and ``detector`` is the one detector spec
+    (:class:`sedal.sed.detector.DetectorSpec`: features recipe, classifier and median-filter
+    settings; every fit runs to its ``tol``). The run's key holds the spec's settings and
+    :attr:`recipe` flat, as they were before the spec existed, so keys did not change.
     """
 
     dataset: str  # path of the dataset dir
@@ -84,41 +85,45 @@ class RunConfig:
     schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     warm_start: bool = True
     features: str = "yamnet-patch-0.12-0.06-float32"
-    C: float = 1.0
-    tol: float = 1e-5
-    max_iter: int = 10_000
-    kernel: int = 3
-    class_weight: str | None = None
-    recipe: str = ""
-    bg_prior: float = 1.0
+    detector: DetectorSpec = PAPER_DETECTOR
 
     def __post_init__(self):
         check_strategy(self.strategy, self.k, self.diversify)
         if self.factor < 1:
             raise BenchmarkError("the diversification factor must be >= 1")
         validate_schedule(self.schedule)
+        if not isinstance(self.detector, DetectorSpec):
+            raise BenchmarkError("RunConfig.detector must be a DetectorSpec")
         try:
-            self.detector  # noqa: B018 - validates the detector settings
             FeatureParams.from_name(self.features)
         except (ValueError, SedError) as exc:
             raise BenchmarkError(str(exc)) from None
 
     @property
-    def detector(self) -> DetectorSettings:
-        """The detector settings of this run."""
-        return DetectorSettings(C=self.C, tol=self.tol, max_iter=self.max_iter,
-                                kernel=self.kernel, class_weight=self.class_weight,
-                                bg_prior=self.bg_prior)
+    def settings(self) -> DetectorSettings:
+        """The detector's classifier and median-filter settings."""
+        return self.detector.settings
+
+    @property
+    def recipe(self) -> str:
+        """What the detector builds from the feature store (``""``: the store's embeddings
+        as they are, e.g. one mode without temporal context)."""
+        spec = self.detector
+        plain = len(spec.modes) == 1 and spec.recipe() in ("", spec.modes[0])
+        return "" if plain else spec.recipe()
 
     def key_dict(self) -> dict:
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d.pop("dataset")  # the data are identified by their manifest hash, not their path
-        if d["class_weight"] is None:  # options at their default leave keys unchanged
-            d.pop("class_weight")
-        if not d["recipe"]:
-            d.pop("recipe")
-        if d["bg_prior"] == 1.0:
-            d.pop("bg_prior")
+        s = d.pop("detector").settings
+        d.update({"C": s.C, "tol": s.tol, "max_iter": s.max_iter, "kernel": s.kernel})
+        # options at their default leave keys unchanged
+        if s.class_weight is not None:
+            d["class_weight"] = s.class_weight
+        if self.recipe:
+            d["recipe"] = self.recipe
+        if s.bg_prior != 1.0:
+            d["bg_prior"] = s.bg_prior
         if self.strategy != "top_k":
             d.pop("k")
         if self.diversify == "none":
@@ -146,7 +151,7 @@ class RunConfig:
         the features and the detector (the same code and settings as the run's fits)."""
         return sha256_bytes(canonical_json({
             "manifest_sha256": self.manifest_sha256, "features": self.features,
-            "detector": self.detector.to_dict(),
+            "detector": self.settings.to_dict(),
             **({"recipe": self.recipe} if self.recipe else {})}).encode())[:20]
 
     @property
@@ -242,23 +247,27 @@ def schedule_counts(schedule, n_train: int) -> list[int]:
     return counts
 
 
-def evaluate(data: RunData, clf: SegmentClassifier, test: np.ndarray, kernel: int,
-             bg_prior: float = 1.0) -> dict:
-    """Total, macro and per-class IoU on the test files (through :mod:`sedal.sed.evaluate`)."""
+def evaluate(data: RunData, detector: Detector, test: np.ndarray) -> dict:
+    """Total, macro and per-class IoU of a fitted detector on the test files
+    (:meth:`sedal.sed.estimator.Detector.score`)."""
     rows = data.rows(test)
-    out = evaluate_segments(clf, data.X[rows], data.labels[rows], data.local_offsets(test),
-                            data.classes, kernel, bg_prior)
-    flat = {"total_iou": out["total_iou"], "macro_iou": out["macro_iou"]}
-    for c, v in out["per_class_iou"].items():
+    out = detector.score(data.X[rows], data.labels[rows], offsets=data.local_offsets(test))
+    flat = {"total_iou": out.total_iou, "macro_iou": out.macro_iou}
+    for c, v in out.per_class_iou.items():
         flat[f"iou_{c}"] = v
     return flat
 
 
-def fit(data: RunData, files: np.ndarray, cfg: RunConfig, prev=None) -> SegmentClassifier:
-    """Fit the run's detector on the segments of ``files`` (warm-started from ``prev``)."""
+def new_detector(data: RunData, cfg: RunConfig) -> Detector:
+    """The run's detector, unfitted (warm-started refits when ``cfg.warm_start``)."""
+    return Detector.from_spec(cfg.detector, classes=list(data.classes),
+                              warm_start=cfg.warm_start)
+
+
+def fit(data: RunData, files: np.ndarray, detector: Detector) -> Detector:
+    """Fit ``detector`` on the segments of ``files`` (in file order)."""
     rows = data.rows(np.sort(files))
-    return fit_segments(data.X[rows], data.labels[rows], len(data.classes), cfg.detector,
-                        warm_start_from=prev if cfg.warm_start else None)
+    return detector.fit(data.X[rows], data.labels[rows])
 
 
 def run_al(data: RunData, cfg: RunConfig, *, progress=None) -> list[dict]:
@@ -277,7 +286,7 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None) -> list[dict]:
     query_rng = derive_rng(cfg.seed, "query", cfg.query_key)
     labelled = np.sort(seed_rng.choice(train, size=counts[0], replace=False))
     rows = []
-    clf = None
+    det = new_detector(data, cfg)
     with threadpool_limits(limits=1):  # same bytes whatever the number of workers
         for it, target in enumerate(counts):
             if it > 0:
@@ -287,7 +296,7 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None) -> list[dict]:
                     scores = aggregation.random(len(pool), query_rng)
                 else:
                     pr = data.rows(pool)
-                    probs = clf.predict_proba(data.X[pr])
+                    probs = det.predict_proba(data.X[pr])
                     scores = aggregation.file_scores(cfg.strategy, probs,
                                                      data.local_offsets(pool), k=cfg.k)
                 order = aggregation.rank(scores, query_rng)
@@ -299,9 +308,9 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None) -> list[dict]:
                                                     factor=cfg.factor, rng=query_rng)
                 labelled = np.sort(np.concatenate([labelled, pool[chosen_local]]))
             t0 = time.perf_counter()
-            clf = fit(data, labelled, cfg, prev=clf)
+            fit(data, labelled, det)
             fit_s = time.perf_counter() - t0
-            metrics = evaluate(data, clf, test, cfg.kernel, cfg.bg_prior)
+            metrics = evaluate(data, det, test)
             rows.append({
                 "run_key": cfg.key, "dataset_id": data.dataset_id, "dataset": data.dataset_name,
                 "strategy": cfg.strategy, "label": cfg.label,
@@ -311,8 +320,8 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None) -> list[dict]:
                 "fraction": len(labelled) / len(train),
                 "labelled_seconds": float(data.durations[labelled].sum()),
                 "labelled_event_fraction": float(data.has_events[labelled].mean()),
-                **metrics, "fit_seconds": round(fit_s, 4), "solver_iterations": clf.n_iter_,
-                "converged": bool(clf.converged_), "manifest_sha256": cfg.manifest_sha256,
+                **metrics, "fit_seconds": round(fit_s, 4), "solver_iterations": det.n_iter_,
+                "converged": det.converged_, "manifest_sha256": cfg.manifest_sha256,
                 "settings_key": cfg.settings_key, "features": cfg.features,
             })
             if progress is not None:
@@ -337,12 +346,12 @@ def supervised_reference(data: RunData, cfg: RunConfig) -> dict:
     test = np.flatnonzero(data.splits == "test")
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
-        clf = fit(data, train, cfg)
+        det = fit(data, train, Detector.from_spec(cfg.detector, classes=list(data.classes)))
         fit_s = time.perf_counter() - t0
-        out = evaluate(data, clf, test, cfg.kernel, cfg.bg_prior)
+        out = evaluate(data, det, test)
     return {**out, "fit_seconds": round(fit_s, 3), "n_train_files": int(len(train)),
-            "solver_iterations": clf.n_iter_, "converged": bool(clf.converged_),
+            "solver_iterations": det.n_iter_, "converged": det.converged_,
             "reference_key": cfg.reference_key, "manifest_sha256": cfg.manifest_sha256,
-            "features": cfg.features, "detector": cfg.detector.to_dict(),
+            "features": cfg.features, "detector": cfg.settings.to_dict(),
             "dataset_id": data.dataset_id, "dataset": data.dataset_name,
             "dataset_info": data.describe(cfg.manifest_sha256)}

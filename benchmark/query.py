@@ -29,11 +29,10 @@ from sedal.core.fsutil import resolve_inside, write_bytes_atomic
 from sedal.core.rng import derive_rng
 from sedal.sed.annotations import recording_key
 from sedal.sed.errors import SedError
-from sedal.sed.evaluate import PAPER, fit_segments, segment_decisions
+from sedal.sed.estimator import Detector, Event
 from sedal.sed.events_io import UNREVIEWED, to_audacity, to_raven
 from sedal.sed.grid import HOP_S, SEGMENT_S
 from sedal.sed.labels import class_list, segment_labels
-from sedal.sed.model import SegmentClassifier
 from sedal.sed.uncertainty import entropy_and_top
 
 from . import aggregation, diversify
@@ -226,18 +225,19 @@ class CollectionFeatures:
             return np.arange(len(self.load(shas[0])[0])) if shas else np.zeros(0, np.int64)
         return np.concatenate([c.columns(shas) + m * DIM for m, c in enumerate(self.caches)])
 
-    def segment_entropies(self, clf: SegmentClassifier, shas: list[str], *, threads: int = 2,
+    def segment_entropies(self, detector: Detector, shas: list[str], *, threads: int = 2,
                           files_per_block: int = 1024) -> tuple[np.ndarray, np.ndarray,
                                                                 np.ndarray]:
         """Segment entropies (bits) and most probable classes of the recordings ``shas``
-        under ``clf``, and their row offsets: read block by block, only the columns the
-        classifier uses (memory: one block, not the collection)."""
+        under the fitted ``detector``, and their row offsets: read block by block, only the
+        columns the classifier uses (memory: one block, not the collection)."""
         from concurrent.futures import ThreadPoolExecutor
 
         offsets = self.offsets(shas)
         H = np.empty(int(offsets[-1]), np.float32)
         top = np.empty(int(offsets[-1]), np.int16)
         # a plain detector's fitted model reads only its columns, straight from the stores
+        clf = detector.classifier_
         direct = self.plain and getattr(clf, "lr_", None) is not None
         if direct:
             cols, w, bias = clf.linear_map()
@@ -413,30 +413,26 @@ def load_annotations(labels_root: str | os.PathLike | None, recs: list[Recording
 POSTPROCESS = {"merge_gap": HOP_S, "min_duration": SEGMENT_S, "min_confidence": 0.0}
 
 
-def detect_events(clf, X: np.ndarray, classes: list[str], duration: float,
-                  post: dict, kernel: int = PAPER.kernel, bg_prior: float = 1.0) -> list[tuple]:
+def detect_events(detector: Detector | None, X: np.ndarray, duration: float) -> list[Event]:
     """The events of one recording (embeddings ``X``) with their confidence, post-processed
-    (:func:`sedal.sed.postprocess.clean_events` with ``post``), clipped to ``duration`` seconds."""
-    from sedal.sed.postprocess import clean_events, events_with_confidence
-
-    if clf is None or len(X) == 0:
+    as ``detector`` says (:meth:`~sedal.sed.estimator.Detector.predict_events`) and clipped
+    to ``duration`` seconds; none without a fitted detector."""
+    if detector is None or getattr(detector, "classifier_", None) is None or len(X) == 0:
         return []
-    probs, pred = segment_decisions(clf, X, np.array([0, len(X)]), kernel, bg_prior)
-    events = events_with_confidence(probs, pred, classes, SEGMENT_S, HOP_S)
-    events = clean_events(events, **post)
-    return [(s, min(e, round(duration, 6)), lab, c) for s, e, lab, c in events]
+    return detector.predict_events(X, durations_s=[duration])[0]
 
 
-def entropy_streamed(clf: SegmentClassifier, X: np.ndarray, chunk: int = 1 << 18,
+def entropy_streamed(detector: Detector, X: np.ndarray, chunk: int = 1 << 18,
                      threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Segment entropies (bits) and most probable classes, without storing the
     probabilities of all segments: :func:`sedal.sed.uncertainty.entropy_and_top` of the
-    logits (:meth:`SegmentClassifier.decision_function`, the scaler folded into the weights),
+    logits (the fitted classifier's ``decision_function``, the scaler folded into the weights),
     in chunks on ``threads`` threads. ``top != 0`` flags the segments whose argmax is
     an event class.
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    clf = detector.classifier_
     H = np.empty(len(X), np.float32)
     top = np.empty(len(X), np.int16)
 
@@ -468,11 +464,11 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
 
     Predictions run under a budget of ``threads`` BLAS/OpenMP threads (threadpoolctl) and the
     entropy pass uses as many Python threads; classifier fits always use one BLAS thread
-    (:func:`sedal.sed.evaluate.fit_segments`), so the model does not depend on ``threads``.
+    (:meth:`sedal.sed.estimator.Detector.fit`), so the model does not depend on ``threads``.
     Other keyword arguments: ``strategy``, ``k``, ``batch``, ``diversify_method``,
     ``factor``, ``label_column``, ``classes``, ``seed``, ``model``, ``yamnet``,
     ``cache_root``, ``scheduler``, ``accept_predictions``, ``progress`` and ``detector``
-    (a :class:`sedal.sed.detector.Detector`; default the ``field`` preset).
+    (a :class:`sedal.sed.detector.DetectorSpec`; default the ``field`` preset).
 
     Returns
     -------
@@ -522,9 +518,9 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     cache = CollectionFeatures(recs, detector, model, cache_root=cache_root, progress=progress,
                                scheduler=scheduler, skipped=skipped, yamnet=yamnet)
     recs = cache.recs
-    settings = detector.settings
     seen = sorted({lab for evs in annotations.values() for _, _, lab in evs})
     cls = class_list(classes if classes is not None else seen)
+    det = Detector.from_spec(detector, classes=cls)
     annotated = [r for r in recs if r.key in annotations]
     # identical recordings (same bytes) are ranked once: the first copy by path stands for
     # all; content that is annotated in any copy is not ranked at all
@@ -546,7 +542,6 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     sha_p = [r.sha256 for r in pool]
     off_p = cache.offsets(sha_p)
     present = sorted({int(c) for lab in lab_a for c in np.unique(lab)})
-    clf = None
 
     means: list[np.ndarray] = []  # read once, if novelty or diversification needs them
 
@@ -571,11 +566,11 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         means_p, means_a = file_means()
         scores = np.sqrt(diversify._min_sq_dist(means_p, means_a))
         order = aggregation.rank(scores, rng)
-        clf = fit_segments(np.concatenate(emb_a), np.concatenate(lab_a), len(cls), settings)
+        det.fit(np.concatenate(emb_a), np.concatenate(lab_a))
         H = np.zeros(int(off_p[-1]), np.float32)
     else:
-        clf = fit_segments(np.concatenate(emb_a), np.concatenate(lab_a), len(cls), settings)
-        H, top, _ = cache.segment_entropies(clf, sha_p, threads=threads)
+        det.fit(np.concatenate(emb_a), np.concatenate(lab_a))
+        H, top, _ = cache.segment_entropies(det, sha_p, threads=threads)
         scores = scores_from_entropy(strategy, H, top != 0, off_p, k, rng)
         order = aggregation.rank(scores, rng)
         how = f"ranked by {strategy}" + (f" (K={k})" if strategy == "top_k" else "") + \
@@ -602,14 +597,13 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
         w.writerow([rank, pool[i].rel, f"{scores[i]:.6f}", f"{pool[i].duration:.3f}", spans])
     write_bytes_atomic(out / "ranking.csv", buf.getvalue().encode())
     cv = cross_validate(emb_a, lab_a, cls, [annotations[r.key] for r in annotated],
-                        segment=SEGMENT_S, hop=HOP_S, random_state=seed,
-                        settings=settings) if annotated else None
+                        random_state=seed, detector=det) if annotated else None
     post = cv.postprocess if cv is not None and cv.postprocess is not None else POSTPROCESS
+    det.with_postprocess(post)
     batch_files = []
     for i in order[:batch]:
         a, b = off_p[i], off_p[i + 1]
-        events = detect_events(clf, cache.load(pool[i].sha256), cls, pool[i].duration, post,
-                               settings.kernel, settings.bg_prior)
+        events = detect_events(det, cache.load(pool[i].sha256), pool[i].duration)
         key = pool[i].key
         write_bytes_atomic(out / "batch" / "raven" / f"{key}.Table.1.selections.txt",
                            to_raven(events, label_column=label_column,

@@ -291,7 +291,7 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
             progress: bool = False) -> RunPlan:
     """Validate, build/embed missing datasets, and expand into RunConfigs.
 
-    ``detector`` is a :class:`sedal.sed.detector.Detector` (default: the paper preset) and
+    ``detector`` is a :class:`sedal.sed.detector.DetectorSpec` (default: the paper preset) and
     ``features`` a :class:`sedal.sed.features.FeatureParams` giving segment, hop and dtype
     (default: 0.12 s / 0.06 s, float32); the detector's modes choose the stores.
     """
@@ -326,10 +326,7 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
         for seed in (e.seeds if e.seeds is not None else seeds):
             cfg = RunConfig(path, datasets[path], e.strategy, seed, k=e.k,
                             diversify=e.diversify, factor=factor, schedule=sched,
-                            warm_start=warm_start, features=features.name(),
-                            C=detector.C, tol=detector.tol, max_iter=detector.max_iter,
-                            kernel=detector.kernel, class_weight=detector.class_weight,
-                            recipe=recipe, bg_prior=detector.bg_prior)
+                            warm_start=warm_start, features=features.name(), detector=preset)
             if cfg.key not in seen:
                 seen.add(cfg.key)
                 runs.append(cfg)
@@ -350,7 +347,7 @@ DATA_CACHE_SIZE = 8
 
 
 def _run_data(path: str, features: str, recipe: str = ""):
-    from sedal.sed.detector import Detector, detector_store
+    from sedal.sed.detector import DetectorSpec, detector_store
     from sedal.sed.features import FeatureParams, ensure_store, load_dataset_manifest
 
     from .loop import load_run_data
@@ -359,7 +356,7 @@ def _run_data(path: str, features: str, recipe: str = ""):
         while len(_DATA_CACHE) >= DATA_CACHE_SIZE:
             _DATA_CACHE.pop(next(iter(_DATA_CACHE)))
         base = FeatureParams.from_name(features)
-        store = (detector_store(path, Detector.from_recipe(recipe), base, rebuild="never")
+        store = (detector_store(path, DetectorSpec.from_recipe(recipe), base, rebuild="never")
                  if recipe else ensure_store(path, base, rebuild="never"))
         doc, _ = load_dataset_manifest(path)
         _DATA_CACHE[(path, features, recipe)] = load_run_data(store, doc, Path(path).name)

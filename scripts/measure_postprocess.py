@@ -41,7 +41,7 @@ def measure(sources: Path, out: Path, n_files: int, snr: float, ratio: float, se
     from sedal.generator.spec import DatasetSpec
     from sedal.sed.annotations import read_labels
     from sedal.sed.detector import PRESETS
-    from sedal.sed.metrics import event_f1
+    from sedal.sed.event_metrics import event_f1
 
     ds = out / "dataset"
     if not (ds / "manifest.json").exists():

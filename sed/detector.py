@@ -1,9 +1,12 @@
-"""Detector presets: which features the classifier sees, and the classifier's settings.
+"""Detector specs: which features the classifier sees, and the classifier's settings.
 
-A :class:`Detector` is a small, documented config: the YAMNet embedding stores it reads
-(``patch``, ``context`` or both, concatenated), the temporal context added to every segment
-(neighbouring segments stacked, or pooled over centred windows), whether YAMNet's own
-521 AudioSet class scores are appended, and the :class:`~sedal.sed.evaluate.DetectorSettings`
+A :class:`DetectorSpec` is the frozen, hashable, persisted description of a detector (what
+results, run keys and saved models record); :class:`sedal.sed.estimator.Detector` is the
+estimator built from it (``Detector.from_spec``). A spec is a small, documented config: the
+YAMNet embedding stores it reads (``patch``, ``context`` or both, concatenated), the
+temporal context added to every segment (neighbouring segments stacked, or pooled over
+centred windows), whether YAMNet's own 521 AudioSet class scores are appended, and the
+:class:`~sedal.sed.evaluate.DetectorSettings`
 (C, class weights, median-filter kernel). Two presets are named:
 
 ``paper``
@@ -33,7 +36,7 @@ MODES = ("patch", "context")
 
 
 @dataclass(frozen=True)
-class Detector:
+class DetectorSpec:
     """A detector preset (features + classifier settings).
 
     Parameters
@@ -87,7 +90,7 @@ class Detector:
 
     @classmethod
     def from_recipe(cls, recipe: str, settings: DetectorSettings = PAPER,
-                    name: str = "custom") -> Detector:
+                    name: str = "custom") -> DetectorSpec:
         """Inverse of :meth:`recipe` (validated)."""
         kw: dict = {}
         try:
@@ -111,7 +114,7 @@ class Detector:
                 "settings": self.settings.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> Detector:
+    def from_dict(cls, d: dict) -> DetectorSpec:
         """Inverse of :meth:`to_dict`."""
         try:
             return cls(name=str(d["name"]), modes=tuple(d["modes"]), stack=int(d["stack"]),
@@ -120,7 +123,7 @@ class Detector:
         except (KeyError, TypeError, ValueError) as exc:
             raise SedError(f"bad detector description ({exc})") from None
 
-    def with_settings(self, **changes) -> Detector:
+    def with_settings(self, **changes) -> DetectorSpec:
         """A copy with some :class:`DetectorSettings` fields changed (e.g. ``C``)."""
         try:
             return dataclasses.replace(self, settings=dataclasses.replace(self.settings,
@@ -140,7 +143,7 @@ def sigmoid_scores(E: np.ndarray, kernel: np.ndarray, bias: np.ndarray,
     return out
 
 
-def build_features(embeddings: list[np.ndarray], offsets: np.ndarray, detector: Detector,
+def build_features(embeddings: list[np.ndarray], offsets: np.ndarray, detector: DetectorSpec,
                    head: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The detector's feature matrix from its embedding arrays (one per mode).
 
@@ -150,7 +153,7 @@ def build_features(embeddings: list[np.ndarray], offsets: np.ndarray, detector: 
         One per ``detector.modes``, rows aligned (same segments).
     offsets : ndarray [n_files + 1]
         Row offsets of the files (for the temporal context).
-    detector : Detector
+    detector : DetectorSpec
     head : (kernel [1024, 521], bias [521]), optional
         YAMNet's class head; needed when ``detector.scores``.
 
@@ -186,7 +189,7 @@ def yamnet_head(yamnet_path=None, expect_sha: str | None = None
     return w.arrays["logits.kernel"], w.arrays["logits.bias"]
 
 
-def detector_store(dataset, detector: Detector, base: FeatureParams | None = None, *,
+def detector_store(dataset, detector: DetectorSpec, base: FeatureParams | None = None, *,
                    yamnet_path=None, progress: bool = False, rebuild: str = "auto"
                    ) -> FeatureStore:
     """The dataset's feature store as this detector sees it.
@@ -202,7 +205,7 @@ def detector_store(dataset, detector: Detector, base: FeatureParams | None = Non
     return features_of(stores, detector, yamnet_path=yamnet_path)
 
 
-def features_of(stores: list[FeatureStore], detector: Detector, *, yamnet_path=None
+def features_of(stores: list[FeatureStore], detector: DetectorSpec, *, yamnet_path=None
                 ) -> FeatureStore:
     """:func:`detector_store` for stores already opened (one per mode, aligned)."""
     first = stores[0]
@@ -220,14 +223,14 @@ def features_of(stores: list[FeatureStore], detector: Detector, *, yamnet_path=N
 
 
 #: The study's detector.
-PAPER_DETECTOR = Detector(name="paper")
+PAPER_DETECTOR = DetectorSpec(name="paper")
 
 #: Named presets (``--detector``).
-PRESETS: dict[str, Detector] = {"paper": PAPER_DETECTOR}
+PRESETS: dict[str, DetectorSpec] = {"paper": PAPER_DETECTOR}
 #: The best detector measured on real recordings (``sedbench detectors``, see
 #: docs/results/detectors/): patch and context embeddings concatenated (2048-d), with the
 #: settings cross-validation chose most often there (C = 0.01, median filter 9 segments =
 #: 0.6 s, background weight 0.25); fixed, not re-tuned per collection.
-FIELD_DETECTOR = Detector(name="field", modes=("patch", "context"),
+FIELD_DETECTOR = DetectorSpec(name="field", modes=("patch", "context"),
                           settings=DetectorSettings(C=0.01, kernel=9, bg_prior=0.25))
 PRESETS["field"] = FIELD_DETECTOR

@@ -1,9 +1,11 @@
-"""THE one evaluation path: fit -> predict -> median filter -> events -> metrics.
+"""The detector's settings, its one fit, its IoU metrics, and scoring on a dataset's test
+split.
 
-``sedbench supervised``, the active-learning loop (and its fully supervised reference) and
-``sedbench query``'s cross-validation all go through :func:`fit_segments` and
-:func:`evaluate_segments`, with the same :class:`DetectorSettings`, so a number means the
-same thing wherever it is printed.
+:class:`DetectorSettings` is the persisted form of the classifier and median-filter
+settings; :func:`fit_segments` the one fit that :class:`sedal.sed.estimator.Detector` runs;
+:func:`iou_metrics` the IoUs it reports. :func:`score`, :func:`fit_on_files` and
+:func:`supervised` run a ``Detector`` on a dataset's feature store (``sedbench supervised``,
+the detector studies).
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from sedal.core.rng import check_random_state
 from sedal.generator.manifest import Manifest
 
 from .features import FeatureStore
-from .metrics import macro_iou, per_class_iou, sed_eval_f1, total_iou
+from .metrics import macro_iou, per_class_iou, total_iou
 from .model import SegmentClassifier
-from .postprocess import decode, segments_to_events
 
 #: Class weightings of the detector's logistic regression.
 CLASS_WEIGHTS = (None, "balanced")
@@ -103,15 +104,6 @@ def fit_segments(X: np.ndarray, y: np.ndarray, n_classes: int,
         return settings.classifier(n_classes).fit(X, y, warm_start_from=warm_start_from)
 
 
-def segment_decisions(clf: SegmentClassifier, X: np.ndarray, offsets: np.ndarray,
-                      kernel: int, bg_prior: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """(probabilities, decisions): raw class probabilities and median-filtered argmax (the
-    background weighted by ``bg_prior``), the filter applied within each file (``offsets``
-    [n_files + 1] into the rows of ``X``)."""
-    probs = clf.predict_proba(X)
-    return probs, decode(probs, offsets, kernel, bg_prior)
-
-
 def iou_metrics(reference: np.ndarray, decisions: np.ndarray, classes: list[str]) -> dict:
     """Total, macro and per-class IoU of per-segment decisions.
 
@@ -127,59 +119,53 @@ def iou_metrics(reference: np.ndarray, decisions: np.ndarray, classes: list[str]
             "per_class_iou": per_class_iou(reference, decisions, classes)}
 
 
-def evaluate_segments(clf: SegmentClassifier, X: np.ndarray, reference: np.ndarray,
-                      offsets: np.ndarray, classes: list[str], kernel: int,
-                      bg_prior: float = 1.0) -> dict:
-    """IoU metrics of ``clf`` on test segments ``X`` (files delimited by ``offsets``).
-
-    Also returns the ``decisions`` (per segment) for event-level scoring.
-    """
-    _, pred = segment_decisions(clf, X, offsets, kernel, bg_prior)
-    return {**iou_metrics(np.asarray(reference), pred, classes), "decisions": pred}
-
-
 def reference_events(doc: Manifest, split: str = "test") -> dict:
     """``{file_id: [(onset_s, offset_s, label), ...]}`` for every file of a split."""
     return {f.id: [(e.event_time, e.event_time + e.event_duration, e.label) for e in f.events]
             for f in doc.split(split)}
 
 
-def score(store: FeatureStore, clf: SegmentClassifier, doc: Manifest | None = None, *,
-          kernel: int = PAPER.kernel, with_f1: bool = True, bg_prior: float = 1.0) -> dict:
-    """Metrics of ``clf`` on the test split (segment IoUs, and sed_eval F1s if ``doc``)."""
+def _paper(detector):
+    from .estimator import Detector
+
+    return Detector.paper() if detector is None else detector
+
+
+def score(store: FeatureStore, detector, doc: Manifest | None = None, *,
+          with_f1: bool = True) -> dict:
+    """Metrics of a fitted :class:`~sedal.sed.estimator.Detector` on the store's test split
+    (:meth:`~sedal.sed.estimator.Detector.score`: segment IoUs, and sed_eval F1s if ``doc``).
+    """
     test = store.file_rows("test")
     rows = store.rows(test)
     counts = store.offsets[test + 1] - store.offsets[test]
     offsets = np.concatenate([[0], np.cumsum(counts)])
-    out = evaluate_segments(clf, np.asarray(store.embeddings[rows], dtype=np.float32),
-                            store.labels[rows].astype(np.int64), offsets, store.classes, kernel,
-                            bg_prior)
-    pred = out.pop("decisions")
-    if with_f1 and doc is not None:
-        if out["total_iou"] is None:
-            out.update({"event_f1": None, "segment_f1": None})
-        else:
-            seg, hop = store.meta["params"]["segment"], store.meta["params"]["hop"]
-            est = {str(store.file_ids[f]): segments_to_events(pred[offsets[i]:offsets[i + 1]],
-                                                              store.classes, seg, hop)
-                   for i, f in enumerate(test)}
-            out.update(sed_eval_f1(reference_events(doc), est, store.classes[1:]))
+    ref = reference_events(doc) if with_f1 and doc is not None else None
+    res = detector.score(np.asarray(store.embeddings[rows], dtype=np.float32),
+                         store.labels[rows].astype(np.int64), offsets=offsets,
+                         reference_events=ref, file_ids=[str(store.file_ids[f]) for f in test])
+    out = res.to_dict()
+    if ref is not None:
+        out.update({"event_f1": res.event_f1, "segment_f1": res.segment_f1})
     return out
 
 
-def fit_on_files(store: FeatureStore, files: np.ndarray,
-                 settings: DetectorSettings = PAPER, *, threads: int = 1) -> SegmentClassifier:
-    """Fit the detector's classifier on the segments of the store's ``files``."""
+def fit_on_files(store: FeatureStore, files: np.ndarray, detector=None, *, threads: int = 1):
+    """A fitted copy of ``detector`` (default the paper's; unfitted copy, its classes the
+    store's) trained on the segments of the store's ``files``."""
+    from sklearn.base import clone
+
     from .model import RowView
 
+    det = clone(_paper(detector)).set_params(classes=list(store.classes), threads=threads)
     rows = store.rows(np.sort(files))
-    return fit_segments(RowView(store.embeddings, rows), store.labels[rows].astype(np.int64),
-                        len(store.classes), settings, threads=threads)
+    return det.fit(RowView(store.embeddings, rows), store.labels[rows].astype(np.int64))
 
 
 def supervised(store: FeatureStore, doc: Manifest, fraction: float = 1.0, *, random_state=0,
-               settings: DetectorSettings = PAPER, threads: int = 1) -> dict:
-    """Train on a random ``fraction`` of the training files and report test metrics.
+               detector=None, threads: int = 1) -> dict:
+    """Train ``detector`` (default the paper's) on a random ``fraction`` of the training
+    files and report test metrics.
 
     Returns
     -------
@@ -195,9 +181,9 @@ def supervised(store: FeatureStore, doc: Manifest, fraction: float = 1.0, *, ran
         rng = check_random_state(random_state, "supervised-fraction")
         train = np.sort(rng.choice(train, size=n, replace=False))
     t0 = time.perf_counter()
-    clf = fit_on_files(store, train, settings, threads=threads)
+    det = fit_on_files(store, train, detector, threads=threads)
     fit_s = time.perf_counter() - t0
-    out = score(store, clf, doc, kernel=settings.kernel, bg_prior=settings.bg_prior)
+    out = score(store, det, doc)
     out.update({"n_train_files": int(n), "fit_seconds": round(fit_s, 3),
-                "solver_iterations": clf.n_iter_, "converged": bool(clf.converged_)})
+                "solver_iterations": det.n_iter_, "converged": det.converged_})
     return out

@@ -151,7 +151,7 @@ def choose_postprocess(raw: dict, reference: dict, grid: dict | None = None, *,
     grid : dict, optional
         Values to try per setting (default :data:`POSTPROCESS_GRID`).
     t_collar, percentage_of_length : float
-        The event matching of :func:`sedal.sed.metrics.event_f1` (seconds, fraction).
+        The event matching of :func:`sedal.sed.event_metrics.event_f1` (seconds, fraction).
 
     Returns
     -------
@@ -161,7 +161,7 @@ def choose_postprocess(raw: dict, reference: dict, grid: dict | None = None, *,
     """
     from itertools import product
 
-    from .metrics import event_f1
+    from .event_metrics import event_f1
 
     grid = POSTPROCESS_GRID if grid is None else grid
     names = ("merge_gap", "min_duration", "min_confidence")

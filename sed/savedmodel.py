@@ -19,11 +19,15 @@ import json
 import math
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import SedError
 from .model import SegmentClassifier
+
+if TYPE_CHECKING:
+    from .detector import DetectorSpec
 
 FORMAT = "sedal-detector"
 VERSION = 1
@@ -102,6 +106,21 @@ def load_model(path: str | Path) -> tuple[SegmentClassifier, dict]:
     clf.classes_ = a["classes_present"]
     clf.n_iter_, clf.converged_ = int(c.get("n_iter", 0)), bool(c.get("converged", True))
     return clf, meta
+
+
+def saved_spec(meta: dict, path) -> DetectorSpec:
+    """The detector spec a saved model was trained with (models saved before presets existed
+    record only the paper detector's settings)."""
+    from .detector import DetectorSpec
+    from .evaluate import DetectorSettings
+
+    d = meta.get("detector") or {}
+    try:
+        if "settings" in d:
+            return DetectorSpec.from_dict(d)
+        return DetectorSpec(name="paper", settings=DetectorSettings(**d))
+    except (SedError, TypeError, ValueError) as exc:
+        raise SedError(f"the model in {path} records an unreadable detector ({exc})") from None
 
 
 def _number(v, *, positive: bool = False) -> bool:

@@ -16,7 +16,29 @@ path confinement and the command-line plumbing.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from sedal.core.lazy import lazy_api
+
 try:
     __version__ = version("sedal")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
+
+#: The public API (see the README's "The Python API"): name -> the module defining it.
+_API = {
+    "DatasetSpec": "sedal.generator.spec",
+    "make_dataset": "sedal.generator.dataset",
+    "Detector": "sedal.sed.estimator",
+    "DetectorSpec": "sedal.sed.detector",
+    "SEGMENT_S": "sedal.sed.grid",
+    "HOP_S": "sedal.sed.grid",
+    "ensure_store": "sedal.sed.features",
+    "load_dataset_manifest": "sedal.sed.features",
+    "fit_on_files": "sedal.sed.evaluate",
+    "score": "sedal.sed.evaluate",
+    "RunConfig": "sedal.benchmark.loop",
+    "run_al": "sedal.benchmark.loop",
+    "load_run_data": "sedal.benchmark.loop",
+}
+__all__ = sorted(_API) + ["__version__"]
+
+__getattr__, __dir__ = lazy_api(__name__, _API)

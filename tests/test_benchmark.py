@@ -168,9 +168,12 @@ def test_compare_results(results_1, capsys, tmp_path):
 
 def test_solver_settings_do_not_change_random_choices(al_dataset):
     from sedal.benchmark.loop import RunConfig
+    from sedal.sed.detector import DetectorSpec
+    from sedal.sed.evaluate import DetectorSettings
 
     a = RunConfig(str(al_dataset), "0" * 64, "random", 0)
-    b = RunConfig(str(al_dataset), "0" * 64, "random", 0, warm_start=False, tol=1e-3)
+    b = RunConfig(str(al_dataset), "0" * 64, "random", 0, warm_start=False,
+                  detector=DetectorSpec(settings=DetectorSettings(tol=1e-3)))
     c = RunConfig(str(al_dataset), "0" * 64, "random", 0, schedule=DEFAULT_SCHEDULE[:5])
     assert a.key != b.key != c.key and a.query_key == b.query_key == c.query_key
     assert a.settings_key != b.settings_key and a.reference_key == c.reference_key

@@ -1,4 +1,4 @@
-"""Detector presets: temporal features, recipes, grouped-CV tuning, the study, and the
+"""DetectorSpec presets: temporal features, recipes, grouped-CV tuning, the study, and the
 ``--detector`` option wherever a detector is fitted."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sedal.sed.detector import PRESETS, Detector, build_features, sigmoid_scores
+from sedal.sed.detector import PRESETS, DetectorSpec, build_features, sigmoid_scores
 from sedal.sed.errors import SedError
+from sedal.sed.estimator import Detector
 from sedal.sed.evaluate import DetectorSettings
 from sedal.sed.temporal import pool_neighbours, stack_neighbours
 
@@ -65,21 +66,22 @@ def test_temporal_features_refuse_bad_input():
 
 
 @pytest.mark.parametrize("det", [
-    Detector(), Detector(modes=("context",)), Detector(modes=("patch", "context"), stack=1),
-    Detector(pool=(5, 17), scores=True), Detector(stack=2, scores=True)])
+    DetectorSpec(), DetectorSpec(modes=("context",)),
+    DetectorSpec(modes=("patch", "context"), stack=1),
+    DetectorSpec(pool=(5, 17), scores=True), DetectorSpec(stack=2, scores=True)])
 def test_recipe_and_dict_round_trip(det):
-    back = Detector.from_recipe(det.recipe(), det.settings, name=det.name)
+    back = DetectorSpec.from_recipe(det.recipe(), det.settings, name=det.name)
     assert back == det
-    assert Detector.from_dict(json.loads(json.dumps(det.to_dict()))) == det
+    assert DetectorSpec.from_dict(json.loads(json.dumps(det.to_dict()))) == det
 
 
 @pytest.mark.parametrize("kw", [{"modes": ()}, {"modes": ("patch", "patch")},
                                 {"modes": ("spectrogram",)}, {"stack": -1}, {"pool": (4,)}])
 def test_bad_detectors_are_refused(kw):
     with pytest.raises(SedError):
-        Detector(**kw)
+        DetectorSpec(**kw)
     with pytest.raises(SedError):
-        Detector.from_recipe("stackX")
+        DetectorSpec.from_recipe("stackX")
 
 
 def test_presets_are_named_and_paper_is_the_study():
@@ -92,7 +94,7 @@ def test_build_features_stacks_blocks_in_order():
     rng = np.random.default_rng(0)
     p, c = rng.normal(size=(6, 4)), rng.normal(size=(6, 4))
     W, b = rng.normal(size=(4, 3)), rng.normal(size=3)
-    det = Detector(modes=("patch", "context"), scores=True, stack=1)
+    det = DetectorSpec(modes=("patch", "context"), scores=True, stack=1)
     X = build_features([p, c], np.array([0, 6]), det, (W, b))
     assert X.shape == (6, (4 + 4 + 3) * 3)
     np.testing.assert_allclose(X[:, :4], p, rtol=1e-6)
@@ -127,36 +129,37 @@ def test_tune_detector_uses_only_the_files_it_is_given():
     files = np.arange(8)
     s1, table = tune_detector(X, y, off, files, ["bg", "a", "b"])
     assert len(table) == len(C_GRID) * len(KERNEL_GRID) * len(BG_GRID)
-    assert s1.C in C_GRID and s1.kernel in KERNEL_GRID and s1.bg_prior in BG_GRID
+    assert s1.C in C_GRID and s1.median_kernel in KERNEL_GRID and s1.bg_prior in BG_GRID
     assert max(r["total_iou"] for r in table) == pytest.approx(
-        next(r["total_iou"] for r in table if r["C"] == s1.C and r["kernel"] == s1.kernel
-             and r["bg_prior"] == s1.bg_prior))
+        next(r["total_iou"] for r in table if r["C"] == s1.C
+             and r["kernel"] == s1.median_kernel and r["bg_prior"] == s1.bg_prior))
     # scrambling the files it was not given changes nothing
     X2, y2 = X.copy(), y.copy()
     X2[off[8]:] = 0.0
     y2[off[8]:] = 0
     s2, table2 = tune_detector(X2, y2, off, files, ["bg", "a", "b"])
-    assert s2 == s1 and table2 == table
+    assert s2.get_params() == s1.get_params() and table2 == table
 
 
 def test_run_keys_only_change_with_a_recipe(tmp_path):
     from sedal.benchmark.loop import RunConfig
 
     base = RunConfig(str(tmp_path), "0" * 64, "random", 0)
-    same = RunConfig(str(tmp_path), "0" * 64, "random", 0, recipe="")
-    other = RunConfig(str(tmp_path), "0" * 64, "random", 0, recipe="stack1")
+    same = RunConfig(str(tmp_path), "0" * 64, "random", 0, detector=DetectorSpec(name="x"))
+    other = RunConfig(str(tmp_path), "0" * 64, "random", 0,
+                      detector=DetectorSpec.from_recipe("stack1"))
     assert base.key == same.key and base.reference_key == same.reference_key
     assert other.key != base.key and other.reference_key != base.reference_key
     assert "recipe" not in base.key_dict()
 
 
 def test_old_saved_models_load_as_the_paper_detector():
-    from sedal.benchmark.detect import _saved_detector
+    from sedal.sed.savedmodel import saved_spec
 
     old = {"detector": DetectorSettings().to_dict()}
-    assert _saved_detector(old, "m") == Detector(name="paper")
+    assert saved_spec(old, "m") == DetectorSpec(name="paper")
     new = {"detector": PRESETS["field"].to_dict()}
-    assert _saved_detector(new, "m") == PRESETS["field"]
+    assert saved_spec(new, "m") == PRESETS["field"]
 
 
 @pytest.mark.parametrize("argv, needle", [
@@ -182,13 +185,13 @@ def test_supervised_with_context_features_end_to_end(tiny_dataset, yamnet_model,
     from sedal.sed.features import ensure_store, load_dataset_manifest
 
     plain = ensure_store(tiny_dataset, model=yamnet_model)
-    det = Detector(name="t", stack=1, pool=(5,), settings=DetectorSettings(
+    det = DetectorSpec(name="t", stack=1, pool=(5,), settings=DetectorSettings(
         class_weight="balanced"))
     store = detector_store(tiny_dataset, det)
     assert store.embeddings.shape == (len(plain.labels), 1024 * 2 * 3)
     np.testing.assert_array_equal(store.embeddings[:, :1024], plain.embeddings)
     doc, _ = load_dataset_manifest(tiny_dataset)
-    res = supervised(store, doc, settings=det.settings)
+    res = supervised(store, doc, detector=Detector.from_spec(det))
     assert res["converged"] and 0.0 <= res["total_iou"] <= 1.0
 
 
@@ -198,7 +201,7 @@ def test_al_runs_with_a_context_detector_record_it_and_resume(al_dataset, tmp_pa
     from sedal.benchmark import runner
 
     # a loose tolerance: the test is about keys, configs and resuming, not about the optimum
-    det = Detector(name="ctx", stack=1, settings=DetectorSettings(class_weight="balanced",
+    det = DetectorSpec(name="ctx", stack=1, settings=DetectorSettings(class_weight="balanced",
                                                                   tol=1e-2))
     exps = [runner.Experiment(str(al_dataset), "top_k", 10, "none")]
     plan = runner.resolve(exps, [0], max_fraction=0.02, detector=det)

@@ -74,3 +74,16 @@ def test_readme_starts_with_the_two_commands_and_stays_short():
     assert "source .venv/bin/activate" in text
     assert not re.search(r"\bissue \d+|\(issue", text, flags=re.I)
     assert (REPO / ".ci" / "run").read_text().strip().endswith(cmds[1])
+
+
+@pytest.mark.slow
+def test_the_readmes_python_api_example_runs(tmp_path, monkeypatch, yamnet_model, capsys):
+    text = (REPO / "README.md").read_text()
+    code = re.search(r"## The Python API.*?```python\n(.*?)```", text, flags=re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sedal.sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
+    env: dict = {}
+    exec(compile(code, "README.md", "exec"), env)
+    out = capsys.readouterr().out
+    assert "total_iou" in out and out.count("files labelled: total IoU") == 3
+    assert env["detector"].converged_ and isinstance(env["detector"], env["sedal"].Detector)

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from sedal.benchmark.embedding_store import DIM, EmbeddingStore
 from sedal.benchmark.query import CollectionFeatures, entropy_streamed
-from sedal.sed.detector import PRESETS, Detector, build_features
-from sedal.sed.model import SegmentClassifier
+from sedal.sed.detector import PRESETS, DetectorSpec, build_features
+from sedal.sed.estimator import Detector
 
 SHA = "ab" * 32
 
@@ -116,7 +116,7 @@ def test_entropies_from_the_store_equal_those_of_the_full_features(tmp_path, nam
     those of the whole feature matrix (for the presets to the bit: the product is taken on
     the very columns an in-memory matrix gives, whatever the shards)."""
     rng = np.random.default_rng(4)
-    det = Detector(stack=1) if name == "stack" else PRESETS[name]
+    det = DetectorSpec(stack=1) if name == "stack" else PRESETS[name]
     stores = [EmbeddingStore(tmp_path, SHA, m) for m in det.modes]
     shas = [f"{i:064x}" for i in range(30)]
     lengths = rng.integers(1, 30, len(shas))
@@ -131,7 +131,7 @@ def test_entropies_from_the_store_equal_those_of_the_full_features(tmp_path, nam
     assert np.array_equal(X, build_features([np.concatenate([st.load(s) for s in shas])
                                              for st in stores], off, det))
     y = rng.integers(0, 3, len(X))
-    clf = SegmentClassifier(4, C=det.settings.C).fit(X, y)
+    clf = Detector.from_spec(det, classes=list("abcd")).fit(X, y)
     H, top, offsets = feats.segment_entropies(clf, shas, files_per_block=7)
     H0, top0 = entropy_streamed(clf, X)
     assert np.array_equal(offsets, off)
@@ -182,7 +182,7 @@ def test_rankings_do_not_depend_on_how_the_store_was_filled(tmp_path):
             for s in chunk:
                 w.add(s, embs[s])
     X = np.concatenate([embs[s] for s in shas])
-    clf = SegmentClassifier(4).fit(X, rng.integers(0, 4, len(X)))
+    clf = Detector.paper(classes=list("abcd")).fit(X, rng.integers(0, 4, len(X)))
     fa = CollectionFeatures.from_stores([a], PRESETS["paper"])
     fb = CollectionFeatures.from_stores([b], PRESETS["paper"])
     for block in (7, 1024):

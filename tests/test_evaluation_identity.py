@@ -108,13 +108,16 @@ def test_class_weight_is_an_option_that_keeps_existing_keys(al_store):
     """A new detector option at its default leaves every identity unchanged (existing
     results keep their keys); 'balanced' weighs rare event classes up, which the fit shows."""
     from sedal.benchmark.loop import RunConfig
+    from sedal.sed.detector import DetectorSpec
+    from sedal.sed.estimator import Detector
     from sedal.sed.evaluate import DetectorSettings, fit_on_files
 
     assert DetectorSettings().to_dict() == {"C": 1.0, "tol": 1e-5, "max_iter": 10_000,
                                             "kernel": 3}
     plain = RunConfig("d", "0" * 64, "random", 0)
     assert "class_weight" not in plain.key_dict()
-    balanced = RunConfig("d", "0" * 64, "random", 0, class_weight="balanced")
+    balanced = RunConfig("d", "0" * 64, "random", 0, detector=DetectorSpec(
+        settings=DetectorSettings(class_weight="balanced")))
     assert balanced.key != plain.key and balanced.reference_key != plain.reference_key
     assert balanced.query_key == plain.query_key  # the same files are drawn
     with pytest.raises(ValueError, match="class_weight"):
@@ -122,7 +125,7 @@ def test_class_weight_is_an_option_that_keeps_existing_keys(al_store):
     store, doc, _ = al_store
     train = store.file_rows("train")
     a = fit_on_files(store, train)
-    b = fit_on_files(store, train, DetectorSettings(class_weight="balanced"))
+    b = fit_on_files(store, train, Detector.paper(class_weight="balanced"))
     test = store.rows(store.file_rows("test"))
     X = np.asarray(store.embeddings[test], np.float32)
     # balanced weights predict more event segments than the unweighted fit

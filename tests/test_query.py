@@ -215,7 +215,7 @@ def test_embedding_on_a_dask_cluster_fills_the_same_cache(collection, yamnet_mod
 
 def test_streamed_entropy_matches_probabilities():
     from sedal.benchmark.query import entropy_streamed
-    from sedal.sed.model import SegmentClassifier
+    from sedal.sed.estimator import Detector
     from sedal.sed.uncertainty import entropy
 
     rng = np.random.default_rng(0)
@@ -223,7 +223,7 @@ def test_streamed_entropy_matches_probabilities():
     X[:, 20:] = 0
     y = rng.integers(0, 3, 3000)
     X[:, 0] += y
-    clf = SegmentClassifier(4).fit(X, y)
+    clf = Detector.paper(classes=list("abcd")).fit(X, y)
     Xt = rng.normal(size=(1000, 30)).astype(np.float16)
     H, top = entropy_streamed(clf, Xt, chunk=128)
     p = clf.predict_proba(Xt.astype(np.float32))

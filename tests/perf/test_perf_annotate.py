@@ -50,7 +50,7 @@ def _session(detector: str, root: Path) -> AnnotationSession:
     s._feats = CollectionFeatures.from_stores(stores, s.detector)
     s._lock = threading.RLock()
     s.version, s.model_version = 0, -1
-    s.clf, s.post, s.order, s.scores, s.predicted, s.curve = None, dict(POSTPROCESS), [], {}, {}, []
+    s.det, s.post, s.order, s.scores, s.predicted, s.curve = None, dict(POSTPROCESS), [], {}, {}, []
     s.refit(cross_validation=False)
     return s
 

@@ -23,7 +23,7 @@ from sedal.benchmark import aggregation
 from sedal.benchmark.embedding_store import DIM, EmbeddingStore
 from sedal.benchmark.query import CollectionFeatures, scores_from_entropy
 from sedal.sed.detector import PRESETS
-from sedal.sed.model import SegmentClassifier
+from sedal.sed.estimator import Detector
 
 N_FILES, N_SEG, ACTIVE = 100_000, 165, 205
 SHA = "0" * 64
@@ -54,7 +54,7 @@ def test_rank_100k_files_from_the_store(benchmark, store_root, unused):
     Xtr = probe.read(shas[:120], np.arange(DIM))[0]
     Xtr[:, probe.columns(shas[:1])[:unused]] = 0.0
     ytr = rng.integers(0, 4, len(Xtr))
-    clf = SegmentClassifier(4).fit(Xtr, ytr)
+    clf = Detector.paper(classes=list("abcd")).fit(Xtr, ytr)
 
     def rank():
         rng = np.random.default_rng(1)

@@ -1,0 +1,420 @@
+"""The detector as one scikit-learn-style estimator: features spec, segment classifier,
+median filter and event post-processing.
+
+Every caller that fits, predicts or scores a detector (``sedbench supervised``, the AL loop
+and its reference, ``query``, ``detect``, ``annotate``, the detector studies) goes through
+:class:`Detector`, so a number means the same thing wherever it is printed.
+
+Rows of ``X`` are segments (:data:`sedal.sed.grid.SEGMENT_S` long every
+:data:`sedal.sed.grid.HOP_S`), one file after another. Methods that work in time (the median
+filter, events, scores) need to know where files start: pass ``groups`` (one file id per row,
+each file's rows contiguous) or ``offsets`` (``[n_files + 1]`` row offsets); with neither,
+all rows are one file.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .detector import PRESETS, DetectorSpec
+from .evaluate import DetectorSettings, fit_segments, iou_metrics
+from .grid import HOP_S, SEGMENT_S
+from .model import RowView
+from .postprocess import clean_events, decode, events_with_confidence
+
+
+class Event(NamedTuple):
+    """One detected or annotated event (seconds from the start of its file)."""
+
+    onset: float
+    offset: float
+    label: str
+    confidence: float = 1.0
+
+
+class DetectionScore(float):
+    """What :meth:`Detector.score` measures on a set of files.
+
+    The object IS the study's total IoU as a float (NaN when undefined), so it also serves
+    where scikit-learn expects a number; the other metrics are its attributes.
+
+    Attributes
+    ----------
+    total_iou, macro_iou : float or None
+        IoUs over the concatenated files at segment resolution; ``None`` when the reference
+        holds no event segment (0/0, undefined).
+    per_class_iou : dict
+        Event class -> IoU (``None`` where undefined).
+    event_f1, segment_f1 : float or None
+        Event-based F1 (onset collar 0.2 s, offset collar max(0.2 s, 20 %);
+        :mod:`sedal.sed.event_metrics`) and sed_eval's segment-based F1 (1 s), when
+        reference events were given.
+    warning : str or None
+        Why a metric is undefined.
+    """
+
+    def __new__(cls, total_iou, macro_iou=None, per_class_iou=None, event_f1=None,
+                segment_f1=None, warning=None):
+        obj = super().__new__(cls, math.nan if total_iou is None else float(total_iou))
+        obj.total_iou = total_iou
+        obj.macro_iou = macro_iou
+        obj.per_class_iou = dict(per_class_iou or {})
+        obj.event_f1 = event_f1
+        obj.segment_f1 = segment_f1
+        obj.warning = warning
+        return obj
+
+    def __repr__(self) -> str:
+        return (f"DetectionScore(total_iou={self.total_iou!r}, macro_iou={self.macro_iou!r}, "
+                f"event_f1={self.event_f1!r}, segment_f1={self.segment_f1!r})")
+
+    def to_dict(self) -> dict:
+        """The metrics as the results and reports record them (F1s only when measured)."""
+        d = {"total_iou": self.total_iou, "macro_iou": self.macro_iou,
+             "per_class_iou": dict(self.per_class_iou)}
+        if self.warning is not None:
+            d["warning"] = self.warning
+        return d
+
+
+def offsets_of(n_rows: int, groups=None, offsets=None) -> np.ndarray:
+    """Row offsets ``[n_files + 1]`` from ``groups`` (contiguous file ids per row) or
+    ``offsets``; all rows one file when both are ``None``."""
+    if offsets is not None:
+        off = np.asarray(offsets, dtype=np.int64)
+        if off.ndim != 1 or len(off) < 1 or off[0] != 0 or off[-1] != n_rows or np.any(
+                np.diff(off) < 0):
+            raise ValueError("offsets must start at 0, end at the number of rows and never "
+                             "decrease")
+        return off
+    if groups is None:
+        return np.array([0, n_rows], dtype=np.int64)
+    g = np.asarray(groups)
+    if len(g) != n_rows:
+        raise ValueError("groups needs one file id per row")
+    if n_rows == 0:
+        return np.zeros(1, np.int64)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    if len(np.unique(g)) != len(starts):
+        raise ValueError("the rows of each file (group) must be contiguous")
+    return np.r_[starts, n_rows].astype(np.int64)
+
+
+class Detector(ClassifierMixin, BaseEstimator):
+    """Sound event detector over segment embeddings.
+
+    Parameters
+    ----------
+    classes : list of str, optional
+        Class names, background first; labels ``y`` are indices into it. Without it the
+        classes are the sorted distinct values of ``y`` at fit time (the first is taken as
+        background).
+    modes, stack, pool, scores
+        The features spec (:class:`sedal.sed.detector.DetectorSpec`): YAMNet embedding
+        stores, neighbours stacked on each side, centred pooling widths (segments), YAMNet's
+        class scores appended. Used by :meth:`features`; :meth:`fit` takes the built rows.
+    C, tol, max_iter, class_weight
+        The logistic regression (:class:`sedal.sed.model.SegmentClassifier`): inverse L2
+        strength, gradient tolerance every fit runs to, safety stop, class weights.
+    median_kernel : int
+        Median-filter length in segments (odd; 1 = none), applied within each file.
+    bg_prior : float
+        Weight of the background probability before each segment's decision (1: argmax).
+    merge_gap_s, min_duration_s : float
+        Event post-processing in seconds: same-class events at most ``merge_gap_s`` apart
+        are merged, then events shorter than ``min_duration_s`` dropped (0, 0: the study's
+        plain runs of equal decisions).
+    min_confidence : float
+        Events whose mean class probability is below it are dropped (0: none).
+    segment_s, hop_s : float
+        The segment grid the rows come from (seconds).
+    warm_start : bool
+        A refit starts the solver from the previous fit (same optimum to ``tol``, fewer
+        iterations) when the classes present are the same.
+    threads : int
+        BLAS/OpenMP threads of a fit (results do not depend on it).
+    name : str
+        Preset name recorded in results and saved models.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.tile(np.repeat([0, 1, 0], [20, 10, 30]), 2)  # two files of 60 segments
+    >>> X = np.random.default_rng(0).normal(size=(120, 4)).astype(np.float32)
+    >>> X[:, 0] += 3 * y
+    >>> det = Detector.paper(classes=["background", "dog"]).fit(X, y)
+    >>> det.decide(X, offsets=[0, 60, 120]).shape
+    (120,)
+    >>> float(det.score(X, y, offsets=[0, 60, 120])) > 0.8
+    True
+    >>> e = det.predict_events(X[:60])[0][0]  # segments 20-29: 1.23-1.83 s
+    >>> e.label, abs(e.onset - 1.23) <= 0.12, abs(e.offset - 1.83) <= 0.12
+    ('dog', True, True)
+    """
+
+    def __init__(self, classes=None, modes=("patch",), stack=0, pool=(), scores=False,
+                 C=1.0, tol=1e-5, max_iter=10_000, class_weight=None, median_kernel=3,
+                 bg_prior=1.0, merge_gap_s=0.0, min_duration_s=0.0, min_confidence=0.0,
+                 segment_s=SEGMENT_S, hop_s=HOP_S, warm_start=False, threads=1, name="custom"):
+        self.classes = classes
+        self.modes = modes
+        self.stack = stack
+        self.pool = pool
+        self.scores = scores
+        self.C = C
+        self.tol = tol
+        self.max_iter = max_iter
+        self.class_weight = class_weight
+        self.median_kernel = median_kernel
+        self.bg_prior = bg_prior
+        self.merge_gap_s = merge_gap_s
+        self.min_duration_s = min_duration_s
+        self.min_confidence = min_confidence
+        self.segment_s = segment_s
+        self.hop_s = hop_s
+        self.warm_start = warm_start
+        self.threads = threads
+        self.name = name
+
+    # -- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, spec: DetectorSpec, **params) -> Detector:
+        """The estimator of a persisted spec (``params`` set the other parameters)."""
+        s = spec.settings
+        return cls(modes=tuple(spec.modes), stack=spec.stack, pool=tuple(spec.pool),
+                   scores=spec.scores, C=s.C, tol=s.tol, max_iter=s.max_iter,
+                   class_weight=s.class_weight, median_kernel=s.kernel, bg_prior=s.bg_prior,
+                   name=spec.name, **params)
+
+    @classmethod
+    def preset(cls, name: str, **params) -> Detector:
+        """A named preset (``paper``, ``field``); ``params`` override its parameters."""
+        try:
+            spec = PRESETS[name]
+        except KeyError:
+            raise ValueError(f"unknown detector preset {name!r}; choose from "
+                             f"{', '.join(PRESETS)}") from None
+        det = cls.from_spec(spec)
+        return det.set_params(**params) if params else det
+
+    @classmethod
+    def paper(cls, **params) -> Detector:
+        """The study's detector: patch embeddings, LR with C = 1, median filter 3, events as
+        runs of equal decisions."""
+        return cls.preset("paper", **params)
+
+    @classmethod
+    def field(cls, **params) -> Detector:
+        """The ``field`` preset (see :data:`sedal.sed.detector.FIELD_DETECTOR`)."""
+        return cls.preset("field", **params)
+
+    def settings(self) -> DetectorSettings:
+        """The classifier and median-filter settings in their persisted form (validated)."""
+        return DetectorSettings(C=self.C, tol=self.tol, max_iter=self.max_iter,
+                                kernel=self.median_kernel, class_weight=self.class_weight,
+                                bg_prior=self.bg_prior)
+
+    def spec(self) -> DetectorSpec:
+        """The persisted spec (features + settings) of this detector."""
+        return DetectorSpec(name=self.name, modes=tuple(self.modes), stack=int(self.stack),
+                            pool=tuple(self.pool), scores=bool(self.scores),
+                            settings=self.settings())
+
+    @property
+    def postprocess(self) -> dict:
+        """The event post-processing (:func:`sedal.sed.postprocess.clean_events` keywords)."""
+        return {"merge_gap": self.merge_gap_s, "min_duration": self.min_duration_s,
+                "min_confidence": self.min_confidence}
+
+    def with_postprocess(self, post: dict | None) -> Detector:
+        """This detector with :meth:`postprocess` set from ``post`` (``None``: unchanged)."""
+        if post:
+            self.set_params(merge_gap_s=post["merge_gap"], min_duration_s=post["min_duration"],
+                            min_confidence=post["min_confidence"])
+        return self
+
+    def features(self, dataset, base=None, *, yamnet_path=None, progress: bool = False,
+                 rebuild: str = "auto"):
+        """The dataset's feature store as this detector sees it
+        (:func:`sedal.sed.detector.detector_store`)."""
+        from .detector import detector_store
+
+        return detector_store(dataset, self.spec(), base, yamnet_path=yamnet_path,
+                              progress=progress, rebuild=rebuild)
+
+    # -- fitting ---------------------------------------------------------------------------
+    def _labels(self, y, fitting: bool) -> np.ndarray:
+        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import column_or_1d
+
+        if y is None:
+            raise ValueError("Detector requires y to be passed, but the target y is None")
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if fitting:
+            if self.classes is not None:
+                self.classes_ = np.arange(len(self.classes))
+                self.class_names_ = [str(c) for c in self.classes]
+            else:
+                self.classes_ = np.unique(y)
+                self.class_names_ = [str(c) for c in self.classes_]
+        if self.classes is not None:
+            if not np.issubdtype(y.dtype, np.integer) and len(y):
+                raise ValueError("with classes given, labels must be integer class indices")
+            return y.astype(np.int64)
+        idx = np.searchsorted(self.classes_, y)
+        if len(y) and (np.any(idx >= len(self.classes_)) or np.any(self.classes_[
+                np.minimum(idx, len(self.classes_) - 1)] != y)):
+            raise ValueError("y holds labels not seen in fit")
+        return idx.astype(np.int64)
+
+    def _rows(self, X, reset: bool = False):
+        """``X`` as float32 rows (a :class:`~sedal.sed.model.RowView` as it is: the fit
+        checks its values chunk by chunk); NaN and infinite values are refused."""
+        if isinstance(X, RowView):
+            rows = X
+        else:
+            from sklearn.utils.validation import check_array
+
+            rows = check_array(X, dtype=np.float32)
+        if reset:
+            self.n_features_in_ = rows.shape[1]
+        elif self.n_features_in_ is not None and rows.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {rows.shape[1]} features, but Detector is expecting "
+                             f"{self.n_features_in_} features as input")
+        return rows
+
+    def fit(self, X, y, groups=None) -> Detector:
+        """Fit the segment classifier on rows ``X`` [n, d] with labels ``y`` [n].
+
+        ``groups`` (file ids) is accepted for scikit-learn's grouped cross-validation; a fit
+        does not depend on it. With ``warm_start``, the previous fit initialises the solver.
+        """
+        prev = getattr(self, "classifier_", None) if self.warm_start else None
+        X = self._rows(X, reset=True)
+        y_idx = self._labels(y, fitting=True)
+        if len(y_idx) != len(X) or len(y_idx) == 0:
+            raise ValueError("X must be [n, d] with n == len(y) > 0")
+        if self.classes is not None and (y_idx.min() < 0 or y_idx.max() >= len(self.classes)):
+            raise ValueError(f"labels must be in [0, {len(self.classes)})")
+        self.classifier_ = fit_segments(X, y_idx, len(self.classes_), self.settings(),
+                                        warm_start_from=prev, threads=self.threads)
+        return self
+
+    @property
+    def n_iter_(self) -> int:
+        """Solver iterations of the last fit."""
+        check_is_fitted(self, "classifier_")
+        return self.classifier_.n_iter_
+
+    @property
+    def converged_(self) -> bool:
+        """Whether the last fit reached ``tol``."""
+        check_is_fitted(self, "classifier_")
+        return bool(self.classifier_.converged_)
+
+    # -- prediction ------------------------------------------------------------------------
+    def predict_proba(self, X) -> np.ndarray:
+        """Raw class probabilities [n, n_classes] (float32), before the median filter."""
+        check_is_fitted(self, "classifier_")
+        return self.classifier_.predict_proba(self._rows(X))
+
+    def predict(self, X) -> np.ndarray:
+        """Each row's class on its own (background weighted by ``bg_prior``, no temporal
+        filter: rows are independent, as scikit-learn expects); :meth:`decide` is the
+        detector's decision in time."""
+        p = self.predict_proba(X)
+        if self.bg_prior != 1.0:
+            p[:, 0] *= self.bg_prior
+        return self.classes_[np.argmax(p, axis=1)]
+
+    def decide_proba(self, probs: np.ndarray, offsets) -> np.ndarray:
+        """Median-filtered decisions (class indices) from raw probabilities ``probs``."""
+        return decode(probs, offsets_of(len(probs), None, offsets), int(self.median_kernel),
+                      float(self.bg_prior))
+
+    def decide(self, X, groups=None, *, offsets=None) -> np.ndarray:
+        """Per-segment class indices [n]: the median filter within each file, then the
+        (background-weighted) argmax."""
+        probs = self.predict_proba(X)
+        return self.decide_proba(probs, offsets_of(len(probs), groups, offsets))
+
+    def events_from_proba(self, probs: np.ndarray, decisions: np.ndarray,
+                          duration_s: float | None = None) -> list[Event]:
+        """The post-processed events of ONE file from its probabilities and decisions,
+        clipped to ``duration_s`` when given."""
+        raw = events_with_confidence(probs, decisions, self.class_names_, self.segment_s,
+                                     self.hop_s)
+        events = clean_events(raw, **self.postprocess)
+        if duration_s is not None:
+            end = round(float(duration_s), 6)
+            events = [(a, min(b, end), lab, c) for a, b, lab, c in events]
+        return [Event(*e) for e in events]
+
+    def predict_events(self, X, groups=None, *, offsets=None, durations_s=None
+                       ) -> list[list[Event]]:
+        """The events of every file (a list per file, in file order)."""
+        probs = self.predict_proba(X)
+        off = offsets_of(len(probs), groups, offsets)
+        pred = self.decide_proba(probs, off)
+        out = []
+        for i, (a, b) in enumerate(zip(off[:-1], off[1:])):
+            d = None if durations_s is None else durations_s[i]
+            out.append(self.events_from_proba(probs[a:b], pred[a:b], d))
+        return out
+
+    # -- scoring ---------------------------------------------------------------------------
+    def score(self, X, y, groups=None, *, offsets=None, reference_events: dict | None = None,
+              file_ids=None) -> DetectionScore:
+        """The one metric path: IoUs of the decisions against segment labels ``y`` and, with
+        ``reference_events`` (``{file_id: [(onset_s, offset_s, label), ...]}``, ``file_ids``
+        naming the files in row order), the event and segment F1 of :meth:`predict_events`
+        (:func:`sedal.sed.event_metrics.event_and_segment_f1`)."""
+        from .event_metrics import event_and_segment_f1
+
+        y_idx = self._labels(y, fitting=False)
+        probs = self.predict_proba(X)
+        off = offsets_of(len(probs), groups, offsets)
+        pred = self.decide_proba(probs, off)
+        m = iou_metrics(y_idx, pred, self.class_names_)
+        f1 = {}
+        if reference_events is not None:
+            if m["total_iou"] is None:
+                f1 = {"event_f1": None, "segment_f1": None}
+            else:
+                est = {str(f): [e[:3] for e in self.events_from_proba(probs[a:b], pred[a:b])]
+                       for f, a, b in zip(file_ids, off[:-1], off[1:])}
+                f1 = event_and_segment_f1(reference_events, est, self.class_names_[1:])
+        return DetectionScore(m["total_iou"], m["macro_iou"], m["per_class_iou"],
+                              warning=m.get("warning"), **f1)
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path, *, features: dict, weights_sha256: str,
+             trained_on: dict | None = None) -> Path:
+        """Write the fitted detector to the folder ``path`` (:mod:`sedal.sed.savedmodel`)."""
+        from .savedmodel import save_model
+
+        check_is_fitted(self, "classifier_")
+        return save_model(path, self.classifier_, self.class_names_, features=features,
+                          detector=self.spec().to_dict(), postprocess=self.postprocess,
+                          weights_sha256=weights_sha256, trained_on=trained_on)
+
+    @classmethod
+    def load(cls, path) -> tuple[Detector, dict]:
+        """A saved detector (fitted) and the model's metadata."""
+        from .savedmodel import load_model, saved_spec
+
+        clf, meta = load_model(path)
+        det = cls.from_spec(saved_spec(meta, path), classes=list(meta["classes"]))
+        det.with_postprocess(meta.get("postprocess"))
+        det.classifier_ = clf
+        det.classes_ = np.arange(len(meta["classes"]))
+        det.class_names_ = list(meta["classes"])
+        det.n_features_in_ = None
+        return det, meta
