@@ -7,14 +7,14 @@ from sedal.core.lazy import lazy_api
 
 #: Public name -> the module that defines it.
 _API = {
-    "RunConfig": "sedal.benchmark.loop",
-    "run_al": "sedal.benchmark.loop",
-    "load_run_data": "sedal.benchmark.loop",
-    "supervised_reference": "sedal.benchmark.loop",
-    "STRATEGIES": "sedal.benchmark.aggregation",
-    "file_scores": "sedal.benchmark.aggregation",
-    "run_query": "sedal.benchmark.query",
-    "run_detect": "sedal.benchmark.detect",
+    "RunConfig": "sedal.benchmark.al.loop",
+    "run_al": "sedal.benchmark.al.loop",
+    "load_run_data": "sedal.benchmark.al.loop",
+    "supervised_reference": "sedal.benchmark.al.loop",
+    "STRATEGIES": "sedal.benchmark.al.aggregation",
+    "file_scores": "sedal.benchmark.al.aggregation",
+    "run_query": "sedal.benchmark.practice.query",
+    "run_detect": "sedal.benchmark.practice.detect",
 }
 __all__ = sorted(_API)
 

@@ -135,7 +135,7 @@ def _provenance_row(library: str, kind: str, label: str, i: int, rel: str) -> st
 
         origin, site = f"{label} recording {i}", f"{label} site {i // RECORDINGS_PER_SITE}"
     else:
-        from .synth_field import N_INDIVIDUALS
+        from .synth_calls import N_INDIVIDUALS
 
         origin, site = f"{label} individual {i % N_INDIVIDUALS}", ""
     return (f"{rel},{origin},{site},CC0-1.0 (synthetic; sedal),"

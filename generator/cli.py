@@ -57,7 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sedgen", description="Reproducible Scaper soundscape datasets for bioacoustic SED.")
     add_output_options(parser, top=True)
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    _add_dataset_commands(sub)
+    _add_source_commands(sub)
+    return parser
 
+
+def _add_dataset_commands(sub) -> None:
+    """``make``, ``grid``, ``info``, ``verify`` and ``regenerate``."""
     p = sub.add_parser("make", help="build one dataset")
     _add_make_args(p)
     _library_args(p)
@@ -102,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     _jobs(p)
     add_output_options(p)
 
+
+def _add_source_commands(sub) -> None:
+    """``cite``, ``license`` and ``sources`` (builtin, fetch, check)."""
     for name, what in (("cite", "BibTeX for a dataset: sedal, the study, Scaper and every "
                                 "corpus or recording its clips cite"),
                        ("license", "licences and attributions of the source clips a dataset "
@@ -136,7 +145,6 @@ def build_parser() -> argparse.ArgumentParser:
                                       "problems)")
     q.add_argument("dir", type=Path, help="library folder")
     add_output_options(q)
-    return parser
 
 
 def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
@@ -169,101 +177,131 @@ def _print_info(info: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the parsed command; its exit code."""
+    commands = {"make": _make, "grid": _grid, "info": _info, "verify": _verify,
+                "regenerate": _regenerate, "cite": _cite, "license": _cite,
+                "sources": _sources}
+    return commands[args.cmd](args)
+
+
+def _make(args) -> int:
+    from . import dataset, outputs
+
+    progress = not args.quiet
+    spec = spec_from_args(args)
+    out = args.out or Path("data") / spec.default_dirname()
+    dataset.make_dataset(spec, out, sources=args.sources, jobs=args.jobs, force=args.force,
+                         progress=progress, builtin=args.builtin)
+    print(f"wrote {out}")
+    _print_info(outputs.dataset_info(out))
+    return 0
+
+
+def _grid(args) -> int:
     from . import dataset
 
     progress = not args.quiet
-    if args.cmd == "make":
-        spec = spec_from_args(args)
-        out = args.out or Path("data") / spec.default_dirname()
-        dataset.make_dataset(spec, out, sources=args.sources, jobs=args.jobs, force=args.force,
-                             progress=progress, builtin=args.builtin)
+    from .manifest import load_manifest, write_manifest
+
+    root = args.out or (Path("data") if args.builtin == DEFAULT_BUILTIN
+                             else Path("data") / f"builtin-{args.builtin}")
+    for snr, ratio in STUDY_GRID:
+        spec = DatasetSpec(n_files=args.n_files, seed=args.seed, snr=snr, event_ratio=ratio)
+        out = root / spec.default_dirname()
+        dataset.make_dataset(spec, out, sources=args.sources, jobs=args.jobs,
+                             force=args.force, progress=progress, builtin=args.builtin)
         print(f"wrote {out}")
-        _print_info(dataset.dataset_info(out))
-    elif args.cmd == "grid":
-        from .manifest import load_manifest, write_manifest
+        if args.manifests is not None:
+            doc = load_manifest(out / "manifest.json")
+            dest = args.manifests / f"{spec.default_dirname()}_n{args.n_files}" \
+                f"_seed{args.seed}.manifest.json.gz"
+            write_manifest(dest, {k: v for k, v in doc.items() if k != "manifest_sha256"},
+                           compress=True)
+            print(f"wrote {dest}")
+    return 0
 
-        root = args.out or (Path("data") if args.builtin == DEFAULT_BUILTIN
-                                 else Path("data") / f"builtin-{args.builtin}")
-        for snr, ratio in STUDY_GRID:
-            spec = DatasetSpec(n_files=args.n_files, seed=args.seed, snr=snr, event_ratio=ratio)
-            out = root / spec.default_dirname()
-            dataset.make_dataset(spec, out, sources=args.sources, jobs=args.jobs,
-                                 force=args.force, progress=progress, builtin=args.builtin)
-            print(f"wrote {out}")
-            if args.manifests is not None:
-                doc = load_manifest(out / "manifest.json")
-                dest = args.manifests / f"{spec.default_dirname()}_n{args.n_files}" \
-                    f"_seed{args.seed}.manifest.json.gz"
-                write_manifest(dest, {k: v for k, v in doc.items() if k != "manifest_sha256"},
-                               compress=True)
-                print(f"wrote {dest}")
-    elif args.cmd == "info":
-        info = dataset.dataset_info(args.dir)
-        if args.json:
-            print(json.dumps(info, indent=2))
-        else:
-            from sedal import __version__
 
-            from .attribution import dataset_bibtex
-            from .manifest import Manifest, load_manifest
+def _info(args) -> int:
+    from . import dataset, outputs
 
-            _print_info(info)
-            path = args.dir / dataset.MANIFEST_NAME if args.dir.is_dir() else args.dir
-            print("\ncite it as (the full bibliography, sources included: sedgen cite; "
-                  "CITATION.cff: sedgen cite --format cff):\n")
-            print(dataset_bibtex(Manifest.from_dict(load_manifest(path)), __version__))
-    elif args.cmd == "verify":
-        problems = dataset.verify_dataset(args.dir)
-        if problems:
-            missing = [p for p in problems if p.startswith("missing: ")]
-            shown = problems if len(missing) <= MAX_MISSING_LISTED else \
-                [p for p in problems if p not in set(missing)]
-            for line in shown:
-                print(line)
-            if len(shown) < len(problems):
-                print(f"missing: {len(missing)} files, e.g. {missing[0][len('missing: '):]} "
-                      "(not listed one by one)")
-            print(f"verify failed: {len(problems) - len(missing)} file(s) changed, "
-                  f"{len(missing)} missing", file=sys.stderr)
-            if missing:
-                mpath = args.dir / dataset.MANIFEST_NAME if args.dir.is_dir() else args.dir
-                print(f"hint: a partial regenerate? fill in the rest with: sedgen regenerate "
-                      f"{mpath} --out {mpath.parent}", file=sys.stderr)
-            return 1
-        print(f"{args.dir}: every file matches its manifest")
-    elif args.cmd == "regenerate":
-        from .manifest import load_manifest
-
-        if load_manifest(args.manifest)["format_version"] == 1:
-            print("note: a format-1 manifest: its bytes reproduce only on a CPU of the kind "
-                  "that wrote it (format 2 is machine-independent)", file=sys.stderr)
-        bad = dataset.regenerate_dataset(args.manifest, args.out, sources=args.sources,
-                                         jobs=args.jobs, ids=args.files, force=args.force,
-                                         progress=progress)
-        if bad:
-            for rel in bad:
-                print(f"differs: {rel}")
-            print(f"regenerate: {len(bad)} file(s) differ from the manifest (different package "
-                  "versions? see the manifest's 'versions')", file=sys.stderr)
-            return 1
-        if args.files:
-            print(f"regenerated {len(set(args.files))} file(s) into {args.out}; every file "
-                  "matches the manifest (the others are not written: sedgen verify lists them)")
-        else:
-            print(f"regenerated into {args.out}; every file matches the manifest")
-    elif args.cmd in ("cite", "license"):
+    info = outputs.dataset_info(args.dir)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
         from sedal import __version__
 
-        from .attribution import bibtex, cff, dataset_sources, licence_text
+        from .attribution import dataset_bibtex
+        from .manifest import Manifest, load_manifest
 
-        doc, rows = dataset_sources(args.dir, args.sources)
-        if args.cmd == "license":
-            text = licence_text(doc, rows)
-        else:
-            text = (cff if args.format == "cff" else bibtex)(doc, rows, __version__)
-        print(text, end="")
-    elif args.cmd == "sources":
-        return _sources(args)
+        _print_info(info)
+        path = args.dir / dataset.MANIFEST_NAME if args.dir.is_dir() else args.dir
+        print("\ncite it as (the full bibliography, sources included: sedgen cite; "
+              "CITATION.cff: sedgen cite --format cff):\n")
+        print(dataset_bibtex(Manifest.from_dict(load_manifest(path)), __version__))
+    return 0
+
+
+def _verify(args) -> int:
+    from . import dataset, regenerate
+
+    problems = regenerate.verify_dataset(args.dir)
+    if problems:
+        missing = [p for p in problems if p.startswith("missing: ")]
+        shown = problems if len(missing) <= MAX_MISSING_LISTED else \
+            [p for p in problems if p not in set(missing)]
+        for line in shown:
+            print(line)
+        if len(shown) < len(problems):
+            print(f"missing: {len(missing)} files, e.g. {missing[0][len('missing: '):]} "
+                  "(not listed one by one)")
+        print(f"verify failed: {len(problems) - len(missing)} file(s) changed, "
+              f"{len(missing)} missing", file=sys.stderr)
+        if missing:
+            mpath = args.dir / dataset.MANIFEST_NAME if args.dir.is_dir() else args.dir
+            print(f"hint: a partial regenerate? fill in the rest with: sedgen regenerate "
+                  f"{mpath} --out {mpath.parent}", file=sys.stderr)
+        return 1
+    print(f"{args.dir}: every file matches its manifest")
+    return 0
+
+
+def _regenerate(args) -> int:
+    from . import regenerate
+
+    progress = not args.quiet
+    from .manifest import load_manifest
+
+    if load_manifest(args.manifest)["format_version"] == 1:
+        print("note: a format-1 manifest: its bytes reproduce only on a CPU of the kind "
+              "that wrote it (format 2 is machine-independent)", file=sys.stderr)
+    bad = regenerate.regenerate_dataset(args.manifest, args.out, sources=args.sources,
+                                     jobs=args.jobs, ids=args.files, force=args.force,
+                                     progress=progress)
+    if bad:
+        for rel in bad:
+            print(f"differs: {rel}")
+        print(f"regenerate: {len(bad)} file(s) differ from the manifest (different package "
+              "versions? see the manifest's 'versions')", file=sys.stderr)
+        return 1
+    if args.files:
+        print(f"regenerated {len(set(args.files))} file(s) into {args.out}; every file "
+              "matches the manifest (the others are not written: sedgen verify lists them)")
+    else:
+        print(f"regenerated into {args.out}; every file matches the manifest")
+    return 0
+
+
+def _cite(args) -> int:
+    from sedal import __version__
+
+    from .attribution import bibtex, cff, dataset_sources, licence_text
+
+    doc, rows = dataset_sources(args.dir, args.sources)
+    if args.cmd == "license":
+        text = licence_text(doc, rows)
+    else:
+        text = (cff if args.format == "cff" else bibtex)(doc, rows, __version__)
+    print(text, end="")
     return 0
 
 

@@ -177,30 +177,12 @@ def validate_manifest(doc: dict, path: str | Path = "manifest") -> None:
     GeneratorError
         One line naming the manifest and the first bad field.
     """
-    from sedal.core.fsutil import check_component
-
     from .plan import SPLITS
     from .spec import DatasetSpec
 
     _get(doc, "dataset_id", str, path, "manifest")
     DatasetSpec.from_dict(_get(doc, "spec", dict, path, "manifest"))
-    src = _get(doc, "sources", dict, path, "manifest")
-    kind = _get(src, "kind", str, path, "sources")
-    if kind not in ("builtin", "folder"):
-        _fail(path, "sources.kind", f"must be 'builtin' or 'folder', got {kind!r}")
-    _get(src, "name", str, path, "sources")
-    _hex(_get(src, "library_sha256", str, path, "sources"), path, "sources.library_sha256")
-    if kind == "builtin":
-        _get(src, "builtin_version", int, path, "sources")
-        if _get(src, "builtin_seed", int, path, "sources") < 0:
-            _fail(path, "sources.builtin_seed", "must be >= 0")
-        if "builtin_library" in src:
-            _get(src, "builtin_library", str, path, "sources")
-    for rel, digest in _get(src, "clips", dict, path, "sources").items():
-        if rel.split("/", 1)[0] not in ("foreground", "background"):
-            _fail(path, "sources.clips", f"{rel!r} is not a foreground/ or background/ path")
-        _clean_text(rel, path, "sources.clips")
-        _hex(digest, path, f"sources.clips[{rel!r}]")
+    _validate_sources(_get(doc, "sources", dict, path, "manifest"), path)
     for k, v in _get(doc, "versions", dict, path, "manifest").items():
         if not isinstance(v, str):
             _fail(path, f"versions.{k}", "must be a string")
@@ -217,42 +199,71 @@ def validate_manifest(doc: dict, path: str | Path = "manifest") -> None:
                 _fail(path, f"split_groups[{cls!r}]", "must map splits to lists of names")
     seen: set[str] = set()
     for i, f in enumerate(_get(doc, "files", list, path, "manifest")):
-        where = f"files[{i}]"
-        fid = check_component(_get(f, "id", str, path, where), what=f"{where}.id",
-                              origin=f"manifest {path}")
-        if fid in seen:
-            _fail(path, where, f"repeats the id {fid!r}")
-        seen.add(fid)
-        split = _get(f, "split", str, path, where)
-        if split not in SPLITS:
-            _fail(path, f"{where}.split", f"must be one of {', '.join(SPLITS)}, got {split!r}")
-        for key, want in (("audio", f"audio/{split}/{fid}.wav"),
-                          ("jams", f"annotations/{split}/{fid}.jams")):
-            if _get(f, key, str, path, where) != want:
-                _fail(path, f"{where}.{key}", f"must be {want!r}, got {f[key]!r}")
-            _hex(f.get(key + "_sha256"), path, f"{where}.{key}_sha256")
-        _clean_text(_get(f, "bg_label", str, path, where), path, f"{where}.bg_label")
-        _clip_path(_get(f, "bg_source", str, path, where), "background", path,
-                   f"{where}.bg_source")
-        _get(f, "bg_source_time", float, path, where)
-        if "bg_bed" in f:
-            for j, b in enumerate(_get(f, "bg_bed", list, path, where)):
-                bw = f"{where}.bg_bed[{j}]"
-                _clip_path(_get(b, "source", str, path, bw), "background", path, f"{bw}.source")
-                for key in ("source_time", "duration", "gain_db"):
-                    _get(b, key, float, path, bw)
-                if set(b) != {"source", "source_time", "duration", "gain_db"}:
-                    _fail(path, bw, f"has unexpected keys {sorted(set(b))}")
-        for j, e in enumerate(_get(f, "events", list, path, where)):
-            ew = f"{where}.events[{j}]"
-            _clean_text(_get(e, "label", str, path, ew), path, f"{ew}.label")
-            _clip_path(_get(e, "source", str, path, ew), "foreground", path, f"{ew}.source")
-            for key in ("source_time", "event_time", "event_duration", "snr"):
-                _get(e, key, float, path, ew)
-            extra = set(e) - {"label", "source", "source_time", "event_time", "event_duration",
-                              "snr"}
-            if extra:
-                _fail(path, ew, f"has unknown keys {sorted(extra)}")
+        _validate_file(f, f"files[{i}]", path, seen)
+
+
+def _validate_sources(src: dict, path) -> None:
+    """The ``sources`` block: kind, name, library hash, built-in fields, clip hashes."""
+    kind = _get(src, "kind", str, path, "sources")
+    kind = _get(src, "kind", str, path, "sources")
+    if kind not in ("builtin", "folder"):
+        _fail(path, "sources.kind", f"must be 'builtin' or 'folder', got {kind!r}")
+    _get(src, "name", str, path, "sources")
+    _hex(_get(src, "library_sha256", str, path, "sources"), path, "sources.library_sha256")
+    if kind == "builtin":
+        _get(src, "builtin_version", int, path, "sources")
+        if _get(src, "builtin_seed", int, path, "sources") < 0:
+            _fail(path, "sources.builtin_seed", "must be >= 0")
+        if "builtin_library" in src:
+            _get(src, "builtin_library", str, path, "sources")
+    for rel, digest in _get(src, "clips", dict, path, "sources").items():
+        if rel.split("/", 1)[0] not in ("foreground", "background"):
+            _fail(path, "sources.clips", f"{rel!r} is not a foreground/ or background/ path")
+        _clean_text(rel, path, "sources.clips")
+        _hex(digest, path, f"sources.clips[{rel!r}]")
+
+
+def _validate_file(f: dict, where: str, path, seen: set[str]) -> None:
+    """One entry of ``files``: id (unique, safe), split, paths, hashes, background, events."""
+    from sedal.core.fsutil import check_component
+
+    from .plan import SPLITS
+
+    fid = check_component(_get(f, "id", str, path, where), what=f"{where}.id",
+                          origin=f"manifest {path}")
+    if fid in seen:
+        _fail(path, where, f"repeats the id {fid!r}")
+    seen.add(fid)
+    split = _get(f, "split", str, path, where)
+    if split not in SPLITS:
+        _fail(path, f"{where}.split", f"must be one of {', '.join(SPLITS)}, got {split!r}")
+    for key, want in (("audio", f"audio/{split}/{fid}.wav"),
+                      ("jams", f"annotations/{split}/{fid}.jams")):
+        if _get(f, key, str, path, where) != want:
+            _fail(path, f"{where}.{key}", f"must be {want!r}, got {f[key]!r}")
+        _hex(f.get(key + "_sha256"), path, f"{where}.{key}_sha256")
+    _clean_text(_get(f, "bg_label", str, path, where), path, f"{where}.bg_label")
+    _clip_path(_get(f, "bg_source", str, path, where), "background", path,
+               f"{where}.bg_source")
+    _get(f, "bg_source_time", float, path, where)
+    if "bg_bed" in f:
+        for j, b in enumerate(_get(f, "bg_bed", list, path, where)):
+            bw = f"{where}.bg_bed[{j}]"
+            _clip_path(_get(b, "source", str, path, bw), "background", path, f"{bw}.source")
+            for key in ("source_time", "duration", "gain_db"):
+                _get(b, key, float, path, bw)
+            if set(b) != {"source", "source_time", "duration", "gain_db"}:
+                _fail(path, bw, f"has unexpected keys {sorted(set(b))}")
+    for j, e in enumerate(_get(f, "events", list, path, where)):
+        ew = f"{where}.events[{j}]"
+        _clean_text(_get(e, "label", str, path, ew), path, f"{ew}.label")
+        _clip_path(_get(e, "source", str, path, ew), "foreground", path, f"{ew}.source")
+        for key in ("source_time", "event_time", "event_duration", "snr"):
+            _get(e, key, float, path, ew)
+        extra = set(e) - {"label", "source", "source_time", "event_time", "event_duration",
+                          "snr"}
+        if extra:
+            _fail(path, ew, f"has unknown keys {sorted(extra)}")
 
 
 # -- the typed view every reader uses ------------------------------------------------

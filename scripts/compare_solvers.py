@@ -20,7 +20,7 @@ import numpy as np
 def _main() -> int:
     from threadpoolctl import threadpool_limits
 
-    from sedal.benchmark.loop import load_run_data
+    from sedal.benchmark.al.loop import load_run_data
     from sedal.sed.features import ensure_store, load_dataset_manifest
     from sedal.sed.model import SegmentClassifier
 

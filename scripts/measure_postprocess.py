@@ -36,7 +36,7 @@ def _raven(events) -> str:
 
 def measure(sources: Path, out: Path, n_files: int, snr: float, ratio: float, seed: int,
             detector: str = "field") -> dict:
-    from sedal.benchmark.detect import run_detect
+    from sedal.benchmark.practice.detect import run_detect
     from sedal.generator.dataset import make_dataset
     from sedal.generator.spec import DatasetSpec
     from sedal.sed.annotations import read_labels
@@ -62,7 +62,7 @@ def measure(sources: Path, out: Path, n_files: int, snr: float, ratio: float, se
     result = {"sources": str(sources), "n_files": n_files, "snr": snr, "ratio": ratio,
               "seed": seed, "detector": detector, "labelled": len(labelled),
               "held_out": len(held)}
-    from sedal.benchmark.query import POSTPROCESS
+    from sedal.benchmark.practice.query import POSTPROCESS
 
     for name, kw in (("before", {"merge_gap": 0.0, "min_duration": 0.0, "min_confidence": 0.0}),
                      ("fixed", dict(POSTPROCESS)), ("after", {})):

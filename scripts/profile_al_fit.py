@@ -21,7 +21,7 @@ import numpy as np
 def _main() -> int:
     from threadpoolctl import threadpool_limits
 
-    from sedal.benchmark.loop import RunConfig, fit, load_run_data
+    from sedal.benchmark.al.loop import RunConfig, fit, load_run_data
     from sedal.sed.features import ensure_store, load_dataset_manifest
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)

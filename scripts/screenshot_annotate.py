@@ -29,9 +29,9 @@ def main() -> int:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    from sedal.benchmark.annotate import AnnotationSession
-    from sedal.benchmark.serve import bind
-    from sedal.benchmark.webapp import create_app
+    from sedal.benchmark.practice.annotate import AnnotationSession
+    from sedal.benchmark.practice.serve import bind
+    from sedal.benchmark.practice.webapp import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
         labels = Path(tmp) / "labels"

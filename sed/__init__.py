@@ -8,8 +8,8 @@ from sedal.core.lazy import lazy_api
 #: Public name -> the module that defines it.
 _API = {
     "Detector": "sedal.sed.estimator",
-    "DetectionScore": "sedal.sed.estimator",
-    "Event": "sedal.sed.estimator",
+    "DetectionScore": "sedal.sed.detections",
+    "Event": "sedal.sed.detections",
     "DetectorSpec": "sedal.sed.detector",
     "PRESETS": "sedal.sed.detector",
     "DetectorSettings": "sedal.sed.evaluate",

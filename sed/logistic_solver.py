@@ -88,13 +88,25 @@ def fit_logistic(chunks: Callable[[], Iterable[np.ndarray]], y: np.ndarray, *, C
     -------
     LogisticSolution
     """
-    import scipy.optimize
-
     y = np.asarray(y)
     classes, yi = np.unique(y, return_inverse=True)
     if len(classes) < 2:
         raise ValueError("logistic regression needs at least two classes")
-    n = len(y)
+    A, A_inv, ZA = _whitened_rows(chunks, len(y), ridge)
+    if class_weight not in (None, "balanced"):
+        raise ValueError("class_weight must be None or 'balanced'")
+    obj = _Objective(ZA, yi, len(classes), compute_sample_weight(class_weight, y), C, A)
+    theta0 = obj.start(coef0, intercept0, A_inv)
+    theta, n_iter, stalled = _minimise(obj, theta0, A_inv, tol, max_iter)
+    gmax = obj.original_grad_max(theta, obj.fun(theta)[1], A_inv)
+    Wp, b = obj.unpack(theta)
+    return LogisticSolution(coef=(A @ Wp).T.copy(), intercept=b.copy(), n_iter=n_iter,
+                            converged=bool(gmax <= tol or stalled), grad_max=gmax)
+
+
+def _whitened_rows(chunks, n: int, ridge: float):
+    """``(A, A^-1, Z A)``: the whitening of the rows' covariance and the whitened rows
+    (float32), from two passes over ``chunks()``."""
     cov = None
     for c in chunks():
         block = (c.T @ c).astype(np.float64)  # float32 product per chunk, float64 sum
@@ -111,87 +123,96 @@ def fit_logistic(chunks: Callable[[], Iterable[np.ndarray]], y: np.ndarray, *, C
         i += len(c)
     if i != n:
         raise ValueError("chunks() gave a different number of rows than y")
+    return A, A_inv, ZA
 
-    if class_weight not in (None, "balanced"):
-        raise ValueError("class_weight must be None or 'balanced'")
-    sw = compute_sample_weight(class_weight, y)  # ones for None, as scikit-learn weighs rows
-    sw_sum = float(sw.sum())
-    row_w = (sw / sw_sum).astype(np.float32)
-    lam = 1.0 / (C * sw_sum)
-    AtA = A.T @ A
-    k = len(classes)
-    m = 1 if k == 2 else k  # parameter columns: binary problems fit the second class only
-    rows = np.arange(n)
-    onehot = np.zeros((n, k), np.float32)
-    onehot[rows, yi] = 1.0
-    row_w64 = row_w.astype(np.float64)
-    n_w = d * m
 
-    def unpack(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return theta[:n_w].reshape(d, m), theta[n_w:]
+class _Objective:
+    """scikit-learn's weighted multinomial (or binary) logistic loss with its L2 penalty, in
+    whitened coordinates ``W = A W'``; the loss and gradient of the last point are kept."""
 
-    def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        Wp, b = unpack(theta)
-        s = ZA @ Wp.astype(np.float32)
+    def __init__(self, ZA: np.ndarray, yi: np.ndarray, k: int, sw: np.ndarray, C: float,
+                 A: np.ndarray):
+        n, d = ZA.shape
+        sw_sum = float(sw.sum())  # ones for None, as scikit-learn weighs rows
+        self.ZA, self.yi, self.d = ZA, yi, d
+        self.row_w = (sw / sw_sum).astype(np.float32)
+        self.row_w64 = self.row_w.astype(np.float64)
+        self.lam = 1.0 / (C * sw_sum)
+        self.AtA = A.T @ A
+        self.m = 1 if k == 2 else k  # parameter columns: binary problems fit the 2nd class
+        self.rows = np.arange(n)
+        self.onehot = np.zeros((n, k), np.float32)
+        self.onehot[self.rows, yi] = 1.0
+        self.n_w = d * self.m
+        self.last: dict = {}
+
+    def unpack(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return theta[:self.n_w].reshape(self.d, self.m), theta[self.n_w:]
+
+    def start(self, coef0, intercept0, A_inv: np.ndarray) -> np.ndarray:
+        """The starting point: zeros, or a warm start given in scikit-learn's layout."""
+        theta0 = np.zeros(self.n_w + self.m)
+        if coef0 is not None:
+            coef0 = np.asarray(coef0, np.float64)
+            if coef0.shape != (self.m, self.d):
+                raise ValueError(f"coef0 must have shape {(self.m, self.d)}")
+            theta0[:self.n_w] = (A_inv @ coef0.T).ravel()
+            if intercept0 is not None:
+                theta0[self.n_w:] = np.asarray(intercept0, np.float64)
+        return theta0
+
+    def loss_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        Wp, b = self.unpack(theta)
+        s = self.ZA @ Wp.astype(np.float32)
         s += b.astype(np.float32)
-        if m == 1:
+        if self.m == 1:
             s = np.hstack([np.zeros_like(s), s])
         s -= s.max(axis=1, keepdims=True)
         p = np.exp(s)
         norm = p.sum(axis=1, keepdims=True)
         p /= norm
-        logp_true = s[rows, yi] - np.log(norm[:, 0])
-        loss = -float(np.dot(row_w64, logp_true.astype(np.float64)))
-        p -= onehot
-        p *= row_w[:, None]
-        g = p[:, 1:] if m == 1 else p
-        AtAW = AtA @ Wp
-        grad_w = (ZA.T @ g).astype(np.float64) + lam * AtAW
+        logp_true = s[self.rows, self.yi] - np.log(norm[:, 0])
+        loss = -float(np.dot(self.row_w64, logp_true.astype(np.float64)))
+        p -= self.onehot
+        p *= self.row_w[:, None]
+        g = p[:, 1:] if self.m == 1 else p
+        AtAW = self.AtA @ Wp
+        grad_w = (self.ZA.T @ g).astype(np.float64) + self.lam * AtAW
         grad_b = g.sum(axis=0, dtype=np.float64)
-        loss += 0.5 * lam * float(np.sum(Wp * AtAW))
+        loss += 0.5 * self.lam * float(np.sum(Wp * AtAW))
         return loss, np.concatenate([grad_w.ravel(), grad_b])
 
-    theta0 = np.zeros(n_w + m)
-    if coef0 is not None:
-        coef0 = np.asarray(coef0, np.float64)
-        if coef0.shape != (m, d):
-            raise ValueError(f"coef0 must have shape {(m, d)}")
-        theta0[:n_w] = (A_inv @ coef0.T).ravel()
-        if intercept0 is not None:
-            theta0[n_w:] = np.asarray(intercept0, np.float64)
-
-    last: dict = {}
-
-    def original_grad_max(theta: np.ndarray, grad: np.ndarray) -> float:
-        gw = A_inv @ grad[:n_w].reshape(d, m)  # dW = A^-T dW' (A symmetric)
-        return float(np.abs(np.concatenate([gw.ravel(), grad[n_w:]])).max())
-
-    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+    def fun(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """Loss and gradient, remembered for the last point (the start, checked before
         L-BFGS, and each accepted point, checked by the callback, are evaluated once)."""
-        if not np.array_equal(last.get("theta"), theta):
-            last["theta"], last["value"] = theta.copy(), loss_grad(theta)
-        loss, grad = last["value"]
+        if not np.array_equal(self.last.get("theta"), theta):
+            self.last["theta"], self.last["value"] = theta.copy(), self.loss_grad(theta)
+        loss, grad = self.last["value"]
         return loss, grad.copy()
+
+    def original_grad_max(self, theta: np.ndarray, grad: np.ndarray, A_inv) -> float:
+        """The largest gradient entry in the original coordinates (scikit-learn's test)."""
+        gw = A_inv @ grad[:self.n_w].reshape(self.d, self.m)  # dW = A^-T dW' (A symmetric)
+        return float(np.abs(np.concatenate([gw.ravel(), grad[self.n_w:]])).max())
+
+
+def _minimise(obj: _Objective, theta0: np.ndarray, A_inv, tol: float, max_iter: int):
+    """L-BFGS until the original gradient is within ``tol``: ``(theta, iterations,
+    stalled)``, stalled when no further decrease is representable before ``max_iter``."""
+    import scipy.optimize
 
     def callback(intermediate_result) -> None:
         theta = intermediate_result.x
-        if original_grad_max(theta, fun(theta)[1]) <= tol:
+        if obj.original_grad_max(theta, obj.fun(theta)[1], A_inv) <= tol:
             raise StopIteration
 
-    _, g0 = fun(theta0)
-    stalled = False
-    if original_grad_max(theta0, g0) <= tol:
-        theta, n_iter = theta0, 0
-    else:
-        res = scipy.optimize.minimize(
-            fun, theta0, jac=True, method="L-BFGS-B", callback=callback,
-            options={"maxiter": max_iter, "maxls": 50, "gtol": 0.0,
-                     "ftol": 64 * np.finfo(float).eps})
-        theta, n_iter = res.x, int(res.nit)
-        # ftol: no further decrease is representable (float32 rows), before max_iter
-        stalled = bool(res.success) and n_iter < max_iter
-    gmax = original_grad_max(theta, fun(theta)[1])
-    Wp, b = unpack(theta)
-    return LogisticSolution(coef=(A @ Wp).T.copy(), intercept=b.copy(), n_iter=n_iter,
-                            converged=bool(gmax <= tol or stalled), grad_max=gmax)
+    _, g0 = obj.fun(theta0)
+    if obj.original_grad_max(theta0, g0, A_inv) <= tol:
+        return theta0, 0, False
+    res = scipy.optimize.minimize(
+        obj.fun, theta0, jac=True, method="L-BFGS-B", callback=callback,
+        options={"maxiter": max_iter, "maxls": 50, "gtol": 0.0,
+                 "ftol": 64 * np.finfo(float).eps})
+    n_iter = int(res.nit)
+    # ftol: no further decrease is representable (float32 rows), before max_iter
+    return res.x, n_iter, bool(res.success) and n_iter < max_iter

@@ -1,6 +1,6 @@
 """Segment uncertainty: the one entropy of the project.
 
-The study ranks files by aggregated segment entropies (:mod:`sedal.benchmark.aggregation`);
+The study ranks files by aggregated segment entropies (:mod:`sedal.benchmark.al.aggregation`);
 the practitioner tools (``query``, ``annotate``) rank recordings the same way. Both compute
 the entropy here, from the classifier's raw class probabilities (before the median filter):
 

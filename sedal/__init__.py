@@ -35,9 +35,9 @@ _API = {
     "load_dataset_manifest": "sedal.sed.features",
     "fit_on_files": "sedal.sed.evaluate",
     "score": "sedal.sed.evaluate",
-    "RunConfig": "sedal.benchmark.loop",
-    "run_al": "sedal.benchmark.loop",
-    "load_run_data": "sedal.benchmark.loop",
+    "RunConfig": "sedal.benchmark.al.loop",
+    "run_al": "sedal.benchmark.al.loop",
+    "load_run_data": "sedal.benchmark.al.loop",
 }
 __all__ = sorted(_API) + ["__version__"]
 

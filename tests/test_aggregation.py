@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sedal.benchmark import aggregation as agg
-from sedal.benchmark import diversify as div
+from sedal.benchmark.al import aggregation as agg
+from sedal.benchmark.al import diversify as div
 from sedal.sed.uncertainty import entropy
 
 # three ragged files: [0.1, 0.9, 0.5], [0.3], [0.2, 0.2, 0.8, 0.4]

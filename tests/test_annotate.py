@@ -56,7 +56,7 @@ def _fresh_labels(collection, tmp_path) -> Path:
 
 @pytest.fixture
 def session(collection, tmp_path, yamnet_model):
-    from sedal.benchmark.annotate import AnnotationSession
+    from sedal.benchmark.practice.annotate import AnnotationSession
 
     audio, _ = collection
     return AnnotationSession(audio, _fresh_labels(collection, tmp_path), classes=CLASSES,
@@ -86,7 +86,8 @@ def test_queue_ranks_unlabelled_files_and_save_refits(session, tmp_path):
     assert rel not in [r["rel"] for r in q2["rows"] if not r["labelled"]]
     assert q2["curve"][-1]["labelled"] == 7
     # what query reads back is what was saved
-    from sedal.benchmark.query import load_annotations, scan_audio
+    from sedal.benchmark.practice.collection import scan_audio
+    from sedal.benchmark.practice.labelled import load_annotations
 
     recs, _ = scan_audio(session.audio)
     assert load_annotations(session.labels, recs)[rel[:-4]] == [(1.0, 2.5, "dog")]
@@ -103,7 +104,7 @@ def test_export_writes_dcase_labels_and_a_model_detect_can_use(session, tmp_path
 
 
 def test_unsaved_edits_survive_a_new_session_until_saved(session, collection, yamnet_model):
-    from sedal.benchmark.annotate import AnnotationSession
+    from sedal.benchmark.practice.annotate import AnnotationSession
 
     rel = next(r for r in session.queue()["rows"] if not r["labelled"])["rel"]
     session.save_draft(rel, [{"onset": 0.5, "offset": 1.5, "label": "baby"}])
@@ -157,7 +158,8 @@ def test_a_label_file_in_another_format_is_moved_aside_not_lost(session):
     session.save(rel, [])
     assert not audacity.exists()
     assert (session.labels / ".sedal-replaced" / audacity.relative_to(session.labels)).exists()
-    from sedal.benchmark.query import load_annotations, scan_audio
+    from sedal.benchmark.practice.collection import scan_audio
+    from sedal.benchmark.practice.labelled import load_annotations
 
     recs, _ = scan_audio(session.audio)  # the moved file is not read as a second label file
     assert load_annotations(session.labels, recs)[rel[:-4]] == []
@@ -178,8 +180,8 @@ def server(session, tmp_path):
     """The real app on a loopback port, in a thread."""
     import uvicorn
 
-    from sedal.benchmark.serve import bind
-    from sedal.benchmark.webapp import create_app
+    from sedal.benchmark.practice.serve import bind
+    from sedal.benchmark.practice.webapp import create_app
 
     sock = bind("127.0.0.1", 0)
     token = "t0k3n-for-tests"
@@ -430,7 +432,7 @@ def _declared_only(url: str, headers: dict, length: int) -> tuple[int, bytes]:
 
 @pytest.mark.parametrize("endpoint", ["labels", "draft"])
 def test_hostile_bodies_get_a_4xx_with_a_one_line_json_message(server, endpoint):
-    from sedal.benchmark.webapp import MAX_BODY_BYTES
+    from sedal.benchmark.practice.webapp import MAX_BODY_BYTES
 
     base, token, session = server
     rel = session.queue()["rows"][0]["rel"]
@@ -460,7 +462,7 @@ def test_hostile_bodies_get_a_4xx_with_a_one_line_json_message(server, endpoint)
 
 
 def test_a_link_in_the_collection_to_a_file_outside_is_not_listed(collection, tmp_path):
-    from sedal.benchmark.query import scan_audio
+    from sedal.benchmark.practice.collection import scan_audio
 
     audio, _ = collection
     root = tmp_path / "audio"

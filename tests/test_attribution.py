@@ -10,8 +10,9 @@ import pytest
 
 from sedal.generator.attribution import SOURCES_CSV, clips_used, obligations
 from sedal.generator.cli import main
-from sedal.generator.dataset import make_dataset, verify_dataset
+from sedal.generator.dataset import make_dataset
 from sedal.generator.manifest import read_manifest
+from sedal.generator.regenerate import verify_dataset
 from sedal.generator.spec import DatasetSpec
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "data_manifests"

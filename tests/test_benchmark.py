@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from sedal.benchmark import runner
+from sedal.benchmark.al import runner
+from sedal.benchmark.al.loop import DEFAULT_SCHEDULE, schedule_counts
 from sedal.benchmark.cli import main
-from sedal.benchmark.loop import DEFAULT_SCHEDULE, schedule_counts
 
 TIMING = {"fit_seconds", "solver_iterations"}
 
@@ -167,7 +167,7 @@ def test_compare_results(results_1, capsys, tmp_path):
 
 
 def test_solver_settings_do_not_change_random_choices(al_dataset):
-    from sedal.benchmark.loop import RunConfig
+    from sedal.benchmark.al.loop import RunConfig
     from sedal.sed.detector import DetectorSpec
     from sedal.sed.evaluate import DetectorSettings
 

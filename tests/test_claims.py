@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sedal.benchmark import claims as C
+from sedal.benchmark.stats import claims as C
 
 
 def _seeds(values) -> dict[int, float]:
@@ -126,7 +126,7 @@ def test_compound_claims():
 def test_intervals_never_leave_the_quantitys_range():
     import numpy as np
 
-    from sedal.benchmark import claims as C
+    from sedal.benchmark.stats import claims as C
 
     two_seeds = np.array([0.05, 1.0])  # stay fractions of two seeds: the t interval is huge
     lo, hi = C.t_ci(two_seeds)

@@ -64,7 +64,7 @@ def test_run_needs_exactly_one_target(capsys):
 
 def test_flags_win_over_the_config(tmp_path, monkeypatch):
     """defaults < TOML config < flags, in sedbench as in sedgen."""
-    from sedal.benchmark import runner
+    from sedal.benchmark.al import plan
 
     cfg = tmp_path / "grid.toml"
     cfg.write_text('seeds = "0-4"\nschedule = [0.01, 0.02]\n[[experiment]]\n'
@@ -75,7 +75,7 @@ def test_flags_win_over_the_config(tmp_path, monkeypatch):
         seen.update(seeds=list(seeds), schedule=tuple(schedule))
         raise SystemExit(0)
 
-    monkeypatch.setattr(runner, "resolve", fake_resolve)
+    monkeypatch.setattr(plan, "resolve", fake_resolve)
     with pytest.raises(SystemExit):
         sedbench(["run", "--config", str(cfg), "--seeds", "7", "--schedule", "0.05,0.1"])
     assert seen == {"seeds": [7], "schedule": (0.05, 0.1)}

@@ -39,7 +39,7 @@ def test_three_first_uses_of_an_empty_cache_all_succeed(tmp_path):
     # one library, no leftover temporary build folders, no lock files beside it
     assert [p.name for p in lib.parent.iterdir()] == [lib.name]
     assert len(list(lib.rglob("*.wav"))) > 0
-    from sedal.generator.dataset import verify_dataset
+    from sedal.generator.regenerate import verify_dataset
 
     assert verify_dataset(tmp_path / "a") == []
     assert verify_dataset(tmp_path / "b") == []

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from sedal.generator.dataset import regenerate_dataset
 from sedal.generator.manifest import load_manifest
+from sedal.generator.regenerate import regenerate_dataset
 from sedal.generator.spec import STUDY_GRID, DatasetSpec
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "data_manifests"

@@ -7,9 +7,10 @@ import soundfile as sf
 from sedal.core.fsutil import sha256_file
 from sedal.generator import dataset
 from sedal.generator.cli import main
-from sedal.generator.dataset import make_dataset, regenerate_dataset, verify_dataset
+from sedal.generator.dataset import make_dataset
 from sedal.generator.errors import GeneratorError
 from sedal.generator.manifest import load_manifest, write_manifest
+from sedal.generator.regenerate import regenerate_dataset, verify_dataset
 from sedal.generator.spec import DatasetSpec
 
 

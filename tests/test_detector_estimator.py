@@ -7,8 +7,9 @@ import warnings
 import numpy as np
 import pytest
 
+from sedal.sed.detections import DetectionScore, Event, offsets_of
 from sedal.sed.detector import PRESETS
-from sedal.sed.estimator import DetectionScore, Detector, Event, offsets_of
+from sedal.sed.estimator import Detector
 from sedal.sed.event_metrics import event_and_segment_f1
 from sedal.sed.grid import segment_span
 from sedal.sed.metrics import total_iou

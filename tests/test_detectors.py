@@ -123,7 +123,7 @@ def _toy(n_files=12, n=30, seed=0):
 
 
 def test_tune_detector_uses_only_the_files_it_is_given():
-    from sedal.benchmark.crossval import BG_GRID, C_GRID, KERNEL_GRID, tune_detector
+    from sedal.benchmark.practice.crossval import BG_GRID, C_GRID, KERNEL_GRID, tune_detector
 
     X, y, off = _toy()
     files = np.arange(8)
@@ -142,7 +142,7 @@ def test_tune_detector_uses_only_the_files_it_is_given():
 
 
 def test_run_keys_only_change_with_a_recipe(tmp_path):
-    from sedal.benchmark.loop import RunConfig
+    from sedal.benchmark.al.loop import RunConfig
 
     base = RunConfig(str(tmp_path), "0" * 64, "random", 0)
     same = RunConfig(str(tmp_path), "0" * 64, "random", 0, detector=DetectorSpec(name="x"))
@@ -198,13 +198,14 @@ def test_supervised_with_context_features_end_to_end(tiny_dataset, yamnet_model,
 def test_al_runs_with_a_context_detector_record_it_and_resume(al_dataset, tmp_path):
     """``run`` with a non-paper detector: the recipe is in every run's key and config, the
     reference is fitted with the same features, and a second call finds the runs done."""
-    from sedal.benchmark import runner
+    from sedal.benchmark.al import plan as al_plan
+    from sedal.benchmark.al import runner
 
     # a loose tolerance: the test is about keys, configs and resuming, not about the optimum
     det = DetectorSpec(name="ctx", stack=1, settings=DetectorSettings(class_weight="balanced",
                                                                   tol=1e-2))
-    exps = [runner.Experiment(str(al_dataset), "top_k", 10, "none")]
-    plan = runner.resolve(exps, [0], max_fraction=0.02, detector=det)
+    exps = [al_plan.Experiment(str(al_dataset), "top_k", 10, "none")]
+    plan = al_plan.resolve(exps, [0], max_fraction=0.02, detector=det)
     assert {r.recipe for r in plan.runs} == {"stack1"}
     assert plan.settings["detector_preset"]["recipe"] == "stack1"
     store = runner.ResultsStore(tmp_path / "res")
@@ -213,7 +214,7 @@ def test_al_runs_with_a_context_detector_record_it_and_resume(al_dataset, tmp_pa
     run = json.loads(next((tmp_path / "res" / "runs").glob("*.json")).read_text())
     assert run["config"]["recipe"] == "stack1" and run["config"]["class_weight"] == "balanced"
     assert all(r["total_iou"] is not None for r in run["rows"])
-    again = runner.execute(runner.resolve(exps, [0], max_fraction=0.02, detector=det), store)
+    again = runner.execute(al_plan.resolve(exps, [0], max_fraction=0.02, detector=det), store)
     assert again["ran"] == 0 and again["skipped"] == 1
 
 
@@ -239,7 +240,7 @@ def _cell(option, sha, ratio, iou, fit=10.0, settings=None):
 
 
 def test_summary_pairs_by_dataset_and_the_rule_respects_the_time_limit():
-    from sedal.benchmark import detectors as D
+    from sedal.benchmark.studies import detectors as D
 
     cells = []
     for i, (p, s2, pool) in enumerate([(0.10, 0.20, 0.30), (0.20, 0.25, 0.41),
@@ -264,7 +265,7 @@ def test_summary_pairs_by_dataset_and_the_rule_respects_the_time_limit():
 def test_the_table_shows_every_cell_the_study_folder_holds(tmp_path):
     """Cells measured by separate calls (all options at SNR 0, the presets at +-10 dB)
     make one table; other libraries and dataset sizes stay out of it."""
-    from sedal.benchmark import detectors as D
+    from sedal.benchmark.studies import detectors as D
     from sedal.core.fsutil import write_json_atomic
 
     def put(lib, ds, option, snr, n=500):
@@ -290,7 +291,7 @@ def test_the_table_shows_every_cell_the_study_folder_holds(tmp_path):
 
 
 def test_a_tuned_option_is_timed_with_the_settings_it_chose_most_often():
-    from sedal.benchmark import detectors as D
+    from sedal.benchmark.studies import detectors as D
 
     a = DetectorSettings(C=0.1, kernel=5).to_dict()
     b = DetectorSettings(C=0.01, kernel=3).to_dict()

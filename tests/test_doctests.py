@@ -24,7 +24,7 @@ MODULES = _modules()
 
 def test_every_layer_is_found():
     assert {"sedal.core.fsutil", "sedal.generator.dataset", "sedal.sed.postprocess",
-            "sedal.benchmark.aggregation"} <= set(MODULES)
+            "sedal.benchmark.al.aggregation"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sedal.benchmark.embedding_store import DIM, EmbeddingStore
-from sedal.benchmark.query import CollectionFeatures, entropy_streamed
+from sedal.benchmark.practice.collection import CollectionFeatures
+from sedal.benchmark.practice.embedding_store import DIM, EmbeddingStore
+from sedal.benchmark.practice.query import entropy_streamed
 from sedal.sed.detector import PRESETS, DetectorSpec, build_features
 from sedal.sed.estimator import Detector
 
@@ -145,7 +146,7 @@ def test_entropies_from_the_store_equal_those_of_the_full_features(tmp_path, nam
 def test_file_hashes_are_remembered_until_the_file_changes(tmp_path, monkeypatch):
     import os
 
-    from sedal.benchmark import file_hashes
+    from sedal.benchmark.practice import file_hashes
     from sedal.core.fsutil import sha256_file
 
     calls = []

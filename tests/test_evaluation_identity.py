@@ -8,9 +8,9 @@ import shutil
 import numpy as np
 import pytest
 
+from sedal.benchmark.al.loop import RunConfig, load_run_data, run_al, supervised_reference
 from sedal.benchmark.cli import main
-from sedal.benchmark.crossval import cross_validated_iou
-from sedal.benchmark.loop import RunConfig, load_run_data, run_al, supervised_reference
+from sedal.benchmark.practice.crossval import cross_validated_iou
 from sedal.sed.evaluate import supervised
 from sedal.sed.features import FeatureParams, ensure_store, load_dataset_manifest
 
@@ -66,8 +66,8 @@ def test_schedule_cut_does_not_change_draws_before_it(al_dataset, tmp_path):
 
 
 def test_quick_look_and_main_run_are_two_datasets(tmp_path, yamnet_model, capsys):
-    from sedal.benchmark.report import Results
-    from sedal.benchmark.runner import ResultsStore
+    from sedal.benchmark.al.runner import ResultsStore
+    from sedal.benchmark.stats.results import Results
     from sedal.generator.dataset import make_dataset
     from sedal.generator.spec import DatasetSpec
 
@@ -107,7 +107,7 @@ def test_features_are_a_run_setting(tiny_dataset, tmp_path, yamnet_model, monkey
 def test_class_weight_is_an_option_that_keeps_existing_keys(al_store):
     """A new detector option at its default leaves every identity unchanged (existing
     results keep their keys); 'balanced' weighs rare event classes up, which the fit shows."""
-    from sedal.benchmark.loop import RunConfig
+    from sedal.benchmark.al.loop import RunConfig
     from sedal.sed.detector import DetectorSpec
     from sedal.sed.estimator import Detector
     from sedal.sed.evaluate import DetectorSettings, fit_on_files

@@ -191,7 +191,7 @@ def test_real_sources_end_to_end(real_sources, yamnet_model, tmp_path):
     assert res["n_train_files"] == 32
     assert res["total_iou"] == pytest.approx(44 / 269, abs=0.02)
     # and a short active-learning run on it
-    from sedal.benchmark.loop import RunConfig, load_run_data, run_al
+    from sedal.benchmark.al.loop import RunConfig, load_run_data, run_al
 
     data = load_run_data(store, doc, "real")
     rows = run_al(data, RunConfig(str(ds), doc.manifest_sha256, "top_k", 0,

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sedal.generator.dataset import check_unique, make_dataset, regenerate_dataset, verify_dataset
+from sedal.generator.dataset import check_unique, make_dataset
 from sedal.generator.errors import GeneratorError
 from sedal.generator.library import clip_groups, scan_library
 from sedal.generator.manifest import load_manifest
 from sedal.generator.plan import FilePlan
+from sedal.generator.regenerate import regenerate_dataset, verify_dataset
 from sedal.generator.spec import DatasetSpec
 
 
@@ -90,6 +91,7 @@ def test_identical_files_are_refused():
 
 
 def test_field_clips_are_deterministic_and_individuals_keep_their_voice():
+    from sedal.generator import synth_calls as C
     from sedal.generator import synth_field as F
 
     for cls in ("dog", "baby", "meerkat"):
@@ -97,8 +99,8 @@ def test_field_clips_are_deterministic_and_individuals_keep_their_voice():
         a, b = fn(3, 5), fn(3, 5)
         assert np.array_equal(a, b) and np.all(np.abs(a) <= 1.0)
         assert not np.array_equal(a, fn(3, 6))
-        v1 = F.individual(3, cls, 5 % F.N_INDIVIDUALS)
-        v2 = F.individual(3, cls, (5 + F.N_INDIVIDUALS) % F.N_INDIVIDUALS)
+        v1 = C.individual(3, cls, 5 % C.N_INDIVIDUALS)
+        v2 = C.individual(3, cls, (5 + C.N_INDIVIDUALS) % C.N_INDIVIDUALS)
         assert v1["f0"] == v2["f0"]  # clip 5 and clip 5 + 24 are the same individual
     park = F.park(0, 3, duration=5.0)
     assert len(park) == 5 * 16000 and np.array_equal(park, F.park(0, 3, duration=5.0))

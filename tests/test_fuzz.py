@@ -176,11 +176,11 @@ def _toml_config(draw, keys: list[str], table: str | None) -> str:
 @SETTINGS
 @given(data=st.data())
 def test_fuzz_make_config(tmp_path, capsys, monkeypatch, data):
-    from sedal.generator import dataset
+    from sedal.generator import dataset, outputs
 
     made = []
     monkeypatch.setattr(dataset, "make_dataset", lambda spec, out, **k: made.append(spec))
-    monkeypatch.setattr(dataset, "dataset_info",
+    monkeypatch.setattr(outputs, "dataset_info",
                         lambda p: {"dataset_id": "x", "sources": "y", "splits": {}})
     cfg = tmp_path / "c.toml"
     cfg.write_text(_toml_config(data.draw, SPEC_KEYS, data.draw(st.sampled_from(
@@ -192,10 +192,10 @@ def test_fuzz_make_config(tmp_path, capsys, monkeypatch, data):
 @SETTINGS
 @given(data=st.data())
 def test_fuzz_run_config(tmp_path, capsys, monkeypatch, data):
-    from sedal.benchmark import runner
+    from sedal.benchmark.al import plan, runner
     from sedal.benchmark.cli import main
 
-    monkeypatch.setattr(runner, "ensure_dataset", lambda *a, **k: "0" * 64)
+    monkeypatch.setattr(plan, "ensure_dataset", lambda *a, **k: "0" * 64)
     monkeypatch.setattr(runner, "execute",
                         lambda *a, **k: {"ran": 0, "skipped": 0, "references": 0})
     top = _toml_config(data.draw, ["seeds", "max_fraction", "schedule", "bogus"], None)

@@ -9,7 +9,8 @@ import pytest
 import soundfile as sf
 
 from sedal.benchmark.cli import main
-from sedal.benchmark.query import collect_annotations, scan_audio
+from sedal.benchmark.practice.collection import scan_audio
+from sedal.benchmark.practice.labelled import collect_annotations
 from sedal.sed.annotations import merge_classes, read_label_file, recording_key
 from sedal.sed.errors import SedError
 

@@ -94,10 +94,10 @@ def test_installs_beside_pypi_sed_under_its_own_namespace(tmp_path):
     assert build.returncode == 0, build.stderr[-3000:]
     # every installed folder is a declared package (setuptools warns otherwise)
     assert "is absent from the `packages` configuration" not in build.stdout + build.stderr
-    static = Path(site) / "sedal" / "benchmark" / "static"
+    static = Path(site) / "sedal" / "benchmark" / "practice" / "static"
     assert (static / "annotate.html").is_file()
     assert (static / "vendor" / "wavesurfer" / "wavesurfer.min.js").is_file()
-    probe = ("import sed, sedal, sedal.sed.features, sedal.generator.spec, sedal.benchmark.loop;"
+    probe = ("import sed, sedal, sedal.sed.features, sedal.generator.spec, sedal.benchmark.al.loop;"
              "print(sed.__file__); print(sedal.sed.__file__)")
     out = subprocess.run([py, "-c", probe], check=True, cwd=tmp_path, capture_output=True,
                          text=True).stdout.split()

@@ -8,7 +8,9 @@ import pytest
 import soundfile as sf
 
 from sedal.benchmark.cli import main
-from sedal.benchmark.query import load_annotations, run_query, scan_audio
+from sedal.benchmark.practice.collection import scan_audio
+from sedal.benchmark.practice.labelled import load_annotations
+from sedal.benchmark.practice.query import run_query
 from sedal.generator.manifest import load_manifest
 from sedal.sed.annotations import read_labels
 from sedal.sed.detector import PRESETS
@@ -175,7 +177,7 @@ def test_bad_labels_name_file_and_line(collection, tmp_path):
 
 def test_cli_query(collection, yamnet_model, tmp_path, capsys, monkeypatch):
     root, _ = collection
-    import sedal.benchmark.query as q
+    import sedal.benchmark.practice.query as q
 
     monkeypatch.setattr("sedal.sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
     # nothing is labelled, so the ranking is random whatever the features: the paper
@@ -198,7 +200,8 @@ def test_embedding_on_a_dask_cluster_fills_the_same_cache(collection, yamnet_mod
     import numpy as np
     from distributed import LocalCluster
 
-    from sedal.benchmark.query import EmbeddingStore, embed_collection
+    from sedal.benchmark.practice.collection import embed_collection
+    from sedal.benchmark.practice.query import EmbeddingStore
 
     root, _ = collection
     recs, _ = scan_audio(root / "audio")
@@ -214,7 +217,7 @@ def test_embedding_on_a_dask_cluster_fills_the_same_cache(collection, yamnet_mod
 
 
 def test_streamed_entropy_matches_probabilities():
-    from sedal.benchmark.query import entropy_streamed
+    from sedal.benchmark.practice.query import entropy_streamed
     from sedal.sed.estimator import Detector
     from sedal.sed.uncertainty import entropy
 
@@ -254,7 +257,7 @@ def test_identical_recordings_are_ranked_once(tmp_path, yamnet_model):
 
 
 def test_an_interrupted_detect_leaves_a_folder_marked_incomplete(tmp_path):
-    from sedal.benchmark.detect import INCOMPLETE, writing_marker
+    from sedal.benchmark.practice.detect import INCOMPLETE, writing_marker
 
     out = tmp_path / "det"
     out.mkdir()

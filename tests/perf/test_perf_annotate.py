@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sedal.benchmark.annotate import AnnotationSession
-from sedal.benchmark.embedding_store import EmbeddingStore
-from sedal.benchmark.query import POSTPROCESS, CollectionFeatures, Recording
+from sedal.benchmark.practice.annotate import AnnotationSession
+from sedal.benchmark.practice.collection import CollectionFeatures, Recording
+from sedal.benchmark.practice.embedding_store import EmbeddingStore
+from sedal.benchmark.practice.query import POSTPROCESS
 from sedal.sed.detector import PRESETS
 
 N_FILES, N_LABELLED, N_SEG, ACTIVE = 1000, 50, 166, 205

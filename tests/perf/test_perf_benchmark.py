@@ -16,8 +16,8 @@ import copy
 import numpy as np
 import pytest
 
-from sedal.benchmark import aggregation
-from sedal.benchmark.loop import RunConfig, RunData, evaluate, fit, new_detector
+from sedal.benchmark.al import aggregation
+from sedal.benchmark.al.loop import RunConfig, RunData, evaluate, fit, new_detector
 from sedal.sed.uncertainty import entropy
 
 N_FILES, N_SEG, DIM = 2500, 165, 205

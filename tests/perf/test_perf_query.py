@@ -1,6 +1,6 @@
 """Ranking 100 000 embedded recordings, loading included (goal: 10 s or less).
 
-An on-disk collection store (:class:`sedal.benchmark.embedding_store.EmbeddingStore`)
+An on-disk collection store (:class:`sedal.benchmark.practice.embedding_store.EmbeddingStore`)
 stands in for 100 000 ten-second recordings embedded by ``sedbench query`` (165 segments
 each, 16.5 M segments): YAMNet-like patch embeddings with the ~205 of 1024 columns that
 YAMNet's ReLU leaves non-zero, float32, 13.5 GB in about 130 shards. It is built once
@@ -19,9 +19,10 @@ import shutil
 import numpy as np
 import pytest
 
-from sedal.benchmark import aggregation
-from sedal.benchmark.embedding_store import DIM, EmbeddingStore
-from sedal.benchmark.query import CollectionFeatures, scores_from_entropy
+from sedal.benchmark.al import aggregation
+from sedal.benchmark.practice.collection import CollectionFeatures
+from sedal.benchmark.practice.embedding_store import DIM, EmbeddingStore
+from sedal.benchmark.practice.query import scores_from_entropy
 from sedal.sed.detector import PRESETS
 from sedal.sed.estimator import Detector
 

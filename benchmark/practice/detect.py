@@ -15,6 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sedal.benchmark.errors import BenchmarkError
+from sedal.benchmark.practice.collection import CollectionFeatures, scan_audio
+from sedal.benchmark.practice.crossval import cross_validate, postprocess_sentence
+from sedal.benchmark.practice.labelled import collect_annotations
+from sedal.benchmark.practice.query import POSTPROCESS, detect_events
 from sedal.core.fsutil import write_bytes_atomic
 from sedal.sed.errors import SedError
 from sedal.sed.estimator import Detector
@@ -22,16 +27,6 @@ from sedal.sed.events_io import UNREVIEWED, to_audacity, to_csv, to_dcase, to_ra
 from sedal.sed.features import FeatureParams
 from sedal.sed.grid import HOP_S, SEGMENT_S
 from sedal.sed.labels import class_list, segment_labels
-
-from .crossval import cross_validate, postprocess_sentence
-from .errors import BenchmarkError
-from .query import (
-    POSTPROCESS,
-    CollectionFeatures,
-    collect_annotations,
-    detect_events,
-    scan_audio,
-)
 
 
 def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *, threads: int = 2,
@@ -61,9 +56,9 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
 
     The post-processing (``merge_gap`` and ``min_duration`` in seconds, ``min_confidence``)
     is, for each setting not given: chosen by cross-validation over the labelled recordings
-    (:mod:`sedal.benchmark.crossval`, folds drawn from ``random_state``) when training, the saved
-    model's when one is loaded, and :data:`sedal.benchmark.query.POSTPROCESS` when neither is
-    possible.
+    (:mod:`sedal.benchmark.practice.crossval`, folds drawn from ``random_state``) when
+    training, the saved model's when one is loaded, and
+    :data:`sedal.benchmark.practice.query.POSTPROCESS` when neither is possible.
 
     Returns
     -------
@@ -73,13 +68,7 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
     """
     if (labels is None) == (model_path is None):
         raise BenchmarkError("pass either --labels (to train) or --model (a saved model)")
-    for name, v, lo, hi in (("--min-confidence", min_confidence, 0.0, 1.0),
-                            ("--min-duration", min_duration, 0.0, 3600.0),
-                            ("--merge-gap", merge_gap, 0.0, 3600.0)):
-        if v is not None and not lo <= v <= hi:
-            raise BenchmarkError(f"{name} must be in [{lo:g}, {hi:g}], got {v}")
-    given = {k: v for k, v in (("merge_gap", merge_gap), ("min_duration", min_duration),
-                               ("min_confidence", min_confidence)) if v is not None}
+    given = _given_postprocess(merge_gap, min_duration, min_confidence)
     recs, skipped = scan_audio(audio)
     if not recs:
         raise BenchmarkError(f"no readable recording in {audio}")
@@ -89,16 +78,8 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
 
         detector = PRESETS["field"]
     if model_path is not None:
-        try:
-            det, meta = Detector.load(model_path)
-        except SedError as exc:
-            raise BenchmarkError(str(exc)) from None
-        cls = meta["classes"]
-        if meta.get("features", {}).get("name") not in (None, FeatureParams().name()):
-            raise BenchmarkError(f"the model in {model_path} needs features "
-                                 f"{meta['features'].get('name')!r}; this sedal's detect "
-                                 f"computes {FeatureParams().name()!r}")
-        detector = det.spec()
+        det, meta = _load_saved(model_path)
+        cls, detector = meta["classes"], det.spec()
     if model is None:
         from sedal.sed.yamnet import load_yamnet
 
@@ -117,33 +98,66 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
     else:
         ann = collect_annotations(labels, recs, label_column=label_column, classes=classes,
                                   accept_predictions=accept_predictions)
-        done = [r for r in recs if r.key in ann.events]
-        seen = sorted({lab for evs in ann.events.values() for _, _, lab in evs})
-        cls = class_list(classes if classes is not None else seen)
-        if not done or len(cls) < 2:
-            raise BenchmarkError("nothing to train on: label some recordings (with events of "
-                                 "at least one class) or pass --model")
-        embs = [cache.load(r.sha256) for r in done]
-        ys = [segment_labels(ann.events[r.key], len(e), cls, SEGMENT_S, HOP_S)
-              for r, e in zip(done, embs)]
-        det = Detector.from_spec(detector, classes=cls).fit(np.concatenate(embs),
-                                                            np.concatenate(ys))
-        how = f"trained on {len(done)} labelled recording(s)"
-        if len(given) < 3:
-            cv = cross_validate(embs, ys, cls, [ann.events[r.key] for r in done],
-                                random_state=random_state, detector=det)
-        chosen = cv.postprocess if cv is not None and cv.postprocess is not None else {}
-        post = {**POSTPROCESS, **chosen, **given}
+        det, cls, cv, post, n_done = _train(ann, recs, cache, detector, classes, given,
+                                            random_state)
+        how = f"trained on {n_done} labelled recording(s)"
         if save_model is not None:
             det.with_postprocess(post).save(
                 save_model, features={"name": FeatureParams().name()},
                 weights_sha256=weights_sha,
-                trained_on={"recordings": len(done), "labels": str(labels)})
+                trained_on={"recordings": n_done, "labels": str(labels)})
     det.with_postprocess(post)
     out = Path(out)
     with writing_marker(out):
         return _write_outputs(out, recs, det, cache, cls, post, label_column, cv,
                               meta, given, how, detector, save_model, skipped)
+
+
+def _train(ann, recs, cache, detector, classes, given: dict, random_state: int):
+    """(fitted detector, classes, cross-validation, post-processing, labelled recordings):
+    the detector trained on every labelled recording; the post-processing settings not
+    given are chosen by cross-validation when it is possible."""
+    done = [r for r in recs if r.key in ann.events]
+    seen = sorted({lab for evs in ann.events.values() for _, _, lab in evs})
+    cls = class_list(classes if classes is not None else seen)
+    if not done or len(cls) < 2:
+        raise BenchmarkError("nothing to train on: label some recordings (with events of "
+                             "at least one class) or pass --model")
+    embs = [cache.load(r.sha256) for r in done]
+    ys = [segment_labels(ann.events[r.key], len(e), cls, SEGMENT_S, HOP_S)
+          for r, e in zip(done, embs)]
+    det = Detector.from_spec(detector, classes=cls).fit(np.concatenate(embs),
+                                                        np.concatenate(ys))
+    cv = None
+    if len(given) < 3:
+        cv = cross_validate(embs, ys, cls, [ann.events[r.key] for r in done],
+                            random_state=random_state, detector=det)
+    chosen = cv.postprocess if cv is not None and cv.postprocess is not None else {}
+    return det, cls, cv, {**POSTPROCESS, **chosen, **given}, len(done)
+
+
+def _given_postprocess(merge_gap, min_duration, min_confidence) -> dict:
+    """The post-processing settings given on the command line (validated)."""
+    for name, v, lo, hi in (("--min-confidence", min_confidence, 0.0, 1.0),
+                            ("--min-duration", min_duration, 0.0, 3600.0),
+                            ("--merge-gap", merge_gap, 0.0, 3600.0)):
+        if v is not None and not lo <= v <= hi:
+            raise BenchmarkError(f"{name} must be in [{lo:g}, {hi:g}], got {v}")
+    return {k: v for k, v in (("merge_gap", merge_gap), ("min_duration", min_duration),
+                              ("min_confidence", min_confidence)) if v is not None}
+
+
+def _load_saved(model_path) -> tuple[Detector, dict]:
+    """A saved detector that this sedal's features fit (clear errors otherwise)."""
+    try:
+        det, meta = Detector.load(model_path)
+    except SedError as exc:
+        raise BenchmarkError(str(exc)) from None
+    if meta.get("features", {}).get("name") not in (None, FeatureParams().name()):
+        raise BenchmarkError(f"the model in {model_path} needs features "
+                             f"{meta['features'].get('name')!r}; this sedal's detect "
+                             f"computes {FeatureParams().name()!r}")
+    return det, meta
 
 
 #: The file that marks a detect output folder as being written (it stays after a kill).

@@ -5,7 +5,7 @@ datasets made from one library (``n_files`` files per dataset, each SNR and even
 several dataset seeds: with a small pool the split matters) and scores the test split
 through :mod:`sedal.sed.evaluate` (total and per-class IoU, event F1). Options tuned by
 cross-validation choose C and the median-filter kernel on the training split only
-(:func:`sedal.benchmark.crossval.tune_detector`, folds grouped by file).
+(:func:`sedal.benchmark.practice.crossval.tune_detector`, folds grouped by file).
 
 Per option and condition the table gives the mean over dataset seeds with a 95 % t
 interval, and the paired difference against the ``paper`` option (same datasets) with its
@@ -101,11 +101,10 @@ def _cell_path(out: Path, dataset: Path, option: str) -> Path:
 
 def evaluate_cell(dataset: Path, option: Option, *, yamnet=None) -> dict:
     """Fit ``option`` on the dataset's training split; metrics on its test split."""
+    from sedal.benchmark.practice.crossval import tune_detector
     from sedal.sed.detector import detector_store
     from sedal.sed.evaluate import supervised
     from sedal.sed.features import load_dataset_manifest
-
-    from .crossval import tune_detector
 
     det = option.detector
     store = detector_store(dataset, det, yamnet_path=yamnet)
@@ -148,14 +147,13 @@ def run_study(*, sources=None, builtin: str | None = None, data_root: Path,
     """
     from joblib import Parallel, delayed
 
+    from sedal.benchmark.studies.difficulty import library_dataset
     from sedal.generator.builtin import DEFAULT_BUILTIN
     from sedal.sed.features import ensure_store
 
-    from .difficulty import library_dataset
-
     unknown = [o for o in options if o not in OPTIONS]
     if unknown:
-        from .errors import BenchmarkError
+        from sedal.benchmark.errors import BenchmarkError
 
         raise BenchmarkError(f"unknown detector option(s) {', '.join(unknown)}; choose from "
                              f"{', '.join(OPTIONS)}")

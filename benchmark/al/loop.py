@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from sedal.benchmark.al import aggregation, diversify
+from sedal.benchmark.errors import BenchmarkError
 from sedal.core.fsutil import canonical_json, sha256_bytes
 from sedal.core.rng import derive_rng
 from sedal.generator.manifest import Manifest
@@ -22,9 +24,6 @@ from sedal.sed.estimator import Detector
 from sedal.sed.evaluate import DetectorSettings
 from sedal.sed.features import FeatureParams
 from sedal.sed.rows import file_rows
-
-from . import aggregation, diversify
-from .errors import BenchmarkError
 
 DEFAULT_SCHEDULE = (0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.10, 0.12, 0.15,
                     0.20, 0.25, 0.30, 0.40, 0.50)

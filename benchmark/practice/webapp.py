@@ -1,5 +1,5 @@
 """The ``sedbench annotate`` web app: a Starlette ASGI app over an
-:class:`~sedal.benchmark.annotate.AnnotationSession`, served by uvicorn.
+:class:`~sedal.benchmark.practice.annotate.AnnotationSession`, served by uvicorn.
 
 Security (it serves files from the user's disk):
 
@@ -31,9 +31,9 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from sedal.benchmark.practice.annotate import AnnotationSession
+from sedal.benchmark.practice.refit import RefitWorker
 from sedal.core.errors import SedalError, UnsafePathError
-
-from .annotate import AnnotationSession, RefitWorker
 
 STATIC = Path(__file__).with_name("static")
 COOKIE = "sedal_token"
@@ -151,95 +151,100 @@ class TokenMiddleware:
         return await self.app(scope, receive, send)
 
 
-def create_app(session: AnnotationSession, token: str, *, out: Path,
-               hosts: list[str] | None = None, worker: RefitWorker | None = None) -> Starlette:
-    """The ASGI app. ``out`` receives exports; ``hosts`` are the accepted Host names."""
-    worker = worker or RefitWorker(session)
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
 
-    def error(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"error": message}, status_code=status)
 
-    async def index(request: Request) -> Response:
+class _Endpoints:
+    """The app's request handlers over one session (token checks are the middleware's)."""
+
+    def __init__(self, session: AnnotationSession, token: str, out: Path,
+                 worker: RefitWorker):
+        self.session, self.token, self.out, self.worker = session, token, out, worker
+
+    async def index(self, request: Request) -> Response:
         html = (STATIC / "annotate.html").read_text(encoding="utf-8")
         response = HTMLResponse(html, headers={"Cache-Control": "no-store",
                                                "Referrer-Policy": "no-referrer"})
         if request.query_params.get("token"):
-            response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+            response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
         return response
 
-    def refit_state() -> dict:
-        return {"refitting": worker.busy or session.stale(), "refit_error": worker.error}
+    def refit_state(self) -> dict:
+        return {"refitting": self.worker.busy or self.session.stale(),
+                "refit_error": self.worker.error}
 
-    async def queue(request: Request) -> Response:
-        return JSONResponse({**session.queue(), **refit_state()})
+    async def queue(self, request: Request) -> Response:
+        return JSONResponse({**self.session.queue(), **self.refit_state()})
 
-    async def status(request: Request) -> Response:
+    async def status(self, request: Request) -> Response:
         """What the page polls: small, so that a large queue is fetched only on a change."""
-        return JSONResponse({"version": session.version,
-                             "model_version": session.model_version, **refit_state()})
+        return JSONResponse({"version": self.session.version,
+                             "model_version": self.session.model_version,
+                             **self.refit_state()})
 
-    def _rel(request: Request) -> str:
-        return request.query_params.get("rel", "")
-
-    async def view(request: Request) -> Response:
+    async def view(self, request: Request) -> Response:
         try:
-            return JSONResponse(session.view(_rel(request)))
+            return JSONResponse(self.session.view(request.query_params.get("rel", "")))
         except UnsafePathError:
-            return error(404, "no such recording")
+            return _error(404, "no such recording")
 
-    async def audio(request: Request) -> Response:
+    async def audio(self, request: Request) -> Response:
         try:
-            rec = session.recording(_rel(request))
+            rec = self.session.recording(request.query_params.get("rel", ""))
         except UnsafePathError:
-            return error(404, "no such recording")
+            return _error(404, "no such recording")
         return FileResponse(rec.path, headers={"Cache-Control": "no-store"})
 
-    async def save(request: Request) -> Response:
+    async def _put_events(self, request: Request, write) -> Response:
+        """``write(rel, events)`` with the events of a JSON body; errors as one-line JSON."""
         try:
             body = await read_json_body(request)
-            res = session.save(_rel(request), body.get("events") if isinstance(body, dict)
-                               else None)
+            return JSONResponse(write(request.query_params.get("rel", ""),
+                                      body.get("events") if isinstance(body, dict) else None))
         except UnsafePathError:
-            return error(404, "no such recording")
+            return _error(404, "no such recording")
         except BodyError as exc:
-            return error(exc.status, str(exc))
+            return _error(exc.status, str(exc))
         except (SedalError, ValueError, OverflowError) as exc:
-            return error(400, str(exc))
-        worker.nudge()
-        return JSONResponse(res)
+            return _error(400, str(exc))
 
-    async def draft(request: Request) -> Response:
-        try:
-            body = await read_json_body(request)
-            return JSONResponse(session.save_draft(
-                _rel(request), body.get("events") if isinstance(body, dict) else None))
-        except UnsafePathError:
-            return error(404, "no such recording")
-        except BodyError as exc:
-            return error(exc.status, str(exc))
-        except (SedalError, ValueError, OverflowError) as exc:
-            return error(400, str(exc))
+    async def save(self, request: Request) -> Response:
+        response = await self._put_events(request, self.session.save)
+        if response.status_code == 200:
+            self.worker.nudge()
+        return response
 
-    async def export(request: Request) -> Response:
+    async def draft(self, request: Request) -> Response:
+        return await self._put_events(request, self.session.save_draft)
+
+    async def export(self, request: Request) -> Response:
         try:
-            return JSONResponse(session.export(out))
+            return JSONResponse(self.session.export(self.out))
         except (SedalError, OSError) as exc:
-            return error(400, str(exc))
+            return _error(400, str(exc))
 
+
+def create_app(session: AnnotationSession, token: str, *, out: Path,
+               hosts: list[str] | None = None, worker: RefitWorker | None = None) -> Starlette:
+    """The ASGI app. ``out`` receives exports; ``hosts`` are the accepted Host names."""
+    worker = worker or RefitWorker(session)
+    ep = _Endpoints(session, token, out, worker)
     routes = [
-        Route("/", index),
-        Route("/api/queue", queue),
-        Route("/api/status", status),
-        Route("/api/recording", view),
-        Route("/api/audio", audio),
-        Route("/api/labels", save, methods=["PUT"]),
-        Route("/api/draft", draft, methods=["PUT"]),
-        Route("/api/export", export, methods=["POST"]),
+        Route("/", ep.index),
+        Route("/api/queue", ep.queue),
+        Route("/api/status", ep.status),
+        Route("/api/recording", ep.view),
+        Route("/api/audio", ep.audio),
+        Route("/api/labels", ep.save, methods=["PUT"]),
+        Route("/api/draft", ep.draft, methods=["PUT"]),
+        Route("/api/export", ep.export, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts or ["127.0.0.1",
                                                                          "localhost"]),
                   Middleware(TokenMiddleware, token=token)]
+
     @asynccontextmanager
     async def lifespan(app):
         yield

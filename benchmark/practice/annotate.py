@@ -23,6 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from sedal.benchmark.al import aggregation
+from sedal.benchmark.al.loop import check_strategy
+from sedal.benchmark.errors import BenchmarkError
+from sedal.benchmark.practice.collection import CollectionFeatures, scan_audio
+from sedal.benchmark.practice.crossval import cross_validate
+from sedal.benchmark.practice.labelled import check_labels_folder, collect_annotations
+from sedal.benchmark.practice.query import POSTPROCESS, detect_events, scores_from_entropy
 from sedal.core.errors import UnsafePathError
 from sedal.core.fsutil import resolve_inside, write_bytes_atomic
 from sedal.core.rng import derive_rng
@@ -30,20 +37,6 @@ from sedal.sed.estimator import Detector
 from sedal.sed.events_io import to_dcase, to_raven
 from sedal.sed.grid import HOP_S, SEGMENT_S
 from sedal.sed.labels import class_list, segment_labels
-
-from . import aggregation
-from .crossval import cross_validate
-from .errors import BenchmarkError
-from .loop import check_strategy
-from .query import (
-    POSTPROCESS,
-    CollectionFeatures,
-    check_labels_folder,
-    collect_annotations,
-    detect_events,
-    scan_audio,
-    scores_from_entropy,
-)
 
 #: The Review value of rows a person saved in the app.
 REVIEWED = "reviewed"
@@ -363,39 +356,3 @@ class AnnotationSession:
         return wrote
 
 
-class RefitWorker:
-    """A background thread that refits the session whenever labels were saved since the
-    last fit (saves during a fit are picked up by the next one)."""
-
-    def __init__(self, session: AnnotationSession, poll: float = 0.1):
-        self.session = session
-        self.poll = poll
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self.busy = False
-        self.error: str | None = None
-        self.thread = threading.Thread(target=self._loop, name="sedal-refit", daemon=True)
-        self.thread.start()
-
-    def nudge(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self.thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.poll)
-            self._wake.clear()
-            if self._stop.is_set() or not self.session.stale():
-                continue
-            self.busy = True
-            try:
-                self.session.refit()
-                self.error = None
-            except Exception as exc:  # shown on the page; the next save retries
-                self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            finally:
-                self.busy = False

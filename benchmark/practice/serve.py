@@ -7,8 +7,8 @@ import secrets
 import socket
 import sys
 
-from .cli import class_list
-from .errors import BenchmarkError
+from sedal.benchmark.commands.common import class_list
+from sedal.benchmark.errors import BenchmarkError
 
 
 def is_loopback(host: str) -> bool:
@@ -39,8 +39,9 @@ def serve_annotate(args, detector) -> int:
     """Run the app until Ctrl-C (the CLI's ``annotate``)."""
     import uvicorn
 
-    from .annotate import AnnotationSession, RefitWorker
-    from .webapp import create_app
+    from sedal.benchmark.practice.annotate import AnnotationSession
+    from sedal.benchmark.practice.refit import RefitWorker
+    from sedal.benchmark.practice.webapp import create_app
 
     if not 0 <= args.port <= 65535:
         raise BenchmarkError(f"--port must be in 0-65535, got {args.port}")

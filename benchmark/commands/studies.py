@@ -1,0 +1,94 @@
+"""The study commands: ``difficulty`` and ``detectors``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sedal.benchmark.commands.common import (
+    grid_numbers,
+    library_grid_args,
+    yamnet_arg,
+)
+from sedal.benchmark.errors import BenchmarkError
+from sedal.core.cli import add_output_options
+
+
+def add_difficulty(sub) -> None:
+    p = sub.add_parser("difficulty", help="supervised IoU of a library over SNR x ratio, band "
+                                          "energies and a raw log-mel baseline")
+    library_grid_args(p, snrs="10,0,-10")
+    p.add_argument("--seed", type=int, default=0, help="dataset seed")
+    p.add_argument("--data", type=Path, default=Path("data/difficulty"),
+                   help="where the datasets are found or built")
+    p.add_argument("--out", type=Path, required=True,
+                   help="result file stem: writes OUT.json and OUT.md")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    yamnet_arg(p)
+    add_output_options(p)
+
+
+def run_difficulty(args) -> int:
+    from sedal.benchmark.studies import difficulty
+
+    snrs, ratios = grid_numbers(args)
+    res = difficulty.measure(sources=args.sources, builtin=args.builtin,
+                             n_files=args.n_files, snrs=snrs, ratios=ratios, seed=args.seed,
+                             data_root=args.data, jobs=args.jobs, yamnet=args.yamnet,
+                             progress=not args.quiet)
+    difficulty.write(res, args.out)
+    print(difficulty.format_table(res), end="")
+    print(f"wrote {args.out.with_suffix('.json')} and {args.out.with_suffix('.md')}")
+    return 0
+
+
+def add_detectors(sub) -> None:
+    p = sub.add_parser("detectors", help="the detector study: every option's test IoU over "
+                                         "dataset seeds, paired against the paper preset")
+    library_grid_args(p, snrs="0")
+    p.add_argument("--options", default=None,
+                   help="comma-separated options (default: all; see "
+                        "sedal.benchmark.studies.detectors)")
+    p.add_argument("--seeds", default="0-4", help="dataset seeds, e.g. 0-4")
+    p.add_argument("--fit-time", type=Path, default=None,
+                   help="also time each option's fit on this (2000-file) dataset dir")
+    p.add_argument("--data", type=Path, default=Path("data/difficulty"),
+                   help="where the datasets are found or built")
+    p.add_argument("--out", type=Path, required=True,
+                   help="folder: cells/ (resumable), NAME.json, NAME.md, NAME.png")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    yamnet_arg(p)
+    add_output_options(p)
+
+
+def run_detectors(args) -> int:
+    from sedal.benchmark.al import plan as al_plan
+    from sedal.benchmark.studies import detectors
+    from sedal.benchmark.studies.difficulty import library_name
+
+    snrs, ratios = grid_numbers(args)
+    if args.jobs < 1:
+        raise BenchmarkError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.fit_time is not None and not (args.fit_time / "manifest.json").exists():
+        raise BenchmarkError(f"--fit-time {args.fit_time}: not a dataset dir (no manifest.json)")
+    options = args.options.split(",") if args.options else list(detectors.OPTIONS)
+    cells = detectors.run_study(sources=args.sources, builtin=args.builtin,
+                                data_root=args.data, out=args.out, options=options,
+                                n_files=args.n_files, snrs=snrs, ratios=ratios,
+                                seeds=tuple(al_plan.parse_seeds(args.seeds)), jobs=args.jobs,
+                                yamnet=args.yamnet, progress=not args.quiet)
+    name = library_name(args.sources, args.builtin)
+    # the table shows every cell of this library measured in --out so far, not only this call's
+    cells = detectors.stored_cells(args.out, name, args.n_files) or cells
+    fit = {}
+    if args.fit_time is not None:
+        fit = detectors.fit_times(args.fit_time, detectors.worth_timing(cells, options),
+                                  args.out, cells, yamnet=args.yamnet)
+    summary = detectors.summarize(cells, fit)
+    title = (f"{name}: {args.n_files}-file datasets, dataset seeds {args.seeds}, "
+             "fits on the training split, test split scored")
+    detectors.write_summary(summary, args.out, name, title)
+    print(detectors.format_markdown(summary, title), end="")
+    if summary["pick"]:
+        print(f"rule: {detectors.RULE}\npick: {summary['pick']}")
+    print(f"wrote {args.out / (name + '.md')}, .json and .png")
+    return 0

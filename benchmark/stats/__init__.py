@@ -1,0 +1,1 @@
+"""Statistics and reports: the study's claims and their tests, ``sedbench report``."""

@@ -1,0 +1,149 @@
+"""The report's figures: learning curves with their bands, per dataset and per claim panel
+(matplotlib, headless)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sedal.benchmark.stats import claims as C
+
+if TYPE_CHECKING:
+    from sedal.benchmark.stats.results import Group
+
+#: The main comparison's strategies, in the study's order.
+MAIN = ("top_k(K=10)", "mean", "median", "random", "mean_event")
+
+#: One colour per strategy, in every figure.
+COLOURS = {"top_k(K=10)": "#1f77b4", "mean": "#ff7f0e", "median": "#2ca02c",
+           "random": "#555555", "mean_event": "#d62728", "max": "#9467bd",
+           "top_k(K=1)": "#17becf", "top_k(K=3)": "#bcbd22", "top_k(K=5)": "#8c564b",
+           "top_k(K=20)": "#e377c2", "top_k(K=50)": "#7f7f00",
+           "top_k(K=10)+farthest": "#aec7e8", "top_k(K=10)+random_selection": "#393b79",
+           "mean+farthest": "#ffbb78", "mean+random_selection": "#8c6d31"}
+
+
+_EXTRA = ("#637939", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354")
+
+
+def colour(label: str) -> str:
+    """The fixed colour of a strategy label (others: a stable pick from a small palette)."""
+    if label in COLOURS:
+        return COLOURS[label]
+    return _EXTRA[sum(map(ord, label)) % len(_EXTRA)]
+
+
+# -- figures -------------------------------------------------------------------
+def _percent_axis(ax) -> None:
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([0.5, 1, 2, 5, 10, 20, 50, 100]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+
+
+def _draw(ax, g: Group, labels, *, band: tuple | None = None, legend_n: bool = True) -> None:
+    for label in labels:
+        if label not in g.curves:
+            continue
+        f, m, h, n = g.mean_curve(label)
+        ax.plot(f * 100, m, marker="o", ms=3, color=colour(label),
+                label=f"{label} (n={n})" if legend_n else label)
+        if n > 1:
+            ax.fill_between(f * 100, np.clip(m - h, 0, 1), np.clip(m + h, 0, 1),
+                            color=colour(label), alpha=0.18, lw=0)
+    if band is not None:
+        f, m, h, n = band
+        ax.plot(f * 100, m, color=colour("random"), ls=":", lw=1.2,
+                label=f"random over {n} dataset realisations")
+        ax.fill_between(f * 100, np.clip(m - h, 0, 1), np.clip(m + h, 0, 1),
+                        color=colour("random"), alpha=0.12, lw=0)
+    full = g.full_iou()
+    if full is not None:
+        ax.axhline(full, color="k", ls="--", lw=1, label=f"fully supervised ({full:.3f})")
+    _percent_axis(ax)
+    ax.grid(alpha=0.3)
+
+
+def _save(fig, out: Path, stem: str) -> None:
+    fig.savefig(out / f"{stem}.png")
+    fig.savefig(out / f"{stem}.svg")
+
+
+def _plot_curves(g: Group, labels, out: Path, stem: str, title: str, band=None) -> None:
+    """Two panels: the whole IoU range, and a zoom on the differences near the reference."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, zoom) = plt.subplots(2, 1, figsize=(7.0, 7.4), dpi=110, sharex=True,
+                                    gridspec_kw={"height_ratios": [1, 1]})
+    _draw(top, g, labels, band=band)
+    top.set_ylim(0, 1)
+    top.set_ylabel("total IoU (test)")
+    top.set_title(title, fontsize=11)
+    top.legend(fontsize=8, loc="lower right")
+    _draw(zoom, g, labels, band=band)
+    ys = [g.mean_curve(lab)[1] for lab in labels if lab in g.curves]
+    full = g.full_iou()
+    hi = max([full or 0.0] + [float(np.nanmax(y)) for y in ys]) + 0.02
+    lo = min(float(np.nanpercentile(y, 25)) for y in ys) if ys else 0.0
+    zoom.set_ylim(max(0.0, min(lo, hi - 0.05)), min(1.0, hi))
+    zoom.set_ylabel("total IoU (zoom)")
+    zoom.set_xlabel("labelled training files (%, log scale)")
+    fig.tight_layout()
+    _save(fig, out, stem)
+    plt.close(fig)
+
+
+def _plot_panel(groups: list[Group], labels, out: Path, stem: str, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.4 * len(groups), 3.9), dpi=110,
+                             squeeze=False)
+    for ax, g in zip(axes[0], groups):
+        _draw(ax, g, labels, legend_n=False)
+        ys = [g.mean_curve(lab)[1] for lab in labels if lab in g.curves]
+        full = g.full_iou() or 0.0
+        hi = max([full] + [float(np.nanmax(y)) for y in ys]) + 0.02
+        lo = min(float(np.nanpercentile(y, 10)) for y in ys) if ys else 0.0
+        ax.set_ylim(max(0.0, lo - 0.02), min(1.0, hi))
+        ax.set_title(g.name, fontsize=9)
+        ax.set_xlabel("labelled files (%)")
+        ax.legend(fontsize=7, loc="lower right")
+    axes[0][0].set_ylabel("total IoU (zoomed to the curves)")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    _save(fig, out, stem)
+    plt.close(fig)
+
+
+def _realisation_band(groups: list[Group], label: str = "random"):
+    """Mean random curve per dataset realisation, then mean and 95 % t CI across them."""
+    curves = [g.mean_curve(label) for g in groups if label in g.curves]
+    if len(curves) < 2:
+        return None
+    f = curves[0][0]
+    ys = np.array([c[1] for c in curves if len(c[0]) == len(f)])
+    m = ys.mean(axis=0)
+    half = np.array([C.t_ci(ys[:, i])[1] - m[i] for i in range(ys.shape[1])])
+    return f, m, half, len(ys)
+
+
+# -- tables ----------------------------------------------------------------------
+def _label_order(label: str):
+    """Main strategies first (study order), then the K sweep by K, then diversified runs."""
+    if label in MAIN:
+        return (0, MAIN.index(label), 0, label)
+    m = re.match(r"top_k\(K=(\d+)\)$", label)
+    if m:
+        return (1, 0, int(m.group(1)), label)
+    return (2, 0, 0, label)

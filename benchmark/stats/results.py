@@ -1,0 +1,179 @@
+"""The results a report reads: groups of runs per dataset, their curves and AULCs, the fully
+supervised references, and the number formats every table uses."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sedal.benchmark.al.runner import ResultsStore
+from sedal.benchmark.errors import BenchmarkError
+from sedal.benchmark.stats import claims as C
+
+TOL = 0.01
+
+
+LOW_BUDGET = (0.005, 0.10)
+
+
+def aulc(fractions, ious, lo: float | None = None, hi: float | None = None) -> float:
+    """Mean IoU under the curve on the log10 labelled-fraction axis, over ``[lo, hi]``.
+
+    Only schedule points inside the range are used (no interpolation); one point gives
+    its own value; none gives nan.
+    """
+    f = np.asarray(fractions, float)
+    y = np.asarray(ious, float)
+    keep = np.ones(len(f), bool)
+    if lo is not None:
+        keep &= f >= lo - 1e-12
+    if hi is not None:
+        keep &= f <= hi + 1e-12
+    f, y = f[keep], y[keep]
+    if len(f) == 0:
+        return math.nan
+    if len(f) == 1:
+        return float(y[0])
+    x = np.log10(f)
+    return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)) / (x[-1] - x[0]))
+
+
+def _mean(x: np.ndarray) -> float:
+    """Mean of the finite values (nan when there are none, without a warning)."""
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if len(x) else math.nan
+
+
+def _fmt(x, nd: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x:.{nd}f}"
+
+
+def _ci(c: tuple[float, float], nd: int = 3) -> str:
+    return "n/a" if any(math.isnan(v) for v in c) else f"[{c[0]:.{nd}f}, {c[1]:.{nd}f}]"
+
+
+def _p(p: float) -> str:
+    if p is None or math.isnan(p):
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+@dataclass
+class Group:
+    """The runs of one dataset (by content) with one set of settings."""
+
+    info: dict
+    settings_key: str
+    reference_key: str
+    curves: dict = field(default_factory=lambda: defaultdict(dict))  # label -> seed -> (f, y)
+    fits: int = 0
+    not_converged: int = 0
+    odd: list = field(default_factory=list)  # runs left out of a curve, with the reason
+    reference: dict | None = None
+    name: str = ""
+
+    @property
+    def spec(self) -> dict:
+        return self.info.get("spec", {})
+
+    def full_iou(self) -> float | None:
+        return None if self.reference is None else float(self.reference["total_iou"])
+
+    def mean_curve(self, label: str):
+        """(fractions, mean, CI half-width (nan for one seed), n seeds)."""
+        runs = self.curves[label]
+        f = next(iter(runs.values()))[0]
+        ys = np.array([y for _, y in runs.values()])
+        m = ys.mean(axis=0)
+        half = np.array([(C.t_ci(ys[:, i])[1] - m[i]) if len(ys) > 1 else math.nan
+                         for i in range(ys.shape[1])])
+        return f, m, half, len(ys)
+
+    def per_seed(self, label: str, lo=None, hi=None) -> dict[int, float]:
+        return {s: aulc(f, y, lo, hi) for s, (f, y) in self.curves[label].items()}
+
+    def low(self, label: str) -> dict[int, float]:
+        return self.per_seed(label, *LOW_BUDGET)
+
+
+def describe_detector(config: dict) -> str:
+    """One phrase for the detector of a run's config: features and classifier settings."""
+    feats = config.get("features", "yamnet-patch-0.12-0.06-float32")
+    recipe = config.get("recipe") or ""
+    parts = [f"features `{feats}`" + (f" + `{recipe}`" if recipe else ""),
+             f"C = {config.get('C', 1.0):g}",
+             f"class weights {config.get('class_weight') or 'none'}",
+             f"median filter {config.get('kernel', 3)}"]
+    return ", ".join(parts)
+
+
+class Results:
+    """Finished runs of a results dir, grouped by dataset content and settings."""
+
+    def __init__(self, store: ResultsStore):
+        records = store.records()
+        if not records:
+            raise BenchmarkError(f"{store.root} holds no finished runs; run sedbench run first")
+        refs = store.references()
+        self.detectors: set[str] = set()
+        groups: dict[tuple[str, str], Group] = {}
+        for rec in records:
+            info = rec.get("dataset_info")
+            if not isinstance(info, dict) or "settings_key" not in rec:
+                raise BenchmarkError(f"{store.root}: run {rec['key']} was written by an older "
+                                     "sedal (no dataset identity); rerun it into a new results "
+                                     "dir")
+            gkey = (info["manifest_sha256"], rec["settings_key"])
+            g = groups.setdefault(gkey, Group(info, rec["settings_key"], rec["reference_key"]))
+            self.detectors.add(describe_detector(rec.get("config", {})))
+            rows = sorted(rec["rows"], key=lambda r: r["iteration"])
+            label, seed = rows[0]["label"], rows[0]["seed"]
+            f = np.array([r["fraction"] for r in rows], float)
+            y = np.array([np.nan if r["total_iou"] is None else r["total_iou"] for r in rows])
+            g.fits += len(rows)
+            g.not_converged += sum(1 for r in rows if r.get("converged") is False)
+            have = g.curves[label]
+            if have:
+                f0 = next(iter(have.values()))[0]
+                if len(f0) != len(f) or not np.allclose(f0, f):
+                    g.odd.append(f"{label} seed {seed}: {len(f)} points instead of {len(f0)}")
+                    continue
+            have[seed] = (f, y)
+        by_manifest = defaultdict(list)
+        for (msha, _), g in groups.items():
+            by_manifest[msha].append(g)
+        for gs in by_manifest.values():
+            for g in gs:
+                g.reference = refs.get(g.reference_key)
+                g.name = f"{g.info['name']} ({g.info['manifest_sha256'][:8]})"
+                if len(gs) > 1:
+                    g.name += f" · settings {g.settings_key}"
+        self.groups = sorted(groups.values(), key=lambda g: g.name)
+
+    def find(self, snr: float, ratio: float, library: str, *, need=()) -> Group | None:
+        """The group of the study dataset with this SNR, ratio and library: among matches,
+        the one with the most files, then the lowest dataset seed, then the most seeds."""
+        cands = [g for g in self.groups
+                 if g.info.get("library") == library and g.spec.get("snr_range") is None
+                 and math.isclose(float(g.spec.get("snr", math.nan)), snr)
+                 and math.isclose(float(g.spec.get("event_ratio", math.nan)), ratio)
+                 and all(lab in g.curves for lab in need)]
+        if not cands:
+            return None
+        return sorted(cands, key=lambda g: (-g.spec.get("n_files", 0), g.spec.get("seed", 0),
+                                            -sum(len(v) for v in g.curves.values())))[0]
+
+    def realisations(self, main: Group) -> list[Group]:
+        """Groups of the same spec as ``main`` except the dataset seed (same settings)."""
+        def strip(spec):
+            return {k: v for k, v in spec.items() if k != "seed"}
+
+        return [g for g in self.groups
+                if g.info.get("library") == main.info.get("library")
+                and strip(g.spec) == strip(main.spec) and g.settings_key == main.settings_key]

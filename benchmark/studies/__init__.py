@@ -1,0 +1,1 @@
+"""Studies beside the benchmark: the detector study and the difficulty sweep."""
