@@ -39,7 +39,7 @@ class DetectorSettings:
         scikit-learn's 1e-4: measured on a 300-file dataset with scikit-learn's lbfgs, a
         from-scratch fit at 1e-4 stopped 162 iterations in at total IoU 0.717, while
         warm-started fits and from-scratch fits at 1e-5 or 1e-6 all reached the optimum's
-        0.725 (``tests/test_evaluation_identity.py``).
+        0.725 (``tests/test_one_evaluation_path.py``).
     max_iter : int
         Safety stop only; a fit that reaches it is recorded as not converged.
     kernel : int

@@ -16,3 +16,20 @@ def interrupt_on_call(monkeypatch, owner, name: str, call: int) -> None:
         return real(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, wrapper)
+
+
+def wait_until(condition, *, timeout: float = 60.0, what: str = "the condition",
+               poll: float = 0.05):
+    """Poll ``condition()`` until it returns something truthy (returned) or ``timeout``
+    seconds pass (AssertionError naming ``what``): a wait on a condition, never a bare
+    sleep."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(poll)

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from sedal.benchmark.errors import BenchmarkError
 from sedal.sed.detector import PRESETS
 from sedal.sed.events_io import to_raven
+from tests.helpers import wait_until
 
 CLASSES = ["baby", "dog", "meerkat"]
 
@@ -189,8 +189,7 @@ def server(session, tmp_path):
     srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     th = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     th.start()
-    while not srv.started:
-        time.sleep(0.05)
+    wait_until(lambda: srv.started, timeout=120, what="the app server to start")
     yield f"http://127.0.0.1:{sock.getsockname()[1]}", token, session
     srv.should_exit = True
     th.join(timeout=10)
@@ -285,13 +284,7 @@ def _driver():
 
 
 def _wait(fn, timeout=60.0, what="condition"):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(fn, timeout=timeout, what=what, poll=0.1)
 
 
 @pytest.mark.browser

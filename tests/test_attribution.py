@@ -1,4 +1,4 @@
-"""Issue 14: a dataset carries its sources' licences and citations (SOURCES.csv,
+"""A dataset carries its sources' licences and citations (SOURCES.csv,
 ``sedgen license``, ``sedgen cite``)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Known answers for the claims code (issue 10): synthetic per-seed numbers."""
+"""Known answers for the claims code: synthetic per-seed numbers."""
 
 from __future__ import annotations
 

@@ -52,15 +52,21 @@ _BUILD_CHILD = r"""
 import sys, time
 from pathlib import Path
 from sedal.core.fsutil import build_dir_once
-final, log = Path(sys.argv[1]), Path(sys.argv[2])
+final, log, arrived = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 
 def build(tmp):
     with open(log, "a") as fh:
         fh.write("built\n")
-    time.sleep(0.5)  # widen the window in which the others arrive
+    # finish only once every caller has arrived (they then wait on the lock): a condition
+    # with a deadline, so that the callers really overlap
+    deadline = time.monotonic() + 60
+    while len(arrived.read_text().split()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
     (tmp / "data").write_text("x")
     (tmp / "done").write_text("")
 
+with open(arrived, "a") as fh:
+    fh.write("arrived\n")
 build_dir_once(final, build, lambda p: (p / "done").is_file())
 print((final / "data").read_text())
 """
@@ -69,7 +75,10 @@ print((final / "data").read_text())
 def test_build_dir_once_builds_once_for_concurrent_callers(tmp_path):
     final, log = tmp_path / "cache" / "entry", tmp_path / "log"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    procs = [subprocess.Popen([sys.executable, "-c", _BUILD_CHILD, str(final), str(log)],
+    arrived = tmp_path / "arrived"
+    arrived.write_text("")
+    procs = [subprocess.Popen([sys.executable, "-c", _BUILD_CHILD, str(final), str(log),
+                               str(arrived)],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(3)]
     outs = [p.communicate(timeout=120) for p in procs]

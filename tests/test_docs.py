@@ -1,4 +1,4 @@
-"""Issue 14: the API pages build without warnings and their examples run."""
+"""The API pages build without warnings and their examples run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 14: every docstring example in sedal runs and gives what it shows."""
+"""Every docstring example in sedal runs and gives what it shows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 11 (in part): datasets without repeats, grouped splits, the field library."""
+"""Datasets without repeats, grouped splits, the field library."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 9: randomly corrupted manifests, JAMS, label files and configs never give a traceback.
+"""Randomly corrupted manifests, JAMS, label files and configs never give a traceback.
 
 Each example runs a real command (through its ``main``) and must end with exit 0 (or the
 command's documented "differs" exit 1 for verify/regenerate) or with exactly one line

@@ -1,4 +1,4 @@
-"""The whitened L-BFGS solver minimises scikit-learn's logistic objective (issue 12)."""
+"""The whitened L-BFGS solver minimises scikit-learn's logistic objective."""
 
 from __future__ import annotations
 

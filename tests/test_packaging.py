@@ -1,4 +1,4 @@
-"""Issue 14 (in part): every declared dependency is used, every import is declared."""
+"""Every declared dependency is used, every import is declared."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_every_import_is_declared_and_every_dependency_used():
 
 @pytest.mark.slow
 def test_installs_beside_pypi_sed_under_its_own_namespace(tmp_path):
-    """Issue 14: `pip install .` into a fresh venv that also has PyPI's `sed` (which brings
+    """`pip install .` into a fresh venv that also has PyPI's `sed` (which brings
     its own top-level `sed` package): sedgen, sedbench and `import sedal.sed` work, and
     `import sed` is still the other project's."""
     venv = tmp_path / "venv"

@@ -177,7 +177,7 @@ def test_bad_labels_name_file_and_line(collection, tmp_path):
 
 def test_cli_query(collection, yamnet_model, tmp_path, capsys, monkeypatch):
     root, _ = collection
-    import sedal.benchmark.practice.query as q
+    import sedal.benchmark.practice.collection as q
 
     monkeypatch.setattr("sedal.sed.yamnet.load_yamnet", lambda *a, **k: yamnet_model)
     # nothing is labelled, so the ranking is random whatever the features: the paper
@@ -201,7 +201,7 @@ def test_embedding_on_a_dask_cluster_fills_the_same_cache(collection, yamnet_mod
     from distributed import LocalCluster
 
     from sedal.benchmark.practice.collection import embed_collection
-    from sedal.benchmark.practice.query import EmbeddingStore
+    from sedal.benchmark.practice.embedding_store import EmbeddingStore
 
     root, _ = collection
     recs, _ = scan_audio(root / "audio")

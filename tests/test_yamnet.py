@@ -207,7 +207,7 @@ def test_expected_shapes_cover_55_layers():
 
 
 def test_litert_engine_agrees_with_tensorflow(yamnet_model, real_sources):
-    """Issue 12: the LiteRT path (the default engine) against the TensorFlow reference on a
+    """the LiteRT path (the default engine) against the TensorFlow reference on a
     few real recordings, both modes: within 1e-4 of the largest value; thread count does
     not change its bytes; stores built by different engines have different identities."""
     pytest.importorskip("ai_edge_litert")

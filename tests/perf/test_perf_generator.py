@@ -30,6 +30,11 @@ def test_make_throughput(benchmark, tmp_path, jobs, builtin):
     def run(out):
         make_dataset(DatasetSpec(n_files=N, event_ratio=0.2, seed=1), out, jobs=jobs,
                      builtin=builtin)
+        return out
 
-    benchmark.pedantic(run, setup=setup, rounds=2, iterations=1)
+    out = benchmark.pedantic(run, setup=setup, rounds=2, iterations=1)
     benchmark.extra_info["files_per_second"] = N / benchmark.stats.stats.mean
+    # what was timed is a whole, valid dataset (the same bytes whatever the jobs)
+    from sedal.generator.regenerate import verify_dataset
+
+    assert len(list((out / "audio").rglob("*.wav"))) == N and verify_dataset(out) == []

@@ -1,4 +1,4 @@
-"""The main job end to end, from nothing (issue 12 goal 5), at the quick-look size.
+"""The main job end to end, from nothing at the quick-look size.
 
 The full grid (``sedbench run --all --jobs 2 && sedbench report results``, 8 datasets of 2500
 files, 195 AL runs) takes ~52 min here and is measured with ``/usr/bin/time`` (README,

@@ -1,4 +1,4 @@
-"""Memory of the supervised fit (goal: peak RSS <= 2 GB at 330 k segments; issue 12).
+"""Memory of the supervised fit (goal: peak RSS <= 2 GB at 330 k segments).
 
 A child process builds a feature-store-like float32 memmap of 330 000 x 1024 embeddings
 (205 active columns, as YAMNet patch embeddings have), fits the detector on all rows the

@@ -28,13 +28,13 @@ def test_decode_filters_within_files_only():
     assert np.array_equal(out, [0, 1, 1, 0])
 
 
-def test_segments_to_events_hand_computed():
+def test_runs_of_equal_segments_become_events_on_the_grid():
     ev = segments_to_events(np.array([1, 1, 0, 2, 2, 2]), C, 0.12, 0.06)
     assert ev == [(0.03, 0.15, "baby"), (0.21, 0.39, "dog")]
     assert segments_to_events(np.array([0, 0]), C) == []
 
 
-def test_coverage_rule():
+def test_a_segment_is_labelled_when_an_event_covers_half_of_it():
     # segment i spans [0.06 i, 0.06 i + 0.12]
     lab = segment_labels([(0.0, 0.06, "baby")], 2, C)
     assert lab.tolist() == [1, 0]  # exactly 50 % of segment 0 -> baby

@@ -1,4 +1,4 @@
-"""Issue 10: one evaluation path, converged references, result identity, features as a setting."""
+"""One evaluation path, converged references, result identity, features as a setting."""
 
 from __future__ import annotations
 

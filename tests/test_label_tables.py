@@ -1,4 +1,4 @@
-"""Issue 13 (label import): the tables people really have read to the right events."""
+"""The tables people really have read to the right events."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ def test_raven_batch_tables_respect_nyquist(tmp_path):
 
 def test_detect_on_real_recordings_writes_tables_that_read_back(real_sources, tmp_path,
                                                                  yamnet_model, monkeypatch):
-    """Issue 13: detect on a small real-source collection; formats, confidence in [0, 1]."""
+    """detect on a small real-source collection; formats, confidence in [0, 1]."""
     import csv
     import shutil
 

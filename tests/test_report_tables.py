@@ -1,0 +1,71 @@
+"""The report's tables say what the runs say: built from hand-made curves with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sedal.benchmark.stats import claims as C
+from sedal.benchmark.stats.results import Group, aulc
+from sedal.benchmark.stats.tables import dataset_table, end_check, stay_fractions
+
+F = np.array([0.005, 0.01, 0.02, 0.05, 0.1, 0.2])
+
+
+def _group(curves: dict[str, dict[int, np.ndarray]], full: float | None = 0.5) -> Group:
+    g = Group({"spec": {"n_files": 300, "snr": 0.0, "event_ratio": 0.2, "seed": 0},
+               "library": "builtin-field-v6-seed0", "name": "t"}, "s" * 8, "r" * 20,
+              name="t (abcd1234)")
+    for label, per_seed in curves.items():
+        for seed, y in per_seed.items():
+            g.curves[label][seed] = (F, np.asarray(y, float))
+            g.fits += len(F)
+    if full is not None:
+        g.reference = {"total_iou": full, "solver_iterations": 42, "converged": True}
+    return g
+
+
+def _row(lines: list[str], label: str) -> list[str]:
+    row = next(line for line in lines if line.startswith(f"| {label} |"))
+    return [c.strip() for c in row.strip("|").split("|")]
+
+
+def test_each_strategy_row_shows_its_seeds_aulcs_and_paired_difference_to_random():
+    rng = np.random.default_rng(0)
+    base = {s: np.linspace(0.1, 0.45, len(F)) + rng.normal(0, 0.01, len(F)) for s in range(5)}
+    better = {s: y + 0.05 for s, y in base.items()}  # exactly +0.05 on every seed
+    g = _group({"random": base, "top_k(K=10)": better})
+    lines = dataset_table(g)
+    assert "Fully supervised total IoU: **0.500**" in "\n".join(lines)
+    assert f"Classifier fits: {g.fits}, not converged: 0." in lines
+    top, rand = _row(lines, "top_k(K=10)"), _row(lines, "random")
+    assert top[1] == rand[1] == "5"
+    whole = np.mean([aulc(F, y) for y in better.values()])
+    assert top[2].startswith(f"{whole:.3f}")
+    low = np.mean([aulc(F, y, 0.005, 0.10) for y in better.values()])
+    assert top[3].startswith(f"{low:.3f}")
+    assert top[4].startswith("+0.0500")  # the paired difference, exact
+    assert top[5] == "< 0.001"  # a constant positive difference
+    assert rand[4] == "—"  # random is not compared with itself
+
+
+def test_a_curve_ending_above_the_reference_beyond_its_ci_is_flagged():
+    over = {s: np.linspace(0.1, 0.6, len(F)) for s in range(3)}  # ends at 0.6, no spread
+    assert "ends +0.100 above" in end_check(_group({"random": over}, full=0.5))
+    under = {s: np.linspace(0.1, 0.49, len(F)) for s in range(3)}
+    assert end_check(_group({"random": under}, full=0.5)).startswith("No mean curve")
+    assert end_check(_group({"random": under}, full=None)) is None
+
+
+def test_stay_fraction_is_where_a_curve_stays_within_tolerance_of_full():
+    y = np.array([0.1, 0.2, 0.495, 0.3, 0.492, 0.5])  # dips below 0.49 at 5 %, back at 10 %
+    g = _group({"random": {0: y}}, full=0.5)
+    assert stay_fractions(g, "random") == {0: pytest.approx(0.1)}
+    assert C.stay_fraction(F, y, 0.49) == pytest.approx(0.1)
+
+
+def test_a_missing_reference_is_said_not_hidden():
+    g = _group({"random": {0: np.linspace(0.1, 0.4, len(F))}}, full=None)
+    lines = dataset_table(g)
+    assert "Fully supervised reference: **missing**." in lines
+    assert _row(lines, "random")[-1] == "n/a"
