@@ -37,7 +37,7 @@ def intersections_unions(reference, estimated, n_classes: int) -> tuple[np.ndarr
     return both, ref_n + est_n - both
 
 
-def total_iou(reference, estimated, n_classes: int) -> float:
+def total_iou(reference, estimated, n_classes: int) -> float | None:
     """The study's total IoU.
 
     .. math:: \\mathrm{IoU}_{total} = \\frac{\\sum_{c \\ne bg} |P_c \\cap R_c|}
@@ -45,11 +45,12 @@ def total_iou(reference, estimated, n_classes: int) -> float:
 
     where :math:`P_c` and :math:`R_c` are the sets of segments predicted and
     annotated as class ``c`` over the concatenated test set. If no segment is
-    annotated or predicted as an event (empty union), the result is 1.0.
+    annotated or predicted as an event (empty union), it is 0/0: ``None`` (undefined),
+    as everywhere in sedal, never a perfect score.
     """
     inter, union = intersections_unions(reference, estimated, n_classes)
     u = union[1:].sum()
-    return 1.0 if u == 0 else float(inter[1:].sum() / u)
+    return None if u == 0 else float(inter[1:].sum() / u)
 
 
 def per_class_iou(reference, estimated, classes: list[str]) -> dict[str, float | None]:
@@ -59,7 +60,8 @@ def per_class_iou(reference, estimated, classes: list[str]) -> dict[str, float |
             for i, c in enumerate(classes) if i > 0}
 
 
-def macro_iou(reference, estimated, classes: list[str]) -> float:
-    """Mean of the per-class IoUs over event classes with a non-empty union (1.0 if none)."""
+def macro_iou(reference, estimated, classes: list[str]) -> float | None:
+    """Mean of the per-class IoUs over event classes with a non-empty union (``None``,
+    undefined, if none)."""
     vals = [v for v in per_class_iou(reference, estimated, classes).values() if v is not None]
-    return float(np.mean(vals)) if vals else 1.0
+    return float(np.mean(vals)) if vals else None

@@ -28,15 +28,18 @@ from sedal.benchmark.al.loop import check_strategy
 from sedal.benchmark.errors import BenchmarkError
 from sedal.benchmark.practice.collection import CollectionFeatures, scan_audio
 from sedal.benchmark.practice.crossval import cross_validate
-from sedal.benchmark.practice.labelled import check_labels_folder, collect_annotations
+from sedal.benchmark.practice.labelled import (
+    check_labels_folder,
+    collect_annotations,
+    training_labels,
+)
 from sedal.benchmark.practice.query import POSTPROCESS, detect_events, scores_from_entropy
 from sedal.core.errors import UnsafePathError
 from sedal.core.fsutil import resolve_inside, write_bytes_atomic
 from sedal.core.rng import derive_rng
 from sedal.sed.estimator import Detector
 from sedal.sed.events_io import to_dcase, to_raven
-from sedal.sed.grid import HOP_S, SEGMENT_S
-from sedal.sed.labels import class_list, segment_labels
+from sedal.sed.labels import class_list
 
 #: The Review value of rows a person saved in the app.
 REVIEWED = "reviewed"
@@ -280,8 +283,7 @@ class AnnotationSession:
         t0 = time.perf_counter()
         cls = self.classes
         embs = [self.features(rel) for rel in labelled]
-        labs = [segment_labels(events[rel], len(e), cls, SEGMENT_S, HOP_S)
-                for rel, e in zip(labelled, embs)]
+        labs = training_labels(embs, [events[rel] for rel in labelled], cls)
         present = {int(c) for lab in labs for c in np.unique(lab)}
         det = None
         if len(present) >= 2:

@@ -18,15 +18,14 @@ import numpy as np
 from sedal.benchmark.errors import BenchmarkError
 from sedal.benchmark.practice.collection import CollectionFeatures, scan_audio
 from sedal.benchmark.practice.crossval import cross_validate, postprocess_sentence
-from sedal.benchmark.practice.labelled import collect_annotations
+from sedal.benchmark.practice.labelled import collect_annotations, training_labels
 from sedal.benchmark.practice.query import POSTPROCESS, detect_events
 from sedal.core.fsutil import write_bytes_atomic
 from sedal.sed.errors import SedError
 from sedal.sed.estimator import Detector
 from sedal.sed.events_io import UNREVIEWED, to_audacity, to_csv, to_dcase, to_raven
 from sedal.sed.features import FeatureParams
-from sedal.sed.grid import HOP_S, SEGMENT_S
-from sedal.sed.labels import class_list, segment_labels
+from sedal.sed.labels import class_list
 
 
 def run_detect(audio: str | os.PathLike, out: str | os.PathLike, *, threads: int = 2,
@@ -124,8 +123,7 @@ def _train(ann, recs, cache, detector, classes, given: dict, random_state: int):
         raise BenchmarkError("nothing to train on: label some recordings (with events of "
                              "at least one class) or pass --model")
     embs = [cache.load(r.sha256) for r in done]
-    ys = [segment_labels(ann.events[r.key], len(e), cls, SEGMENT_S, HOP_S)
-          for r, e in zip(done, embs)]
+    ys = training_labels(embs, [ann.events[r.key] for r in done], cls)
     det = Detector.from_spec(detector, classes=cls).fit(np.concatenate(embs),
                                                         np.concatenate(ys))
     cv = None

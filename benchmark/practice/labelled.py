@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from sedal.benchmark.errors import BenchmarkError
 from sedal.benchmark.practice.collection import (
     Recording,
@@ -180,3 +182,16 @@ def load_annotations(labels_root: str | os.PathLike | None, recs: list[Recording
     :func:`collect_annotations`."""
     return collect_annotations(labels_root, recs, label_column=label_column,
                                classes=classes).events
+
+
+def training_labels(embeddings: list[np.ndarray], events: list[list[tuple]],
+                    classes: list[str]) -> list[np.ndarray]:
+    """The segment labels (class indices) of labelled recordings, one array per recording
+    aligned with its embeddings (the coverage rule of :func:`sedal.sed.labels.segment_labels`
+    on the segment grid): what ``query``, ``detect`` and ``annotate`` train on."""
+    from sedal.sed.grid import HOP_S, SEGMENT_S
+    from sedal.sed.labels import segment_labels
+
+    return [segment_labels(evs, len(e), classes, SEGMENT_S, HOP_S)
+            for e, evs in zip(embeddings, events)]
+

@@ -32,6 +32,7 @@ from sedal.benchmark.practice.collection import (
 from sedal.benchmark.practice.crossval import cross_validate, postprocess_sentence
 from sedal.benchmark.practice.labelled import (
     collect_annotations,
+    training_labels,
 )
 from sedal.core.fsutil import write_bytes_atomic
 from sedal.core.rng import derive_rng
@@ -39,7 +40,7 @@ from sedal.sed.detections import Event
 from sedal.sed.estimator import Detector
 from sedal.sed.events_io import UNREVIEWED, to_audacity, to_raven
 from sedal.sed.grid import HOP_S, SEGMENT_S
-from sedal.sed.labels import class_list, segment_labels
+from sedal.sed.labels import class_list
 from sedal.sed.uncertainty import entropy_and_top
 
 #: Post-processing of the events sedal hands back for correction (query batch tables and
@@ -159,8 +160,7 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     annotated, pool, duplicates = split_pool(recs, annotations)
     rng = derive_rng(seed, "query")
     emb_a = [cache.load(r.sha256) for r in annotated]
-    lab_a = [segment_labels(annotations[r.key], len(e), cls, SEGMENT_S, HOP_S)
-             for r, e in zip(annotated, emb_a)]
+    lab_a = training_labels(emb_a, [annotations[r.key] for r in annotated], cls)
     ranking = _Ranking(cache, pool, annotated)
     how, scores, order, H = ranking.rank(det, emb_a, lab_a, cls, strategy, k, seed, rng,
                                          threads)
