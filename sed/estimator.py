@@ -248,6 +248,35 @@ class Detector(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "classifier_")
         return self.classifier_.predict_proba(self._rows(X))
 
+    @property
+    def is_fitted(self) -> bool:
+        """Whether :meth:`fit` (or :meth:`load`) has run."""
+        return getattr(self, "classifier_", None) is not None
+
+    @property
+    def sees_classes(self) -> bool:
+        """Whether the last fit saw two or more classes (one class: a constant model that a
+        saved model cannot hold)."""
+        return self.is_fitted and self.classifier_.lr_ is not None
+
+    def class_logits(self, X) -> np.ndarray:
+        """Class logits [n, n_classes] (float32; ``-inf`` for classes absent from training);
+        their softmax is :meth:`predict_proba`. Rows are not validated (a fast path for
+        ranking large collections)."""
+        check_is_fitted(self, "classifier_")
+        return self.classifier_.decision_function(X)
+
+    def linear_map(self):
+        """``(cols, w, b)``: the fitted model as one linear map on the raw feature columns
+        ``cols`` (the scaler folded in); :meth:`logits` of ``X[:, cols] @ w.T + b`` are the
+        :meth:`class_logits`. ``None`` when the last fit saw one class."""
+        check_is_fitted(self, "classifier_")
+        return self.classifier_.linear_map() if self.sees_classes else None
+
+    def logits(self, z: np.ndarray) -> np.ndarray:
+        """Class logits [n, n_classes] from the :meth:`linear_map` output ``z``."""
+        return self.classifier_.logits(z)
+
     def predict(self, X) -> np.ndarray:
         """Each row's class on its own (background weighted by ``bg_prior``, no temporal
         filter: rows are independent, as scikit-learn expects); :meth:`decide` is the

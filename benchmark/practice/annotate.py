@@ -349,7 +349,7 @@ class AnnotationSession:
             det, post = self.det, dict(self.post)
         write_bytes_atomic(out / "labels.tsv", to_dcase(events).encode())
         wrote = {"labels": str(out / "labels.tsv"), "recordings": len(events), "model": None}
-        if det is not None and det.classifier_.lr_ is not None:
+        if det is not None and det.sees_classes:
             copy.copy(det).with_postprocess(post).save(
                 out / "model", features={"name": FeatureParams().name()},
                 weights_sha256=self.weights_sha256,

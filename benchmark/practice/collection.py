@@ -213,18 +213,17 @@ class CollectionFeatures:
         H = np.empty(int(offsets[-1]), np.float32)
         top = np.empty(int(offsets[-1]), np.int16)
         # a plain detector's fitted model reads only its columns, straight from the stores
-        clf = detector.classifier_
-        direct = self.plain and getattr(clf, "lr_", None) is not None
+        direct = self.plain and detector.sees_classes
         if direct:
-            cols, w, bias = clf.linear_map()
+            cols, w, bias = detector.linear_map()
 
         def work(i):
             block = shas[i:i + files_per_block]
             a, b = offsets[i], offsets[min(i + files_per_block, len(shas))]
             if direct:
-                z = clf.logits(self.read(block, cols) @ w.T + bias)
+                z = detector.logits(self.read(block, cols) @ w.T + bias)
             else:
-                z = clf.decision_function(np.concatenate([self.load(s) for s in block]))
+                z = detector.class_logits(np.concatenate([self.load(s) for s in block]))
             H[a:b], top[a:b] = entropy_and_top(z)
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:

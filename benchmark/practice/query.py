@@ -53,7 +53,7 @@ def detect_events(detector: Detector | None, X: np.ndarray, duration: float) -> 
     """The events of one recording (embeddings ``X``) with their confidence, post-processed
     as ``detector`` says (:meth:`~sedal.sed.estimator.Detector.predict_events`) and clipped
     to ``duration`` seconds; none without a fitted detector."""
-    if detector is None or getattr(detector, "classifier_", None) is None or len(X) == 0:
+    if detector is None or not detector.is_fitted or len(X) == 0:
         return []
     return detector.predict_events(X, durations_s=[duration])[0]
 
@@ -62,19 +62,18 @@ def entropy_streamed(detector: Detector, X: np.ndarray, chunk: int = 1 << 18,
                      threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Segment entropies (bits) and most probable classes, without storing the
     probabilities of all segments: :func:`sedal.sed.uncertainty.entropy_and_top` of the
-    logits (the fitted classifier's ``decision_function``, the scaler folded into the weights),
+    logits (the detector's ``class_logits``, the scaler folded into the weights),
     in chunks on ``threads`` threads. ``top != 0`` flags the segments whose argmax is
     an event class.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    clf = detector.classifier_
     H = np.empty(len(X), np.float32)
     top = np.empty(len(X), np.int16)
 
     def work(i):
         H[i:i + chunk], top[i:i + chunk] = entropy_and_top(
-            clf.decision_function(X[i:i + chunk]))
+            detector.class_logits(X[i:i + chunk]))
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         list(pool.map(work, range(0, len(X), chunk)))
