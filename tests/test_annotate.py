@@ -93,6 +93,20 @@ def test_queue_ranks_unlabelled_files_and_save_refits(session, tmp_path):
     assert load_annotations(session.labels, recs)[rel[:-4]] == [(1.0, 2.5, "dog")]
 
 
+def test_a_saved_recording_is_never_offered_again_before_the_refit_ends(session):
+    """The next-clip loop: right after a save (the refit not run yet), the queue's first
+    unlabelled row is another recording, and the saved one is listed as labelled only."""
+    first = session.queue()["rows"][0]["rel"]
+    session.save(first, [{"onset": 1.0, "offset": 2.0, "label": "dog"}])
+    assert session.stale()  # no refit has happened: the ranking is the old one
+    rows = session.queue()["rows"]
+    unlabelled = [r["rel"] for r in rows if not r["labelled"]]
+    assert first not in unlabelled and rows[0]["rel"] != first
+    assert [r["rank"] for r in rows if not r["labelled"]] == list(
+        range(1, len(unlabelled) + 1))
+    assert [r["rel"] for r in rows if r["labelled"]].count(first) == 1
+
+
 def test_export_writes_dcase_labels_and_a_model_detect_can_use(session, tmp_path):
     from sedal.sed.savedmodel import load_model
 

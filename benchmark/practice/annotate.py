@@ -143,10 +143,13 @@ class AnnotationSession:
         with self._lock:
             labelled = sorted(self.events)
             hours = sum(self.recordings[r].duration for r in labelled) / 3600.0
+            # the ranking may predate the newest saves (it is replaced when the refit ends):
+            # a recording saved since is labelled, never offered again as unlabelled
+            unlabelled = [rel for rel in self.order if rel not in self.events]
             rows = [{"rel": rel, "rank": i + 1, "score": self.scores.get(rel),
                      "predicted": self.predicted.get(rel, []), "labelled": False,
                      "duration": self.recordings[rel].duration}
-                    for i, rel in enumerate(self.order)]
+                    for i, rel in enumerate(unlabelled)]
             rows += [{"rel": rel, "rank": None, "score": None,
                       "predicted": sorted({e[2] for e in self.events[rel]}), "labelled": True,
                       "duration": self.recordings[rel].duration} for rel in labelled]
