@@ -318,3 +318,16 @@ def test_a_tampered_saved_model_is_one_error(tmp_path, damage, match):
     assert mean.ndim == 1
     with pytest.raises(SedError, match=match):
         load_model(m)
+
+
+def test_the_same_box_under_two_selection_numbers_is_counted_once_with_a_warning(audio,
+                                                                                   tmp_path):
+    labels = tmp_path / "labels"
+    _write(labels / "siteA" / "rec1.Table.1.selections.txt", RAVEN_HEAD + "\n"
+           "1\tWaveform 1\t1\t1.0\t2.0\t0\t8000\tdog\n"
+           "2\tWaveform 1\t1\t1.0\t2.0\t0\t8000\tdog\n"
+           "3\tWaveform 1\t1\t3.0\t4.0\t0\t8000\tdog\n")
+    ann = collect_annotations(labels, scan_audio(audio)[0])
+    assert ann.events == {"siteA/rec1": [(1.0, 2.0, "dog"), (3.0, 4.0, "dog")]}
+    assert len(ann.warnings) == 1
+    assert "line 3: the same event as line 2 (dog 1-2 s); counted once" in ann.warnings[0]

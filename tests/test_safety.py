@@ -310,6 +310,43 @@ def test_embed_on_full_disk_is_one_line_and_resumes(tiny_dataset, tmp_path, yamn
     assert store.embeddings.shape[0] == 10 * 165
 
 
+def test_a_full_disk_error_names_the_file_being_written(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from sedal.core.cli import one_line
+    from sedal.core.fsutil import write_bytes_atomic
+
+    def full(self, data):
+        raise OSError(28, "No space left on device")  # as write() raises it: no file name
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    target = tmp_path / "out" / "results.json"
+    with pytest.raises(OSError) as err:
+        write_bytes_atomic(target, b"{}")
+    assert one_line(err.value) == f"No space left on device: {target}"
+    assert list(target.parent.iterdir()) == []  # the temporary file is gone
+
+
+def test_make_on_a_full_disk_is_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    real = Path.write_bytes
+
+    def full_for_audio(self, data):
+        if ".wav." in self.name:
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full_for_audio)
+    out = tmp_path / "ds"
+    assert sedgen(["make", "--n-files", "20", "--builtin", "clean", "--out", str(out),
+                   "--jobs", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: No space left on device: ") and ".wav" in err
+    assert "\n" not in err and str(out) in err
+    assert not list(out.rglob("*.tmp")) and not (out / "manifest.json").exists()
+
+
 def test_embed_resume_redoes_chunks_whose_bytes_changed(small_dataset, tmp_path, yamnet_model,
                                                         monkeypatch):
     from sedal.sed import features

@@ -159,7 +159,7 @@ class _Matcher:
         labels = [row.label for rows in self.raw.values() for row, _ in rows]
         mapping, self.ann.warnings = merge_classes(labels, classes)
         for rkey, rows in sorted(self.raw.items()):
-            events = []
+            events, first_line = [], {}
             for row, p in rows:
                 try:
                     check_span(row, p, self.by_key[rkey].duration)
@@ -170,7 +170,14 @@ class _Matcher:
                     self.problem(f"{p}, line {row.line}: unknown class {row.label!r} (known: "
                                  f"{', '.join(classes or [])})")
                     continue
-                events.append((row.onset, row.offset, mapping[row.label]))
+                ev = (row.onset, row.offset, mapping[row.label])
+                if ev in first_line:  # the same box twice (e.g. two Selection numbers)
+                    self.ann.warnings.append(
+                        f"{p}, line {row.line}: the same event as line {first_line[ev]} "
+                        f"({ev[2]} {ev[0]:g}-{ev[1]:g} s); counted once")
+                    continue
+                first_line[ev] = row.line
+                events.append(ev)
             self.ann.events[rkey] = sorted(events)
 
 
