@@ -111,3 +111,13 @@ def test_an_option_prefix_is_an_error_not_a_guess(capsys):
     assert sedbench(["run", "--all", "--dataset", "1", "--max-fraction", "0.01"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "--dataset" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("tool", ["sedgen", "sedbench"])
+def test_version_prints_the_installed_version_and_exits_0(tool, capsys):
+    from sedal import __version__
+    from sedal.benchmark.cli import main as bench
+    from sedal.generator.cli import main as gen
+
+    assert (gen if tool == "sedgen" else bench)(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"{tool} {__version__}"

@@ -95,6 +95,11 @@ def add_output_options(p: argparse.ArgumentParser, *, top: bool = False) -> None
                    help="no progress bars", **kw)
     p.add_argument("-v", "--verbose", action="store_true",
                    help="show TensorFlow's messages and the traceback of an error", **kw)
+    if top:
+        from sedal import __version__
+
+        p.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                       help="print the version and exit")
 
 
 def apply_verbosity(args: argparse.Namespace) -> None:
