@@ -8,6 +8,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sedal.sed.rows import check_offsets
+
 
 class Event(NamedTuple):
     """One detected or annotated event (seconds from the start of its file)."""
@@ -67,12 +69,7 @@ def offsets_of(n_rows: int, groups=None, offsets=None) -> np.ndarray:
     """Row offsets ``[n_files + 1]`` from ``groups`` (contiguous file ids per row) or
     ``offsets``; all rows one file when both are ``None``."""
     if offsets is not None:
-        off = np.asarray(offsets, dtype=np.int64)
-        if off.ndim != 1 or len(off) < 1 or off[0] != 0 or off[-1] != n_rows or np.any(
-                np.diff(off) < 0):
-            raise ValueError("offsets must start at 0, end at the number of rows and never "
-                             "decrease")
-        return off
+        return check_offsets(offsets, n_rows)
     if groups is None:
         return np.array([0, n_rows], dtype=np.int64)
     g = np.asarray(groups)

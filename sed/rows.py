@@ -9,6 +9,23 @@ from __future__ import annotations
 import numpy as np
 
 
+def check_offsets(offsets, n_rows: int) -> np.ndarray:
+    """``offsets`` as int64 after checking that they delimit ``n_rows`` rows: 1-d, from 0 to
+    ``n_rows``, never decreasing (``ValueError`` otherwise).
+
+    Examples
+    --------
+    >>> check_offsets([0, 2, 2, 5], 5).tolist()
+    [0, 2, 2, 5]
+    """
+    off = np.asarray(offsets, dtype=np.int64)
+    if off.ndim != 1 or len(off) < 1 or off[0] != 0 or off[-1] != n_rows or np.any(
+            np.diff(off) < 0):
+        raise ValueError(f"offsets must start at 0, end at the number of rows ({n_rows}) and "
+                         "never decrease")
+    return off
+
+
 def row_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """``concatenate([arange(s, s + n) for s, n in zip(starts, lengths)])``, vectorised.
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .rows import check_offsets
+
 
 def _file_bounds(offsets: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """Per row: the first and one-past-last row of its file (``offsets`` validated against
     ``n_rows``)."""
-    offsets = np.asarray(offsets, dtype=np.int64)
+    offsets = check_offsets(offsets, n_rows)
     lengths = np.diff(offsets)
-    if np.any(lengths < 0) or len(offsets) == 0 or offsets[0] != 0 or offsets[-1] != n_rows:
-        raise ValueError("offsets must be non-decreasing from 0 to the number of rows of X")
     return np.repeat(offsets[:-1], lengths), np.repeat(offsets[1:], lengths)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sedal.sed.rows import check_offsets
 from sedal.sed.uncertainty import entropy
 
 STRATEGIES = ("top_k", "mean", "median", "max", "mean_event", "random")
@@ -20,10 +21,7 @@ STRATEGIES = ("top_k", "mean", "median", "max", "mean_event", "random")
 
 def _check(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     values = np.asarray(values, dtype=np.float64)
-    offsets = np.asarray(offsets, dtype=np.int64)
-    if offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(values) \
-            or np.any(np.diff(offsets) < 0):
-        raise ValueError("offsets must start at 0, end at len(values) and never decrease")
+    offsets = check_offsets(offsets, len(values))
     return values, offsets, np.diff(offsets)
 
 
