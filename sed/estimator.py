@@ -294,8 +294,13 @@ class Detector(ClassifierMixin, BaseEstimator):
     def decide(self, X, groups=None, *, offsets=None) -> np.ndarray:
         """Per-segment class indices [n]: the median filter within each file, then the
         (background-weighted) argmax."""
+        return self._decided(X, groups, offsets)[2]
+
+    def _decided(self, X, groups, offsets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(raw probabilities, file offsets, decisions) of the rows ``X``."""
         probs = self.predict_proba(X)
-        return self.decide_proba(probs, offsets_of(len(probs), groups, offsets))
+        off = offsets_of(len(probs), groups, offsets)
+        return probs, off, decode(probs, off, int(self.median_kernel), float(self.bg_prior))
 
     def events_from_proba(self, probs: np.ndarray, decisions: np.ndarray,
                           duration_s: float | None = None) -> list[Event]:
@@ -312,9 +317,7 @@ class Detector(ClassifierMixin, BaseEstimator):
     def predict_events(self, X, groups=None, *, offsets=None, durations_s=None
                        ) -> list[list[Event]]:
         """The events of every file (a list per file, in file order)."""
-        probs = self.predict_proba(X)
-        off = offsets_of(len(probs), groups, offsets)
-        pred = self.decide_proba(probs, off)
+        probs, off, pred = self._decided(X, groups, offsets)
         out = []
         for i, (a, b) in enumerate(zip(off[:-1], off[1:])):
             d = None if durations_s is None else durations_s[i]
@@ -331,9 +334,7 @@ class Detector(ClassifierMixin, BaseEstimator):
         from .event_metrics import event_and_segment_f1
 
         y_idx = self._labels(y, fitting=False)
-        probs = self.predict_proba(X)
-        off = offsets_of(len(probs), groups, offsets)
-        pred = self.decide_proba(probs, off)
+        probs, off, pred = self._decided(X, groups, offsets)
         m = iou_metrics(y_idx, pred, self.class_names_)
         f1 = {}
         if reference_events is not None:
