@@ -29,6 +29,15 @@ from .model import RowView
 from .postprocess import clean_events, decode, events_with_confidence
 
 
+def unfitted(detector: Detector | None, classes: list[str], **params) -> Detector:
+    """An unfitted copy of ``detector`` (default: the paper's) over ``classes``, with
+    ``params`` set; the original is left as it is."""
+    from sklearn.base import clone
+
+    base = detector if detector is not None else Detector.paper()
+    return clone(base).set_params(classes=list(classes), **params)
+
+
 class Detector(ClassifierMixin, BaseEstimator):
     """Sound event detector over segment embeddings.
 

@@ -125,12 +125,6 @@ def reference_events(doc: Manifest, split: str = "test") -> dict:
             for f in doc.split(split)}
 
 
-def _paper(detector):
-    from .estimator import Detector
-
-    return Detector.paper() if detector is None else detector
-
-
 def score(store: FeatureStore, detector, doc: Manifest | None = None, *,
           with_f1: bool = True) -> dict:
     """Metrics of a fitted :class:`~sedal.sed.estimator.Detector` on the store's test split
@@ -153,11 +147,10 @@ def score(store: FeatureStore, detector, doc: Manifest | None = None, *,
 def fit_on_files(store: FeatureStore, files: np.ndarray, detector=None, *, threads: int = 1):
     """A fitted copy of ``detector`` (default the paper's; unfitted copy, its classes the
     store's) trained on the segments of the store's ``files``."""
-    from sklearn.base import clone
-
+    from .estimator import unfitted
     from .model import RowView
 
-    det = clone(_paper(detector)).set_params(classes=list(store.classes), threads=threads)
+    det = unfitted(detector, store.classes, threads=threads)
     rows = store.rows(np.sort(files))
     return det.fit(RowView(store.embeddings, rows), store.labels[rows].astype(np.int64))
 

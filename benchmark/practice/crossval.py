@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import clone
 
 from sedal.core.rng import derive_rng
-from sedal.sed.estimator import Detector
+from sedal.sed.estimator import Detector, unfitted
 from sedal.sed.evaluate import iou_metrics
 from sedal.sed.postprocess import choose_postprocess, events_with_confidence
 from sedal.sed.rows import file_rows
@@ -38,12 +38,6 @@ def file_folds(n: int, random_state: int, n_folds: int = MAX_FOLDS
     return [(np.setdiff1d(order, order[f::k]), order[f::k]) for f in range(k)]
 
 
-def _fold_detector(detector: Detector | None, classes: list[str]) -> Detector:
-    """An unfitted copy of ``detector`` (default the paper's) over ``classes``."""
-    return clone(detector if detector is not None else Detector.paper()).set_params(
-        classes=list(classes))
-
-
 def out_of_fold(embs: list[np.ndarray], labels: list[np.ndarray], classes: list[str],
                 folds: list[tuple[np.ndarray, np.ndarray]],
                 detector: Detector | None = None
@@ -52,7 +46,7 @@ def out_of_fold(embs: list[np.ndarray], labels: list[np.ndarray], classes: list[
     in no test fold), each fold's copy of ``detector`` fitted on its train recordings only."""
     out: list = [None] * len(embs)
     for train, test in folds:
-        det = _fold_detector(detector, classes).fit(
+        det = unfitted(detector, classes).fit(
             np.concatenate([embs[i] for i in train]), np.concatenate([labels[i] for i in train]))
         X = np.concatenate([embs[i] for i in test])
         offsets = np.concatenate([[0], np.cumsum([len(embs[i]) for i in test])])
@@ -129,7 +123,7 @@ def cross_validate(embs: list[np.ndarray], labels: list[np.ndarray], classes: li
     if n < MIN_RECORDINGS or len({int(c) for lab in labels for c in np.unique(lab)}) < 2:
         return None
     folds = file_folds(n, random_state)
-    det = _fold_detector(detector, classes)
+    det = unfitted(detector, classes)
     held = out_of_fold(embs, labels, classes, folds, det)
     iou = _pooled_iou(held, labels, classes)
     raw = {i: events_with_confidence(p, d, classes, det.segment_s, det.hop_s)
@@ -204,7 +198,7 @@ def tune_detector(X: np.ndarray, y: np.ndarray, offsets: np.ndarray, files: np.n
     """
     from sklearn.model_selection import GroupKFold
 
-    base = _fold_detector(detector, classes)
+    base = unfitted(detector, classes)
     files = np.sort(np.asarray(files))
     n_splits = min(n_splits, len(files))
     if n_splits < 2:
