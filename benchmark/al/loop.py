@@ -85,9 +85,15 @@ class RunConfig:
     warm_start: bool = True
     features: str = "yamnet-patch-0.12-0.06-float32"
     detector: DetectorSpec = PAPER_DETECTOR
+    seed_set: str = "random"  # how the seed set is drawn (sedal.benchmark.al.pool)
 
     def __post_init__(self):
+        from sedal.benchmark.al.pool import SEED_SETS
+
         check_strategy(self.strategy, self.k, self.diversify)
+        if self.seed_set not in SEED_SETS:
+            raise BenchmarkError(f"unknown seed set {self.seed_set!r}; choose from "
+                                 + ", ".join(SEED_SETS))
         if self.factor < 1:
             raise BenchmarkError("the diversification factor must be >= 1")
         validate_schedule(self.schedule)
@@ -127,6 +133,8 @@ class RunConfig:
             d.pop("k")
         if self.diversify == "none":
             d.pop("factor")
+        if self.seed_set == "random":
+            d.pop("seed_set")
         d["schedule"] = list(self.schedule)
         return d
 
@@ -140,7 +148,8 @@ class RunConfig:
         """What makes runs comparable on one dataset: every setting except the strategy, its
         parameters and the seed (schedule, warm starts, features, detector)."""
         d = self.key_dict()
-        for name in ("strategy", "seed", "k", "diversify", "factor", "manifest_sha256"):
+        for name in ("strategy", "seed", "k", "diversify", "factor", "manifest_sha256",
+                     "schedule"):
             d.pop(name, None)
         return sha256_bytes(canonical_json(d).encode())[:8]
 
@@ -161,7 +170,8 @@ class RunConfig:
         return sha256_bytes(canonical_json({
             "manifest_sha256": self.manifest_sha256, "strategy": self.strategy,
             "k": self.k, "diversify": self.diversify, "factor": self.factor,
-            "seed": self.seed}).encode())[:20]
+            "seed": self.seed, **({"seed_set": self.seed_set} if self.seed_set != "random"
+                                  else {})}).encode())[:20]
 
     @property
     def label(self) -> str:
@@ -186,6 +196,8 @@ class RunData:
     file_means: np.ndarray | None = field(default=None)
     spec: dict = field(default_factory=dict)  # the dataset's DatasetSpec, as a dict
     library: str = ""  # name of its source library
+    file_ids: list[str] = field(default_factory=list)
+    events: list[tuple] = field(default_factory=list)  # per file: ((onset_s, offset_s, label),)
 
     def describe(self, manifest_sha256: str) -> dict:
         """What a report needs to find and name this dataset (folder, content id, spec)."""
@@ -222,7 +234,9 @@ def load_run_data(store, doc: Manifest, dataset_name: str) -> RunData:
         splits=store.splits, has_events=np.array([bool(f.events) for f in files]),
         durations=np.full(len(files), float(doc.spec.duration)),
         classes=store.classes, dataset_id=doc.dataset_id, dataset_name=dataset_name,
-        spec=doc.spec.to_dict(), library=doc.sources.name)
+        spec=doc.spec.to_dict(), library=doc.sources.name, file_ids=[f.id for f in files],
+        events=[tuple((round(e.event_time, 6), round(e.event_time + e.event_duration, 6),
+                       e.label) for e in f.events) for f in files])
 
 
 def file_mean_embeddings(data: RunData) -> np.ndarray:
@@ -246,15 +260,18 @@ def schedule_counts(schedule, n_train: int) -> list[int]:
     return counts
 
 
-def evaluate(data: RunData, detector: Detector, test: np.ndarray) -> dict:
-    """Total, macro and per-class IoU of a fitted detector on the test files
-    (:meth:`sedal.sed.estimator.Detector.score`)."""
+def evaluate(data: RunData, detector: Detector, test: np.ndarray, *,
+             costly: bool = True) -> dict:
+    """Every metric of a fitted detector on the test files
+    (:func:`sedal.benchmark.al.metrics.evaluate_test`); ``costly``: also PSDS and segment
+    F1."""
+    from sedal.benchmark.al.metrics import evaluate_test
+
     rows = data.rows(test)
-    out = detector.score(data.X[rows], data.labels[rows], offsets=data.local_offsets(test))
-    flat = {"total_iou": out.total_iou, "macro_iou": out.macro_iou}
-    for c, v in out.per_class_iou.items():
-        flat[f"iou_{c}"] = v
-    return flat
+    ids = [data.file_ids[i] for i in test]
+    ref = {data.file_ids[i]: list(data.events[i]) for i in test}
+    return evaluate_test(detector, data.X[rows], data.labels[rows], data.local_offsets(test),
+                         ids, ref, float(data.durations[test[0]]), costly=costly)
 
 
 def new_detector(data: RunData, cfg: RunConfig) -> Detector:
@@ -272,60 +289,81 @@ def fit(data: RunData, files: np.ndarray, detector: Detector) -> Detector:
 def run_al(data: RunData, cfg: RunConfig, *, progress=None) -> list[dict]:
     """Run one AL configuration; returns one row per iteration.
 
-    Randomness: the seed set depends only on (seed, dataset), so every
-    strategy starts from the same labelled files for a given seed; query
-    tie-breaks and random choices come from (seed, run key).
+    Randomness: the seed set depends only on (seed, dataset) (and the seed-set rule), so
+    every strategy starts from the same labelled files for a given seed; query tie-breaks
+    and random choices come from (seed, query key). After each fit the model predicts the
+    whole training split once: the next query scores the unlabelled part of it, and the
+    stopping signal compares its decisions with the previous model's.
     """
     from threadpoolctl import threadpool_limits
+
+    from sedal.benchmark.al import pool as P
+    from sedal.benchmark.al.metrics import costly_iterations
 
     train = np.flatnonzero(data.splits == "train")
     test = np.flatnonzero(data.splits == "test")
     counts = schedule_counts(cfg.schedule, len(train))
-    seed_rng = derive_rng(cfg.seed, "seed-set", cfg.manifest_sha256)
+    costly = costly_iterations([c / len(train) for c in counts])
+    seed_rng = derive_rng(cfg.seed, "seed-set", cfg.manifest_sha256, *(
+        [cfg.seed_set] if cfg.seed_set != "random" else []))
     query_rng = derive_rng(cfg.seed, "query", cfg.query_key)
-    labelled = np.sort(seed_rng.choice(train, size=counts[0], replace=False))
-    rows = []
+    event_classes = list(data.classes[1:])
+    labelled = P.draw_seed_set(train, counts[0], seed_rng, cfg.seed_set,
+                               [{e[2] for e in evs} for evs in data.events], event_classes)
+    start = P.cold_start(data.events, labelled, event_classes)
+    train_rows, train_off = data.rows(train), data.local_offsets(train)
+    rows, probs_train, previous = [], None, None
     det = new_detector(data, cfg)
     with threadpool_limits(limits=1):  # same bytes whatever the number of workers
         for it, target in enumerate(counts):
             if it > 0:
-                pool = np.setdiff1d(train, labelled)
-                batch = target - len(labelled)
-                if cfg.strategy == "random":
-                    scores = aggregation.random(len(pool), query_rng)
-                else:
-                    pr = data.rows(pool)
-                    probs = det.predict_proba(data.X[pr])
-                    scores = aggregation.file_scores(cfg.strategy, probs,
-                                                     data.local_offsets(pool), k=cfg.k)
-                order = aggregation.rank(scores, query_rng)
-                if cfg.diversify == "farthest":
-                    chosen_local = _farthest(order, batch, cfg.factor,
-                                             file_mean_embeddings(data), pool, labelled)
-                else:
-                    chosen_local = diversify.select(cfg.diversify, order, batch,
-                                                    factor=cfg.factor, rng=query_rng)
-                labelled = np.sort(np.concatenate([labelled, pool[chosen_local]]))
+                labelled = _query(data, cfg, train, train_off, labelled, target, probs_train,
+                                  query_rng)
             t0 = time.perf_counter()
             fit(data, labelled, det)
             fit_s = time.perf_counter() - t0
-            metrics = evaluate(data, det, test)
+            metrics = evaluate(data, det, test, costly=it in costly)
+            probs_train = det.predict_proba(data.X[train_rows])
+            decisions = det.decide_proba(probs_train, train_off)
+            kappa = P.agreement(previous, decisions)
+            previous = decisions
             rows.append({
                 "run_key": cfg.key, "dataset_id": data.dataset_id, "dataset": data.dataset_name,
                 "strategy": cfg.strategy, "label": cfg.label,
                 "k": cfg.k if cfg.strategy == "top_k" else None,
-                "diversify": cfg.diversify, "seed": cfg.seed, "iteration": it,
-                "n_labelled": int(len(labelled)),
+                "diversify": cfg.diversify, "seed_set": cfg.seed_set, "seed": cfg.seed,
+                "iteration": it, "n_labelled": int(len(labelled)),
                 "fraction": len(labelled) / len(train),
                 "labelled_seconds": float(data.durations[labelled].sum()),
-                "labelled_event_fraction": float(data.has_events[labelled].mean()),
-                **metrics, "fit_seconds": round(fit_s, 4), "solver_iterations": det.n_iter_,
+                **P.makeup(data.events, labelled, event_classes), **start,
+                **metrics, "stop_kappa": kappa, "fit_seconds": round(fit_s, 4),
+                "solver_iterations": det.n_iter_,
                 "converged": det.converged_, "manifest_sha256": cfg.manifest_sha256,
                 "settings_key": cfg.settings_key, "features": cfg.features,
             })
             if progress is not None:
                 progress()
     return rows
+
+
+def _query(data, cfg, train, train_off, labelled, target, probs_train, rng) -> np.ndarray:
+    """The labelled files after one query of ``target - len(labelled)`` files (sorted)."""
+    pool = np.setdiff1d(train, labelled)
+    batch = target - len(labelled)
+    if cfg.strategy == "random":
+        scores = aggregation.random(len(pool), rng)
+    else:
+        local = file_rows(train_off, np.searchsorted(train, pool))
+        scores = aggregation.file_scores(cfg.strategy, probs_train[local],
+                                         data.local_offsets(pool), k=cfg.k)
+    order = aggregation.rank(scores, rng)
+    if cfg.diversify == "farthest":
+        chosen_local = _farthest(order, batch, cfg.factor, file_mean_embeddings(data), pool,
+                                 labelled)
+    else:
+        chosen_local = diversify.select(cfg.diversify, order, batch, factor=cfg.factor,
+                                        rng=rng)
+    return np.sort(np.concatenate([labelled, pool[chosen_local]]))
 
 
 def _farthest(order, batch, factor, feats, pool, labelled):
@@ -347,7 +385,7 @@ def supervised_reference(data: RunData, cfg: RunConfig) -> dict:
         t0 = time.perf_counter()
         det = fit(data, train, Detector.from_spec(cfg.detector, classes=list(data.classes)))
         fit_s = time.perf_counter() - t0
-        out = evaluate(data, det, test)
+        out = evaluate(data, det, test, costly=True)
     return {**out, "fit_seconds": round(fit_s, 3), "n_train_files": int(len(train)),
             "solver_iterations": det.n_iter_, "converged": det.converged_,
             "reference_key": cfg.reference_key, "manifest_sha256": cfg.manifest_sha256,

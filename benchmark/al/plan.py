@@ -21,16 +21,11 @@ from sedal.generator.spec import STUDY_GRID, DatasetSpec
 STUDY_STRATEGIES = ("random", "mean", "median", "mean_event", "top_k")
 
 
-#: Strategies the study's claims need on each dataset of the grid besides SNR 0 / r 0.2
-#: (all five there); their runs go first, so that a cut-short main job still decides them.
-CLAIM_STRATEGIES = {(10.0, 0.2): ("top_k", "random"), (-10.0, 0.2): ("top_k", "random"),
-                    (0.0, 1.0): ("top_k", "mean", "random")}
-
 
 K_SWEEP = (1, 3, 5, 10, 20, 50)
 
 
-DIVERSIFIED = ("top_k", "mean")
+DIVERSIFIED = ("top_k", "mean", "median")
 
 
 #: Most seeds one command may expand to (a typo such as 0-10000000000 is an error).
@@ -73,55 +68,68 @@ class Experiment:
     seeds: tuple[int, ...] | None = None  # None: the command's --seeds
     priority: int = 0  # runs of lower priority go first (the claims' runs before the rest)
     builtin: str = DEFAULT_BUILTIN  # the built-in library to build it from (no --sources)
+    builtin_seed: int = 0  # which build of that library
+    max_fraction: float | None = None  # cut the command's schedule here (None: keep it)
+    seed_set: str = "random"  # how seed sets are drawn (sedal.benchmark.al.pool)
+
+
+#: Replicated runs stop here: the claims use budgets of 0.5-10 % (claims.toml); one
+#: realisation per cell keeps the whole schedule for the curve figures.
+CLAIM_BUDGET = 0.10
+
+#: Realisations (dataset seeds) of the main cell and of every other cell and arm.
+MAIN_REALISATIONS, OTHER_REALISATIONS = 5, 3
 
 
 def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0, *,
                seeds: list[int] | None = None, long_seeds: list[int] | None = None,
                dataset_seeds: list[int] | None = None,
-               builtin: str = DEFAULT_BUILTIN) -> list[Experiment]:
-    """The study's grid and seed protocol.
+               builtin: str = DEFAULT_BUILTIN, builtin_seed: int = 0,
+               seed_set: str = "random") -> list[Experiment]:
+    """The study's grid on replicated dataset realisations (the unit of inference).
 
-    - 4 datasets (SNR 0 / +10 / -10 at r 0.2, SNR 0 at r 1) x 5 strategies (``seeds``);
-    - on SNR 0, r 0.2: the K sweep and diversification (``seeds``), and Top-10 and Mean
-      over ``long_seeds`` (the study's Fig. 3 uses 20);
-    - random over dataset realisations: SNR 0, r 0.2 rebuilt with each of
-      ``dataset_seeds`` (seed ``seed`` is the main dataset), random over ``seeds`` on each.
+    - SNR 0, r 0.2 (the main cell) on the first :data:`MAIN_REALISATIONS` of
+      ``dataset_seeds`` and every other cell of :data:`~sedal.generator.spec.STUDY_GRID` on
+      the first :data:`OTHER_REALISATIONS`: the five main-comparison strategies, ``seeds``
+      each (seed sets paired across strategies within a realisation);
+    - on the main cell's first :data:`OTHER_REALISATIONS` realisations: the K sweep and
+      Top-10, Mean and Median x {farthest, random_selection};
+    - ``long_seeds``: extra seeds of Top-10 and Mean on the first realisation;
+    - every run stops at :data:`CLAIM_BUDGET` except the five main strategies on the first
+      realisation of each cell (``seed``), which keep the whole schedule.
 
-    ``seeds=None`` means the command's ``--seeds`` everywhere. Datasets of a built-in
-    library other than the default live under ``data_root/builtin-<name>``.
+    ``seeds=None`` means the command's ``--seeds``. Realisation ``seed`` lives in
+    ``data_root/<cell>``, others in ``<cell>_dseed<s>``; datasets of a built-in library other
+    than the default (or another build seed) under ``data_root/builtin-<name>[-seed<n>]``.
     """
     import dataclasses
 
-    exps = []
-    if builtin != DEFAULT_BUILTIN:
-        data_root = data_root / f"builtin-{builtin}"
+    dseeds = [seed] + [d for d in (dataset_seeds or []) if d != seed]
+    if builtin != DEFAULT_BUILTIN or builtin_seed:
+        data_root = data_root / (f"builtin-{builtin}" + (f"-seed{builtin_seed}"
+                                                          if builtin_seed else ""))
     if n_files != 2500 or seed != 0:  # keep non-standard builds apart from the standard grid
         data_root = data_root / f"n{n_files}_seed{seed}"
+    exps = []
     for snr, ratio in STUDY_GRID:
-        spec = DatasetSpec(n_files=n_files, snr=snr, event_ratio=ratio, seed=seed)
-        path = str(data_root / spec.default_dirname())
         main = (snr, ratio) == STUDY_GRID[0]
-        for s in STUDY_STRATEGIES:
-            needed = main or s in CLAIM_STRATEGIES.get((snr, ratio), ())
-            exps.append(Experiment(path, s, 10, "none", spec.to_dict(), priority=0 if needed
-                                   else 1))
-        if main:
-            exps += [Experiment(path, "top_k", k, "none", spec.to_dict(), priority=2)
-                     for k in K_SWEEP if k != 10]
-            exps += [Experiment(path, s, 10, d, spec.to_dict(), priority=2)
-                     for s in DIVERSIFIED for d in ("farthest", "random_selection")]
-            if long_seeds:
-                exps += [Experiment(path, s, k, "none", spec.to_dict(), tuple(long_seeds))
-                         for s, k in (("top_k", 10), ("mean", 10))]
-            for ds_seed in dataset_seeds or []:
-                if ds_seed == seed:
-                    continue
-                other = spec.replace(seed=ds_seed)
-                exps.append(Experiment(str(data_root / f"{other.default_dirname()}"
-                                                       f"_dseed{ds_seed}"),
-                                       "random", 10, "none", other.to_dict(),
-                                       tuple(seeds) if seeds else None))
-    return [dataclasses.replace(e, builtin=builtin) for e in exps]
+        for i, ds in enumerate(dseeds[:MAIN_REALISATIONS if main else OTHER_REALISATIONS]):
+            spec = DatasetSpec(n_files=n_files, snr=snr, event_ratio=ratio, seed=ds)
+            name = spec.default_dirname() + ("" if ds == seed else f"_dseed{ds}")
+            path, d = str(data_root / name), spec.to_dict()
+            cut = None if i == 0 else CLAIM_BUDGET
+            exps += [Experiment(path, s, 10, "none", d, max_fraction=cut,
+                                priority=0 if main else 1) for s in STUDY_STRATEGIES]
+            if main and i < OTHER_REALISATIONS:
+                exps += [Experiment(path, "top_k", k, "none", d, priority=2,
+                                    max_fraction=CLAIM_BUDGET) for k in K_SWEEP if k != 10]
+                exps += [Experiment(path, s, 10, dv, d, priority=2, max_fraction=CLAIM_BUDGET)
+                         for s in DIVERSIFIED for dv in ("farthest", "random_selection")]
+            if main and i == 0 and long_seeds:
+                exps += [Experiment(path, s, 10, "none", d, tuple(long_seeds), priority=3)
+                         for s in ("top_k", "mean")]
+    return [dataclasses.replace(e, builtin=builtin, builtin_seed=builtin_seed,
+                                seed_set=seed_set) for e in exps]
 
 
 REAL_GRID = ((0.0, 0.2), (0.0, 1.0))
@@ -253,7 +261,7 @@ def ensure_dataset(exp: Experiment, *, features=None, sources=None, jobs: int = 
         from sedal.generator.dataset import make_dataset
 
         make_dataset(DatasetSpec.from_dict(exp.spec), path, sources=sources, jobs=jobs,
-                     progress=progress, builtin=exp.builtin)
+                     progress=progress, builtin=exp.builtin, builtin_seed=exp.builtin_seed)
     elif exp.spec is not None:
         _check_library(path, sources, exp.builtin)
     try:
@@ -324,13 +332,18 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
         path = str(Path(e.dataset).resolve())
         for seed in (e.seeds if e.seeds is not None else seeds):
             cfg = RunConfig(path, datasets[path], e.strategy, seed, k=e.k,
-                            diversify=e.diversify, factor=factor, schedule=sched,
-                            warm_start=warm_start, features=features.name(), detector=preset)
+                            diversify=e.diversify, factor=factor,
+                            schedule=cut_schedule(sched, e.max_fraction),
+                            warm_start=warm_start, features=features.name(), detector=preset,
+                            seed_set=e.seed_set)
             if cfg.key not in seen:
                 seen.add(cfg.key)
                 runs.append(cfg)
             priority[cfg.key] = min(priority.get(cfg.key, e.priority), e.priority)
-    settings = {"seeds": seeds, "schedule": list(sched), "factor": factor,
+    from sedal.benchmark.stats.prereg import claims_sha256
+
+    settings = {"claims_sha256": claims_sha256(), "seeds": seeds, "schedule": list(sched),
+                "factor": factor,
                 "warm_start": warm_start, "features": features.name(),
                 "detector": detector.to_dict(),
                 **({"detector_preset": dataclasses.replace(preset, settings=detector).to_dict()}

@@ -57,8 +57,11 @@ def execute_run(cfg: RunConfig) -> dict:
     from sedal.benchmark.al.loop import run_al
 
     data = _run_data(cfg.dataset, cfg.features, cfg.recipe)
+    from sedal.benchmark.stats.prereg import claims_sha256
+
     rows = run_al(data, cfg)
     return {"key": cfg.key, "config": {"dataset": cfg.dataset, **cfg.key_dict()},
+            "claims_sha256": claims_sha256(),
             "reference_key": cfg.reference_key, "settings_key": cfg.settings_key,
             "dataset_info": data.describe(cfg.manifest_sha256), "rows": rows}
 

@@ -94,15 +94,22 @@ def add_run(sub) -> None:
     p.add_argument("--config", type=Path, default=None,
                    help="a grid in TOML (flags given here win over it)")
     strategy_args(p)
-    p.add_argument("--seeds", default=None, help="AL seeds, e.g. 0-4 or 0,1,2 (default 0-4)")
+    p.add_argument("--seeds", default=None,
+                   help="AL seeds, e.g. 0-4 or 0,1,2 (default 0-4; with --all 0-2 on each "
+                        "dataset realisation)")
     p.add_argument("--schedule", default=None,
                    help="cumulative labelled fractions, comma separated (default: the "
                         "study's)")
     p.add_argument("--max-fraction", type=float, default=None, help="cut the schedule here")
-    p.add_argument("--long-seeds", default="0-19",
-                   help="with --all: seeds of Top-10 and Mean on SNR 0, r 0.2 (study Fig. 3)")
+    p.add_argument("--long-seeds", default=None,
+                   help="with --all: extra seeds of Top-10 and Mean on the first realisation "
+                        "of SNR 0, r 0.2 (default none)")
     p.add_argument("--dataset-seeds", default="0-4",
-                   help="with --all: dataset realisations of SNR 0, r 0.2 that random runs on")
+                   help="with --all: dataset realisations; the main cell uses the first 5, "
+                        "every other cell and arm the first 3")
+    p.add_argument("--seed-set", choices=("random", "stratified"), default="random",
+                   help="how seed sets are drawn: uniformly (the study) or with >= 1 file of "
+                        "every event class first")
     detector_args(p)
     feature_args(p)
     p.add_argument("--cold", action="store_true",
@@ -140,7 +147,8 @@ def run_run(args) -> int:
         raise BenchmarkError("run needs exactly one of: a dataset dir, --all, --config"
                              + (f" (got {' and '.join(chosen)})" if chosen else ""))
     # precedence: defaults < the TOML config < flags given on the command line
-    seeds, schedule = al_plan.parse_seeds("0-4"), DEFAULT_SCHEDULE
+    seeds = al_plan.parse_seeds("0-2" if args.all and args.grid == "study" else "0-4")
+    schedule = DEFAULT_SCHEDULE
     if args.config:
         cfg = al_plan.load_config(args.config)
         exps = al_plan.experiments_from_config(cfg, args.config.parent)
@@ -161,11 +169,13 @@ def run_run(args) -> int:
         exps = al_plan.real_grid(args.data, n_files=args.n_files or 500)
     elif args.all:
         exps = al_plan.study_grid(args.data, n_files=args.n_files or 2500,
-                                 seeds=seeds, long_seeds=al_plan.parse_seeds(args.long_seeds),
+                                 seeds=seeds, long_seeds=(al_plan.parse_seeds(args.long_seeds)
+                                                          if args.long_seeds else None),
                                  dataset_seeds=al_plan.parse_seeds(args.dataset_seeds),
-                                 builtin=args.builtin)
+                                 builtin=args.builtin, seed_set=args.seed_set)
     elif args.dataset:
-        exps = [al_plan.Experiment(str(args.dataset), args.strategy, args.k, args.diversify)]
+        exps = [al_plan.Experiment(str(args.dataset), args.strategy, args.k, args.diversify,
+                                   seed_set=args.seed_set)]
     progress = not args.quiet
     plan = al_plan.resolve(exps, seeds, schedule=schedule, max_fraction=args.max_fraction,
                            detector=detector_of(args), features=feature_params(args),
