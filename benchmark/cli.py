@@ -19,7 +19,7 @@ from sedal.sed.errors import SedError
 #: Every command: name -> (module holding add_NAME and run_NAME), in help order.
 COMMANDS = {"embed": al, "supervised": al, "run": al, "query": practice, "detect": practice,
             "annotate": practice, "weights": practice, "labels": practice,
-            "difficulty": studies, "detectors": studies, "compare": al, "report": al}
+            "difficulty": studies, "detectors": studies, "compare": al, "report": al, "ceiling": al}
 
 
 def build_parser() -> argparse.ArgumentParser:

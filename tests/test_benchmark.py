@@ -37,8 +37,18 @@ def test_rows_for_every_iteration_and_report(results_1, capsys):
     assert len(rows) == 2 * 2 * n_iter
     for r in rows:
         for key in ("dataset_id", "strategy", "seed", "iteration", "n_labelled", "fraction",
-                    "labelled_seconds", "labelled_event_fraction", "total_iou", "iou_dog"):
+                    "labelled_seconds", "labelled_event_fraction", "total_iou", "iou_dog",
+                    "event_f1", "event_f1_dog", "labelled_events", "labelled_events_dog",
+                    "labelled_event_seconds", "cold_start", "seed_event_files",
+                    "seed_classes"):
             assert r[key] != ""
+    # the costly metrics at their budgets and the last iteration, the stopping signal after
+    # the first
+    last = max(int(r["iteration"]) for r in rows)
+    for r in rows:
+        if int(r["iteration"]) == last:
+            assert r["psds1"] != "" and r["psds2"] != "" and r["segment_f1"] != ""
+        assert (r["stop_kappa"] == "") == (r["iteration"] == "0")
     # every strategy starts from the same seed set for a given seed
     first = {(r["strategy"], r["seed"]): r["total_iou"] for r in rows if r["iteration"] == "0"}
     assert first[("top_k", "0")] == first[("random", "0")]
@@ -50,6 +60,17 @@ def test_rows_for_every_iteration_and_report(results_1, capsys):
     assert "data:image/png;base64," in html and "<table>" in html
     md = (rep / "report.md").read_text()
     assert "top_k(K=10)" in md and "random" in md and "Fully supervised total IoU" in md
+    assert md.index("## Verdicts") < md.index("## Per dataset")
+    doc = json.loads((rep / "claims.json").read_text())
+    assert {c["id"] for c in doc["claims"]} == set("abcdefghij")
+    fields = {"id", "text", "world", "cell", "verdict", "effect", "ci", "p", "p_adj", "test",
+              "confirming_test", "confirming_verdict", "confirming_p", "sesoi",
+              "n_realisations", "n_seeds", "power_at_sesoi", "needed_realisations",
+              "underpowered", "claims_sha256"}
+    for c in doc["claims"]:
+        assert fields <= set(c)
+        # one dataset realisation decides nothing
+        assert c["verdict"] == "INCONCLUSIVE" and c["underpowered"]
 
 
 def test_finished_runs_are_skipped(results_1, al_dataset, capsys, monkeypatch):

@@ -198,6 +198,7 @@ class RunData:
     library: str = ""  # name of its source library
     file_ids: list[str] = field(default_factory=list)
     events: list[tuple] = field(default_factory=list)  # per file: ((onset_s, offset_s, label),)
+    sources: list[tuple] = field(default_factory=list)  # per file: its foreground clip paths
 
     def describe(self, manifest_sha256: str) -> dict:
         """What a report needs to find and name this dataset (folder, content id, spec)."""
@@ -236,7 +237,8 @@ def load_run_data(store, doc: Manifest, dataset_name: str) -> RunData:
         classes=store.classes, dataset_id=doc.dataset_id, dataset_name=dataset_name,
         spec=doc.spec.to_dict(), library=doc.sources.name, file_ids=[f.id for f in files],
         events=[tuple((round(e.event_time, 6), round(e.event_time + e.event_duration, 6),
-                       e.label) for e in f.events) for f in files])
+                       e.label) for e in f.events) for f in files],
+        sources=[tuple(e.source for e in f.events) for f in files])
 
 
 def file_mean_embeddings(data: RunData) -> np.ndarray:

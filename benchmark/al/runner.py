@@ -138,10 +138,23 @@ class ResultsStore:
         """``{reference_key: reference}`` of every reference file."""
         out = {}
         for p in sorted((self.root / "references").glob("*.json")):
+            if p.name.startswith("ceiling-"):
+                continue
             d = _read_json(p, dict)
             if not _valid_reference(d):
                 raise BenchmarkError(f"reference file {p} is not a supervised reference of "
                                      "this sedal; delete it and run again to recompute it")
+            out[d["reference_key"]] = d
+        return out
+
+    def ceilings(self) -> dict[str, dict]:
+        """``{reference_key: ceiling}`` (:mod:`sedal.benchmark.al.ceiling`)."""
+        out = {}
+        for p in sorted((self.root / "references").glob("ceiling-*.json")):
+            d = _read_json(p, dict)
+            if not _valid_reference(d):
+                raise BenchmarkError(f"ceiling file {p} is damaged; delete it and run "
+                                     "sedbench ceiling again")
             out[d["reference_key"]] = d
         return out
 

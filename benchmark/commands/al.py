@@ -228,3 +228,34 @@ def run_report(args) -> int:
     out = write_report(args.results, args.out, progress=not args.quiet)
     print(f"wrote {out / 'report.md'} and {out / 'report.html'}")
     return 0
+
+
+def add_ceiling(sub) -> None:
+    p = sub.add_parser("ceiling", help="the ceiling reference of a results dir's main-cell "
+                                       "datasets: class weights, C and median kernel chosen "
+                                       "by source-grouped cross-validation on the training "
+                                       "split")
+    p.add_argument("results", type=Path, help="results dir")
+    p.add_argument("--snr", type=float, default=0.0, help="cell SNR in dB (default 0)")
+    p.add_argument("--ratio", type=float, default=0.2, help="cell event ratio (default 0.2)")
+    p.add_argument("--jobs", type=int, default=1, help="local worker processes")
+    add_output_options(p)
+
+
+def run_ceiling(args) -> int:
+    import time
+
+    from sedal.benchmark.al.ceiling import compute_ceilings
+
+    if args.jobs < 1:
+        raise BenchmarkError(f"--jobs must be >= 1, got {args.jobs}")
+    t0 = time.perf_counter()
+    done = compute_ceilings(args.results, snr=args.snr, ratio=args.ratio, jobs=args.jobs,
+                            progress=not args.quiet)
+    for d in done:
+        c = d["chosen"]
+        print(f"{d['dataset_info']['name']}: ceiling total IoU {d['total_iou']:.3f} "
+              f"(class weights {c['class_weight']}, C {c['C']:g}, median {c['kernel']}; "
+              f"CV IoU {c['cv_total_iou']:.3f})")
+    print(f"{len(done)} ceiling(s) in {time.perf_counter() - t0:.0f} s")
+    return 0

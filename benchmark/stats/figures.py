@@ -147,3 +147,44 @@ def _label_order(label: str):
     if m:
         return (1, 0, int(m.group(1)), label)
     return (2, 0, 0, label)
+
+
+def realisation_curves(groups: list[Group], labels, out: Path, stem: str, title: str,
+                       hi: float = 0.10) -> int:
+    """Study Fig. 3 on realisations: per strategy, the mean over realisations of each
+    realisation's mean curve up to ``hi``, with a 95 % t band over realisations -- every
+    band from the same realisations (those where every label ran). Returns their number."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    same = [g for g in groups if all(lab in g.curves for lab in labels)]
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for label in labels:
+        per = []
+        for g in same:
+            f, m, _, _ = g.mean_curve(label)
+            keep = f <= hi + 1e-9
+            per.append((f[keep], m[keep]))
+        if not per:
+            continue
+        n = min(len(f) for f, _ in per)
+        f = per[0][0][:n]
+        ys = np.array([m[:n] for _, m in per])
+        mean = ys.mean(axis=0)
+        ax.plot(f * 100, mean, marker="o", ms=3, color=colour(label),
+                label=f"{label} ({len(ys)} realisations)")
+        if len(ys) > 1:
+            half = np.array([C.t_ci(ys[:, i])[1] - mean[i] for i in range(n)])
+            ax.fill_between(f * 100, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1),
+                            color=colour(label), alpha=0.15, lw=0)
+    _percent_axis(ax)
+    ax.set_xlabel("labelled training files (%)")
+    ax.set_ylabel("total IoU (test)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, out, stem)
+    plt.close(fig)
+    return len(same)

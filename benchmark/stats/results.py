@@ -72,10 +72,12 @@ class Group:
     settings_key: str
     reference_key: str
     curves: dict = field(default_factory=lambda: defaultdict(dict))  # label -> seed -> (f, y)
+    rows: dict = field(default_factory=lambda: defaultdict(dict))  # label -> seed -> rows
     fits: int = 0
     not_converged: int = 0
     odd: list = field(default_factory=list)  # runs left out of a curve, with the reason
     reference: dict | None = None
+    ceiling: dict | None = None  # the cross-validated ceiling reference, if computed
     name: str = ""
 
     @property
@@ -121,7 +123,10 @@ class Results:
         if not records:
             raise BenchmarkError(f"{store.root} holds no finished runs; run sedbench run first")
         refs = store.references()
+        ceilings = store.ceilings()
         self.detectors: set[str] = set()
+        self.claims_sha256 = {rec["claims_sha256"] for rec in records
+                              if isinstance(rec.get("claims_sha256"), str)}
         groups: dict[tuple[str, str], Group] = {}
         for rec in records:
             info = rec.get("dataset_info")
@@ -145,12 +150,14 @@ class Results:
                     g.odd.append(f"{label} seed {seed}: {len(f)} points instead of {len(f0)}")
                     continue
             have[seed] = (f, y)
+            g.rows[label][seed] = rows
         by_manifest = defaultdict(list)
         for (msha, _), g in groups.items():
             by_manifest[msha].append(g)
         for gs in by_manifest.values():
             for g in gs:
                 g.reference = refs.get(g.reference_key)
+                g.ceiling = ceilings.get(g.reference_key)
                 g.name = f"{g.info['name']} ({g.info['manifest_sha256'][:8]})"
                 if len(gs) > 1:
                     g.name += f" · settings {g.settings_key}"

@@ -1,0 +1,40 @@
+"""The main job's grid: informed strategies on replicated realisations, the budget cut, the
+pre-registration recorded and checked."""
+
+from collections import Counter
+from pathlib import Path
+
+from sedal.benchmark.al.plan import CLAIM_BUDGET, STUDY_STRATEGIES, study_grid
+from sedal.benchmark.stats import prereg
+
+
+def test_every_main_strategy_runs_on_five_realisations_of_the_main_cell_and_three_elsewhere():
+    exps = study_grid(Path("data"), dataset_seeds=[0, 1, 2, 3, 4])
+    per_cell = Counter()
+    for e in exps:
+        if e.k == 10 and e.diversify == "none" and e.seeds is None:
+            per_cell[(e.spec["snr"], e.spec["event_ratio"], e.strategy)] += 1
+    for s in STUDY_STRATEGIES:
+        assert per_cell[(0.0, 0.2, s)] == 5
+        for cell in ((10.0, 0.2), (-10.0, 0.2), (0.0, 1.0)):
+            assert per_cell[(*cell, s)] == 3
+    sweeps = [e for e in exps if e.k != 10 or e.diversify != "none"]
+    assert {e.spec["seed"] for e in sweeps} == {0, 1, 2}
+    assert {e.strategy for e in sweeps if e.diversify != "none"} == {"top_k", "mean", "median"}
+    # one realisation per cell keeps the whole schedule (the curve figures); the rest stop at
+    # the claims' budget
+    full = [e for e in exps if e.max_fraction is None]
+    assert {e.spec["seed"] for e in full} == {0} and all(e.diversify == "none" and e.k == 10
+                                                         for e in full)
+    assert all(e.max_fraction == CLAIM_BUDGET for e in exps if e.spec["seed"] != 0)
+
+
+def test_the_claims_file_is_recorded_and_a_change_is_warned_about(tmp_path):
+    pre = prereg.load()
+    assert set(pre.claims) == set("abcdefghij") and pre.sesoi_iou > 0
+    assert prereg.changed_since({pre.sha256}) is None
+    assert "changed after" in prereg.changed_since({"0" * 64})
+    assert "no claims file" in prereg.changed_since(set())
+    other = tmp_path / "claims.toml"
+    other.write_text(prereg.CLAIMS_FILE.read_text() + "\n# edited\n")
+    assert prereg.claims_sha256(other) != pre.sha256
