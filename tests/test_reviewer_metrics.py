@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sedal.benchmark.al import pool as P
-from sedal.benchmark.al.metrics import costly_iterations, event_f1_by_class, evaluate_test
+from sedal.benchmark.al.metrics import costly_iterations, evaluate_test, event_f1_by_class
 from sedal.sed.estimator import Detector
 from sedal.sed.postprocess import smooth
 from sedal.sed.psds import PSDS1, PSDS2, segment_timestamps

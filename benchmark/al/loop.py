@@ -288,8 +288,10 @@ def fit(data: RunData, files: np.ndarray, detector: Detector) -> Detector:
     return detector.fit(data.X[rows], data.labels[rows])
 
 
-def run_al(data: RunData, cfg: RunConfig, *, progress=None) -> list[dict]:
-    """Run one AL configuration; returns one row per iteration.
+def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None = None
+           ) -> list[dict]:
+    """Run one AL configuration; returns one row per iteration (``trace``: a list that gets
+    each iteration's labelled file indices, for replaying the fits).
 
     Randomness: the seed set depends only on (seed, dataset) (and the seed-set rule), so
     every strategy starts from the same labelled files for a given seed; query tie-breaks
@@ -321,6 +323,8 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None) -> list[dict]:
             if it > 0:
                 labelled = _query(data, cfg, train, train_off, labelled, target, probs_train,
                                   query_rng)
+            if trace is not None:
+                trace.append(labelled.copy())
             t0 = time.perf_counter()
             fit(data, labelled, det)
             fit_s = time.perf_counter() - t0

@@ -1,4 +1,5 @@
-"""The study commands: ``difficulty`` and ``detectors``."""
+"""The study commands: ``difficulty``, ``detectors`` and ``study`` (the confirmatory and
+stratified-seed-set studies)."""
 
 from __future__ import annotations
 
@@ -91,4 +92,47 @@ def run_detectors(args) -> int:
     if summary["pick"]:
         print(f"rule: {detectors.RULE}\npick: {summary['pick']}")
     print(f"wrote {args.out / (name + '.md')}, .json and .png")
+    return 0
+
+
+def add_study(sub) -> None:
+    p = sub.add_parser("study", help="a study beside the main job: confirm (the "
+                                     "pre-registered confirmatory study) or stratified "
+                                     "(stratified seed sets on the main cell)")
+    p.add_argument("name", choices=("confirm", "stratified"), help="which study")
+    p.add_argument("--out", type=Path, default=None, help="results dir (default results-NAME)")
+    p.add_argument("--data", type=Path, default=Path("data"),
+                   help="where the datasets are found or built")
+    p.add_argument("--dataset-seeds", default="0-4",
+                   help="stratified: the main job's realisations (the first 3 are used)")
+    p.add_argument("--jobs", type=int, default=1, help="local worker processes")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address")
+    add_output_options(p)
+
+
+def run_study(args) -> int:
+    import time
+
+    from sedal.benchmark.al import plan as al_plan
+    from sedal.benchmark.al import runner, study_grids
+    from sedal.benchmark.stats import prereg
+
+    if args.jobs < 1:
+        raise BenchmarkError(f"--jobs must be >= 1, got {args.jobs}")
+    pre = prereg.load()
+    if args.name == "confirm":
+        exps = study_grids.confirm_grid(args.data, pre.confirm)
+        seeds = [int(s) for s in pre.confirm["al_seeds"]]
+    else:
+        exps = study_grids.stratified_grid(args.data, al_plan.parse_seeds(args.dataset_seeds))
+        seeds = [0, 1, 2]
+    out = args.out or Path(f"results-{args.name}")
+    t0 = time.perf_counter()
+    plan = al_plan.resolve(exps, seeds, jobs=args.jobs, progress=not args.quiet)
+    t1 = time.perf_counter()
+    counts = runner.execute(plan, runner.ResultsStore(out), jobs=args.jobs,
+                            scheduler=args.scheduler, progress=not args.quiet)
+    t2 = time.perf_counter()
+    print(f"study {args.name}: {counts['ran']} run(s) done, {counts['skipped']} already "
+          f"finished; datasets {t1 - t0:.0f} s, AL {t2 - t1:.0f} s; results in {out}")
     return 0

@@ -69,9 +69,7 @@ def reach_table(groups: list[Group]) -> list[str]:
             need = _median_need(groups, label, which)
             hours = []
             for m in COST_MODELS:
-                hs = sorted([row_hours(r, m) for r in hit] + [math.inf] * never)
-                med = hs[len(hs) // 2] if len(hs) % 2 else (hs[len(hs) // 2 - 1]
-                                                            + hs[len(hs) // 2]) / 2
+                med = _median([row_hours(r, m) for r in hit] + [math.inf] * never)
                 hours.append("> end" if math.isinf(med) else f"{med:.2f}")
             speed = ("n/a" if label == "random" or not (math.isfinite(need) and need > 0)
                      else (f"> {end / need:.1f}x (Random: > {end:.0%})" if math.isinf(rnd)
@@ -82,10 +80,35 @@ def reach_table(groups: list[Group]) -> list[str]:
     return out
 
 
-def _median_need(groups, label, which) -> float:
-    hit, never = reach_runs(groups, label, which)
-    v = sorted([r["fraction"] for r in hit] + [math.inf] * never)
+def _median(values) -> float:
+    """Median that keeps infinities (runs that never reach); nan for no values."""
+    v = sorted(values)
     if not v:
         return math.nan
     mid = len(v) // 2
     return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2
+
+
+def _median_need(groups, label, which) -> float:
+    hit, never = reach_runs(groups, label, which)
+    return _median([r["fraction"] for r in hit] + [math.inf] * never)
+
+
+def cost_ranking(groups: list[Group]) -> list[str]:
+    """Markdown lines: the strategies ordered by median annotator hours to reach the study
+    reference under each cost setting, and whether the order changes with the setting."""
+    orders = []
+    lines = []
+    for m in COST_MODELS:
+        med = {}
+        for label in MAIN:
+            hit, never = reach_runs(groups, label, "study")
+            if hit or never:
+                med[label] = _median([row_hours(r, m) for r in hit] + [math.inf] * never)
+        order = sorted(med, key=lambda k: (med[k], k))
+        orders.append(order)
+        lines.append(f"- {m.name}: " + " < ".join(
+            f"{k} ({'never' if math.isinf(med[k]) else f'{med[k]:.2f} h'})" for k in order))
+    same = all(o == orders[0] for o in orders)
+    return lines + [f"- The ranking {'is the same under every' if same else 'changes with the'}"
+                    " cost setting."]

@@ -1,0 +1,57 @@
+"""The grids of the studies beside the main job (``sedbench study NAME``):
+
+- ``confirm``: the pre-registered confirmatory study (``benchmark/claims.toml``,
+  ``[confirm]``): the main cell (SNR 0, r 0.2) on every listed dataset seed of every listed
+  built-in library seed (realisations nested in libraries), the five main-comparison
+  strategies, the listed AL seeds, cut at the claims' budget; plus the rare-event cell
+  (r = ``rare_ratio``) on its dataset seeds;
+- ``stratified``: the main cell's first three realisations with stratified seed sets (one
+  file of every event class first), the five strategies, cut at the claims' budget.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sedal.benchmark.al.plan import (
+    CLAIM_BUDGET,
+    OTHER_REALISATIONS,
+    STUDY_STRATEGIES,
+    Experiment,
+)
+from sedal.generator.builtin import DEFAULT_BUILTIN
+from sedal.generator.spec import DatasetSpec
+
+STUDIES = ("confirm", "stratified")
+
+
+def _cell(root: Path, ds: int, ratio: float, builtin_seed: int, seed_set: str = "random",
+          n_files: int = 2500) -> list[Experiment]:
+    spec = DatasetSpec(n_files=n_files, snr=0.0, event_ratio=ratio, seed=ds)
+    path = str(root / f"{spec.default_dirname()}_dseed{ds}") if ds else str(
+        root / spec.default_dirname())
+    return [Experiment(path, s, 10, "none", spec.to_dict(), builtin=DEFAULT_BUILTIN,
+                       builtin_seed=builtin_seed, max_fraction=CLAIM_BUDGET,
+                       seed_set=seed_set) for s in STUDY_STRATEGIES]
+
+
+def confirm_grid(data_root: Path, confirm: dict, n_files: int = 2500) -> list[Experiment]:
+    """The confirmatory study's experiments (``confirm``: the claims file's table)."""
+    exps = []
+    for lib in confirm["library_seeds"]:
+        root = Path(data_root) / f"builtin-{DEFAULT_BUILTIN}-seed{lib}"
+        for ds in confirm["dataset_seeds"]:
+            exps += _cell(root, int(ds), 0.2, int(lib), n_files=n_files)
+    lib = int(confirm["library_seeds"][0])
+    root = Path(data_root) / f"builtin-{DEFAULT_BUILTIN}-seed{lib}"
+    for ds in confirm["rare_dataset_seeds"]:
+        exps += _cell(root, int(ds), float(confirm["rare_ratio"]), lib, n_files=n_files)
+    return exps
+
+
+def stratified_grid(data_root: Path, dataset_seeds: list[int]) -> list[Experiment]:
+    """The stratified-seed-set arm on the main job's datasets (its first realisations)."""
+    exps = []
+    for ds in dataset_seeds[:OTHER_REALISATIONS]:
+        exps += _cell(Path(data_root), int(ds), 0.2, 0, seed_set="stratified")
+    return exps
