@@ -126,19 +126,6 @@ def _plot_panel(groups: list[Group], labels, out: Path, stem: str, title: str) -
     plt.close(fig)
 
 
-def _realisation_band(groups: list[Group], label: str = "random"):
-    """Mean random curve per dataset realisation, then mean and 95 % t CI across them."""
-    curves = [g.mean_curve(label) for g in groups if label in g.curves]
-    if len(curves) < 2:
-        return None
-    f = curves[0][0]
-    ys = np.array([c[1] for c in curves if len(c[0]) == len(f)])
-    m = ys.mean(axis=0)
-    half = np.array([C.t_ci(ys[:, i])[1] - m[i] for i in range(ys.shape[1])])
-    return f, m, half, len(ys)
-
-
-# -- tables ----------------------------------------------------------------------
 def _label_order(label: str):
     """Main strategies first (study order), then the K sweep by K, then diversified runs."""
     if label in MAIN:

@@ -1,4 +1,4 @@
-"""The benchmark report: learning curves with 95 % CIs, budget-aware tables, and claims.
+"""The benchmark report: verdicts, learning curves with 95 % CIs, budget-aware tables.
 
 Identity
 --------
@@ -18,8 +18,11 @@ Statistics
   the whole schedule and over the low budget 0.5-10 % (schedule points in that range).
 - "Reaches full − 0.01": per seed, the fraction from which the curve *stays* within 0.01
   of the fully supervised IoU to the end of the schedule.
-- Claims: :mod:`sedal.benchmark.stats.claims` (one-sided paired t-tests with Holm's correction, TOST
-  equivalence, non-superiority, Welch + bootstrap for gains), on the low-budget AULC.
+- Claims: the pre-registered family (a)-(j) of ``benchmark/claims.toml``, decided on
+  dataset realisations (:mod:`sedal.benchmark.stats.family_claims`,
+  :mod:`sedal.benchmark.stats.hierarchy`); per-dataset tables compare each strategy with
+  random over that dataset's seeds only (:mod:`sedal.benchmark.stats.claims`), which says
+  nothing about other datasets.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from sedal.benchmark.stats import claims as C
 from sedal.benchmark.stats.figures import (
     _label_order,
 )
-from sedal.benchmark.stats.results import TOL, Group, Results, _ci, _fmt, _mean, _p
+from sedal.benchmark.stats.results import TOL, Group, _ci, _fmt, _mean, _p
 
 
 def dataset_table(g: Group) -> list[str]:
@@ -86,98 +86,3 @@ def end_check(g: Group) -> str | None:
         return "No mean curve ends above the fully supervised IoU by more than its 95 % CI."
     return (f"**{worst[0]} ends {worst[1]:+.3f} above the fully supervised IoU at "
             f"{100 * worst[2]:g} % of the files, beyond its 95 % CI.**")
-
-
-# -- claims ----------------------------------------------------------------------
-def _line(name: str, verdict: str, parts: list[tuple[str, C.Comparison]]) -> str:
-    bits = []
-    for what, c in parts:
-        if c.kind == "reach":
-            bits.append(f"{what}: mean {_fmt(c.effect)} {_ci(c.ci)} over {c.n} seeds "
-                        f"({c.extra['not_reached']} never reach) [{c.test}] → {c.verdict}")
-            continue
-        margin = "" if math.isnan(c.margin) else f", margin {c.margin:g}"
-        bits.append(f"{what}: effect {c.effect:+.4f} {_ci(c.ci, 4)}, p {_p(c.p)}, adjusted p "
-                    f"{_p(c.p_adj)}{margin}, n {c.n}, detectable ≥ {_fmt(c.mde, 4)} "
-                    f"[{c.test}] → {c.verdict}" + (f" ({c.note})" if c.note else ""))
-    return f"- **{name}: {verdict}**\n" + "\n".join(f"    - {b}" for b in bits)
-
-
-def claims(res: Results, library: str) -> list[str]:
-    """The study's claims on the datasets of ``library``, each with its verdict and numbers."""
-    main = res.find(0.0, 0.2, library)
-    out: list[str] = []
-    parts: dict[str, list[tuple[str, C.Comparison]]] = {}
-    names = {}
-    if main is not None and "top_k(K=10)" in main.curves and main.full_iou() is not None:
-        names["reach"] = ("Top-10 reaches the fully supervised IoU − 0.01 with ≤ 8 % of the "
-                          f"labels (SNR 0, r 0.2; {main.name})")
-        parts["reach"] = [("stay fraction of Top-10",
-                           C.reaches_by(stay_fractions(main, "top_k(K=10)"), 0.08))]
-    order = ["top_k(K=10)", "mean", "median", "random", "mean_event"]
-    if main is not None and all(lab in main.curves for lab in order):
-        lo = {lab: main.low(lab) for lab in order}
-        names["order"] = ("Top-K > Mean > Median ≈ Random > Mean-Event (0.5-10 % AULC, SNR 0, "
-                          f"r 0.2; {main.name})")
-        parts["order"] = [
-            ("Top-10 > Mean", C.superiority(lo["top_k(K=10)"], lo["mean"])),
-            ("Mean > Median", C.superiority(lo["mean"], lo["median"])),
-            ("Median ≈ Random", C.equivalence(lo["median"], lo["random"])),
-            ("Random > Mean-Event", C.superiority(lo["random"], lo["mean_event"])),
-        ]
-    snr = {s: res.find(s, 0.2, library, need=("top_k(K=10)", "random"))
-           for s in (-10.0, 0.0, 10.0)}
-    if snr[-10.0] is not None and (snr[0.0] or snr[10.0]):
-        gains = {s: C.relative_gain(g.low("top_k(K=10)"), g.low("random"))
-                 for s, g in snr.items() if g is not None}
-        names["snr"] = ("The relative gain of Top-10 over Random ((A − R) / R, 0.5-10 % AULC) "
-                        "is larger at SNR −10 than at 0 and +10")
-        parts["snr"] = [(f"gain at −10 ({100 * np.mean(list(gains[-10.0].values())):.1f} %) > "
-                         f"gain at {s:+g} ({100 * np.mean(list(gains[s].values())):.1f} %)",
-                         C.bigger_gain(gains[-10.0], gains[s]))
-                        for s in (0.0, 10.0) if s in gains]
-    r1 = res.find(0.0, 1.0, library, need=("top_k(K=10)", "mean", "random"))
-    if r1 is not None:
-        names["r1"] = f"At r = 1.0, Top-10 beats Random while Mean does not ({r1.name})"
-        parts["r1"] = [("Top-10 > Random", C.superiority(r1.low("top_k(K=10)"), r1.low("random"))),
-                       ("Mean does not beat Random",
-                        C.non_superiority(r1.low("mean"), r1.low("random")))]
-    flat = [(k, i, c) for k, ps in parts.items() for i, (_, c) in enumerate(ps)]
-    adjusted = C.adjust_superiority([c for _, _, c in flat])
-    for (k, i, _), c in zip(flat, adjusted):
-        parts[k][i] = (parts[k][i][0], c)
-    for key, title in (("reach", "Top-10 at ≤ 8 %"), ("order", "Ordering"),
-                       ("snr", "SNR −10 gain"), ("r1", "r = 1.0")):
-        if key in parts:
-            out.append(_line(names[key], C.all_of([c for _, c in parts[key]]), parts[key]))
-        else:
-            out.append(f"- **{title}: INCONCLUSIVE** — not evaluated: the results dir has no "
-                       "matching dataset with the strategies it needs.")
-    return out
-
-
-def seed_comparison(res: Results, library: str) -> list[str]:
-    """Top-10 against Mean over every seed run on the main dataset (the study's Fig. 3)."""
-    main = res.find(0.0, 0.2, library, need=("top_k(K=10)", "mean"))
-    if main is None:
-        return []
-    a, b = main.low("top_k(K=10)"), main.low("mean")
-    d = C.paired_differences(a, b)
-    n = len(d)
-    shared = sorted(set(a) & set(b))
-    whole = C.paired_differences(main.per_seed("top_k(K=10)"), main.per_seed("mean"))
-    lines = [f"Top-10 vs Mean on {main.name}: {n} paired seeds; 0.5-10 % AULC "
-             f"{_fmt(float(np.mean([a[s] for s in shared])))} vs "
-             f"{_fmt(float(np.mean([b[s] for s in shared])))}, difference "
-             f"{d.mean():+.4f} {_ci(C.t_ci(d, bounds=C.DIFFERENCE_RANGE), 4)}; whole-schedule "
-             f"AULC difference {whole.mean():+.4f} "
-             f"{_ci(C.t_ci(whole, bounds=C.DIFFERENCE_RANGE), 4)}."]
-    reals = [g for g in res.realisations(main) if "random" in g.curves]
-    if len(reals) > 1:
-        vals = [float(np.mean(list(g.low("random").values()))) for g in reals]
-        lines.append(f"Random over {len(reals)} dataset realisations (dataset seeds "
-                     f"{', '.join(str(g.spec.get('seed')) for g in reals)}): 0.5-10 % AULC "
-                     f"{_fmt(float(np.mean(vals)))} "
-                     f"{_ci(C.t_ci(np.array(vals), bounds=C.UNIT_RANGE))} "
-                     "(mean over seeds per realisation, then across realisations).")
-    return lines
