@@ -71,6 +71,7 @@ class Experiment:
     builtin_seed: int = 0  # which build of that library
     max_fraction: float | None = None  # cut the command's schedule here (None: keep it)
     seed_set: str = "random"  # how seed sets are drawn (sedal.benchmark.al.pool)
+    sources: str | None = None  # a folder library to build from (None: the command's)
 
 
 #: Replicated runs stop here: the claims use budgets of 0.5-10 % (claims.toml); one
@@ -254,6 +255,7 @@ def ensure_dataset(exp: Experiment, *, features=None, sources=None, jobs: int = 
     from sedal.sed.features import ensure_store, load_dataset_manifest
 
     path = Path(exp.dataset)
+    sources = exp.sources if exp.sources is not None else sources
     if not (path / "manifest.json").exists():
         if not build or exp.spec is None:
             raise BenchmarkError(f"dataset {path} does not exist and there is no spec to build "

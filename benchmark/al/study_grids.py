@@ -6,7 +6,12 @@
   strategies, the listed AL seeds, cut at the claims' budget; plus the rare-event cell
   (r = ``rare_ratio``) on its dataset seeds;
 - ``stratified``: the main cell's first three realisations with stratified seed sets (one
-  file of every event class first), the five strategies, cut at the claims' budget.
+  file of every event class first), the five strategies, cut at the claims' budget;
+- ``worlds``: the main cell in the two worlds beside the main job's field library -- the
+  clean built-in library and a folder of real recordings (``../shared/real-sources`` or
+  ``--sources``) -- on three realisations each, the five strategies, the K sweep and the
+  diversification arms, cut at the claims' budget, so that the claim family of the main cell
+  can be read per world.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from sedal.benchmark.al.plan import (
 from sedal.generator.builtin import DEFAULT_BUILTIN
 from sedal.generator.spec import DatasetSpec
 
-STUDIES = ("confirm", "stratified")
+STUDIES = ("confirm", "stratified", "worlds")
 
 
 def _cell(root: Path, ds: int, ratio: float, builtin_seed: int, seed_set: str = "random",
@@ -54,4 +59,25 @@ def stratified_grid(data_root: Path, dataset_seeds: list[int]) -> list[Experimen
     exps = []
     for ds in dataset_seeds[:OTHER_REALISATIONS]:
         exps += _cell(Path(data_root), int(ds), 0.2, 0, seed_set="stratified")
+    return exps
+
+
+def worlds_grid(data_root: Path, sources: Path, dataset_seeds: list[int]) -> list[Experiment]:
+    """The main cell in the clean built-in world and the real-recordings world."""
+    import dataclasses
+
+    from sedal.benchmark.al.plan import DIVERSIFIED, K_SWEEP
+
+    exps = []
+    for world, src in (("clean", None), ("real", str(Path(sources).resolve()))):
+        root = Path(data_root) / (f"builtin-{world}" if src is None
+                                  else f"folder-{Path(src).name}")
+        for ds in dataset_seeds[:OTHER_REALISATIONS]:
+            base = _cell(root, int(ds), 0.2, 0)
+            more = [dataclasses.replace(base[0], strategy="top_k", k=k) for k in K_SWEEP
+                    if k != 10]
+            more += [dataclasses.replace(base[0], strategy=s, diversify=d) for s in DIVERSIFIED
+                     for d in ("farthest", "random_selection")]
+            exps += [dataclasses.replace(e, builtin=world if src is None else DEFAULT_BUILTIN,
+                                         sources=src) for e in base + more]
     return exps

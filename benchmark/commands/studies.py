@@ -97,14 +97,17 @@ def run_detectors(args) -> int:
 
 def add_study(sub) -> None:
     p = sub.add_parser("study", help="a study beside the main job: confirm (the "
-                                     "pre-registered confirmatory study) or stratified "
-                                     "(stratified seed sets on the main cell)")
-    p.add_argument("name", choices=("confirm", "stratified"), help="which study")
+                                     "pre-registered confirmatory study), stratified "
+                                     "(stratified seed sets on the main cell) or worlds (the "
+                                     "main cell on the clean and the real-recordings worlds)")
+    p.add_argument("name", choices=("confirm", "stratified", "worlds"), help="which study")
     p.add_argument("--out", type=Path, default=None, help="results dir (default results-NAME)")
     p.add_argument("--data", type=Path, default=Path("data"),
                    help="where the datasets are found or built")
     p.add_argument("--dataset-seeds", default="0-4",
-                   help="stratified: the main job's realisations (the first 3 are used)")
+                   help="stratified, worlds: dataset seeds (the first 3 are used)")
+    p.add_argument("--sources", type=Path, default=Path("../shared/real-sources"),
+                   help="worlds: the folder of real recordings (default %(default)s)")
     p.add_argument("--jobs", type=int, default=1, help="local worker processes")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address")
     add_output_options(p)
@@ -123,6 +126,12 @@ def run_study(args) -> int:
     if args.name == "confirm":
         exps = study_grids.confirm_grid(args.data, pre.confirm)
         seeds = [int(s) for s in pre.confirm["al_seeds"]]
+    elif args.name == "worlds":
+        if not args.sources.is_dir():
+            raise BenchmarkError(f"--sources {args.sources} is not a folder")
+        exps = study_grids.worlds_grid(args.data, args.sources,
+                                       al_plan.parse_seeds(args.dataset_seeds))
+        seeds = [0, 1, 2]
     else:
         exps = study_grids.stratified_grid(args.data, al_plan.parse_seeds(args.dataset_seeds))
         seeds = [0, 1, 2]
