@@ -38,3 +38,21 @@ def test_the_claims_file_is_recorded_and_a_change_is_warned_about(tmp_path):
     other = tmp_path / "claims.toml"
     other.write_text(prereg.CLAIMS_FILE.read_text() + "\n# edited\n")
     assert prereg.claims_sha256(other) != pre.sha256
+
+
+def test_the_confirmatory_study_uses_fresh_seeds_on_three_libraries():
+    from sedal.benchmark.al.study_grids import confirm_grid, worlds_grid
+
+    pre = prereg.load()
+    exps = confirm_grid(Path("data"), pre.confirm)
+    main = {(e.builtin_seed, e.spec["seed"]) for e in exps if e.spec["event_ratio"] == 0.2}
+    rare = {(e.builtin_seed, e.spec["seed"]) for e in exps if e.spec["event_ratio"] == 0.05}
+    assert len(main) >= 10 and len({lib for lib, _ in main}) >= 3 and len(rare) >= 5
+    development = set(range(5))
+    assert not {s for _, s in main | rare} & development
+    assert not {lib for lib, _ in main} & {0}
+    assert all(e.max_fraction == CLAIM_BUDGET for e in exps)
+    assert {e.strategy for e in exps} == set(STUDY_STRATEGIES)
+    worlds = worlds_grid(Path("data"), Path("real"), [0, 1, 2])
+    assert {(e.builtin, e.sources is None) for e in worlds} == {("clean", True),
+                                                                ("field", False)}
