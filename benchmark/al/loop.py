@@ -241,17 +241,6 @@ def load_run_data(store, doc: Manifest, dataset_name: str) -> RunData:
         sources=[tuple(e.source for e in f.events) for f in files])
 
 
-def file_mean_embeddings(data: RunData) -> np.ndarray:
-    """Mean embedding of each file (for farthest-first diversification)."""
-    if data.file_means is None:
-        lengths = np.diff(data.offsets)
-        idx = np.repeat(np.arange(len(lengths)), lengths)
-        sums = np.zeros((len(lengths), data.X.shape[1]))
-        np.add.at(sums, idx, data.X)
-        data.file_means = (sums / np.maximum(lengths, 1)[:, None]).astype(np.float32)
-    return data.file_means
-
-
 def schedule_counts(schedule, n_train: int) -> list[int]:
     """Cumulative labelled-file counts for a schedule (at least 1, strictly increasing)."""
     counts = []
@@ -263,16 +252,17 @@ def schedule_counts(schedule, n_train: int) -> list[int]:
 
 
 def evaluate(data: RunData, detector: Detector, test: np.ndarray, *,
-             costly: bool = True) -> dict:
+             costly: bool = True, X_test: np.ndarray | None = None) -> dict:
     """Every metric of a fitted detector on the test files
     (:func:`sedal.benchmark.al.metrics.evaluate_test`); ``costly``: also PSDS and segment
-    F1."""
+    F1; ``X_test``: the test files' rows of ``data.X``, if the caller holds them already."""
     from sedal.benchmark.al.metrics import evaluate_test
 
     rows = data.rows(test)
     ids = [data.file_ids[i] for i in test]
     ref = {data.file_ids[i]: list(data.events[i]) for i in test}
-    return evaluate_test(detector, data.X[rows], data.labels[rows], data.local_offsets(test),
+    X = data.X[rows] if X_test is None else X_test
+    return evaluate_test(detector, X, data.labels[rows], data.local_offsets(test),
                          ids, ref, float(data.durations[test[0]]), costly=costly)
 
 
@@ -303,6 +293,7 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
 
     from sedal.benchmark.al import pool as P
     from sedal.benchmark.al.metrics import costly_iterations
+    from sedal.benchmark.al.querying import query_batch
 
     train = np.flatnonzero(data.splits == "train")
     test = np.flatnonzero(data.splits == "test")
@@ -316,20 +307,21 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
                                [{e[2] for e in evs} for evs in data.events], event_classes)
     start = P.cold_start(data.events, labelled, event_classes)
     train_rows, train_off = data.rows(train), data.local_offsets(train)
+    X_train, X_test = data.X[train_rows], data.X[data.rows(test)]  # gathered once per run
     rows, probs_train, previous = [], None, None
     det = new_detector(data, cfg)
     with threadpool_limits(limits=1):  # same bytes whatever the number of workers
         for it, target in enumerate(counts):
             if it > 0:
-                labelled = _query(data, cfg, train, train_off, labelled, target, probs_train,
-                                  query_rng)
+                labelled = query_batch(data, cfg, train, train_off, labelled, target,
+                                       probs_train, query_rng)
             if trace is not None:
                 trace.append(labelled.copy())
             t0 = time.perf_counter()
             fit(data, labelled, det)
             fit_s = time.perf_counter() - t0
-            metrics = evaluate(data, det, test, costly=it in costly)
-            probs_train = det.predict_proba(data.X[train_rows])
+            metrics = evaluate(data, det, test, costly=it in costly, X_test=X_test)
+            probs_train = det.predict_proba(X_train)
             decisions = det.decide_proba(probs_train, train_off)
             kappa = P.agreement(previous, decisions)
             previous = decisions
@@ -350,34 +342,6 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
             if progress is not None:
                 progress()
     return rows
-
-
-def _query(data, cfg, train, train_off, labelled, target, probs_train, rng) -> np.ndarray:
-    """The labelled files after one query of ``target - len(labelled)`` files (sorted)."""
-    pool = np.setdiff1d(train, labelled)
-    batch = target - len(labelled)
-    if cfg.strategy == "random":
-        scores = aggregation.random(len(pool), rng)
-    else:
-        local = file_rows(train_off, np.searchsorted(train, pool))
-        scores = aggregation.file_scores(cfg.strategy, probs_train[local],
-                                         data.local_offsets(pool), k=cfg.k)
-    order = aggregation.rank(scores, rng)
-    if cfg.diversify == "farthest":
-        chosen_local = _farthest(order, batch, cfg.factor, file_mean_embeddings(data), pool,
-                                 labelled)
-    else:
-        chosen_local = diversify.select(cfg.diversify, order, batch, factor=cfg.factor,
-                                        rng=rng)
-    return np.sort(np.concatenate([labelled, pool[chosen_local]]))
-
-
-def _farthest(order, batch, factor, feats, pool, labelled):
-    """Farthest-first among the top ``factor * batch`` pool files (local indices)."""
-    cands = order[:max(batch, factor * batch)]
-    chosen = diversify.farthest(pool[cands], feats, labelled, batch)
-    pos = {f: i for i, f in enumerate(pool)}
-    return np.array([pos[f] for f in chosen], dtype=np.int64)
 
 
 def supervised_reference(data: RunData, cfg: RunConfig) -> dict:

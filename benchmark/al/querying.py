@@ -1,0 +1,48 @@
+"""One query step of an AL run: score the unlabelled pool with the strategy, rank, and pick
+the batch (optionally diversified)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sedal.benchmark.al import aggregation, diversify
+from sedal.sed.rows import file_rows
+
+
+def file_mean_embeddings(data) -> np.ndarray:
+    """Mean embedding of each file (for farthest-first diversification)."""
+    if data.file_means is None:
+        lengths = np.diff(data.offsets)
+        idx = np.repeat(np.arange(len(lengths)), lengths)
+        sums = np.zeros((len(lengths), data.X.shape[1]))
+        np.add.at(sums, idx, data.X)
+        data.file_means = (sums / np.maximum(lengths, 1)[:, None]).astype(np.float32)
+    return data.file_means
+
+
+def query_batch(data, cfg, train, train_off, labelled, target, probs_train, rng) -> np.ndarray:
+    """The labelled files after one query of ``target - len(labelled)`` files (sorted)."""
+    pool = np.setdiff1d(train, labelled)
+    batch = target - len(labelled)
+    if cfg.strategy == "random":
+        scores = aggregation.random(len(pool), rng)
+    else:
+        local = file_rows(train_off, np.searchsorted(train, pool))
+        scores = aggregation.file_scores(cfg.strategy, probs_train[local],
+                                         data.local_offsets(pool), k=cfg.k)
+    order = aggregation.rank(scores, rng)
+    if cfg.diversify == "farthest":
+        chosen_local = _farthest(order, batch, cfg.factor, file_mean_embeddings(data), pool,
+                                 labelled)
+    else:
+        chosen_local = diversify.select(cfg.diversify, order, batch, factor=cfg.factor,
+                                        rng=rng)
+    return np.sort(np.concatenate([labelled, pool[chosen_local]]))
+
+
+def _farthest(order, batch, factor, feats, pool, labelled):
+    """Farthest-first among the top ``factor * batch`` pool files (local indices)."""
+    cands = order[:max(batch, factor * batch)]
+    chosen = diversify.farthest(pool[cands], feats, labelled, batch)
+    pos = {f: i for i, f in enumerate(pool)}
+    return np.array([pos[f] for f in chosen], dtype=np.int64)
