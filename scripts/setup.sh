@@ -67,4 +67,8 @@ echo "setup: installing sedal and its test tools into .venv (a few minutes the f
   || fail "upgrading pip"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]" >>"$LOG" 2>&1 \
   || fail "pip install -e .[dev]"
+# sed-scores-eval declares PyPI's "pathlib", a Python 2 backport whose pathlib.py shadows the
+# standard library's wherever site-packages comes before it (e.g. on PYTHONPATH); Python 3
+# has pathlib built in, so the backport is removed
+.venv/bin/python -m pip uninstall -q -y pathlib >>"$LOG" 2>&1 || true
 echo "setup: ready (.venv; activate it with: source .venv/bin/activate)" >&2
