@@ -170,7 +170,8 @@ def realisation_curves(groups: list[Group], labels, out: Path, stem: str, title:
     ax.set_xlabel("labelled training files (%)")
     ax.set_ylabel("total IoU (test)")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     _save(fig, out, stem)
     plt.close(fig)

@@ -71,7 +71,8 @@ def metric_panels(groups: list[Group], classes: list[str], out: Path, stem: str,
         ax.set_xlabel("labelled files (%)", fontsize=8)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=6)
+    if axes.flat[0].get_legend_handles_labels()[0]:
+        axes.flat[0].legend(fontsize=6)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     _save(fig, out, stem)
