@@ -98,6 +98,14 @@ def _gains(groups, fn) -> np.ndarray:
     return np.array(out)
 
 
+def _why_fails(kind: str) -> str:
+    if kind == "equivalence":
+        return "the CI lies outside the equivalence margin"
+    if kind == "non-superiority":
+        return "the effect is shown to exceed the SESOI"
+    return "the effect is shown to be below the SESOI"
+
+
 CELLS = {"a": MAIN, "b": MAIN, "c": MAIN, "d": MAIN, "e": MAIN, "f": MAIN, "g": MAIN,
          "h": MAIN, "i": LOW_SNR, "j": DENSE}
 
@@ -139,11 +147,15 @@ def evaluate_family(res: Results, pre: Preregistration, world: str) -> list[F.Cl
         if not math.isfinite(r.p_adj):
             r.verdict = r.confirming_verdict = INCONCLUSIVE
             continue
-        fails = any(p.fails_p < pre.alpha for p in r.parts)
+        failing = [p for p in r.parts if p.fails_p < pre.alpha]
+        fails = bool(failing)
+        if failing:
+            r.note = (r.note + " " if r.note else "") + "FAILS because " + "; ".join(
+                f"{p.name}: {_why_fails(p.kind)}" for p in failing) + " (both analyses)."
         r.verdict = F.decide(r.p_adj, r.confirming_p_adj, fails, pre.alpha)
         r.confirming_verdict = (FAILS if fails else "HOLDS" if r.confirming_p_adj < pre.alpha
                                 else INCONCLUSIVE)
-        if r.underpowered and r.verdict != "HOLDS":
+        if r.underpowered and r.verdict not in ("HOLDS", FAILS):
             need = r.needed_realisations
             r.note = (r.note + " " if r.note else "") + (
                 f"underpowered: {r.n_realisations} realisations x {r.n_seeds} seeds give "

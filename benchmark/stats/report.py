@@ -148,6 +148,7 @@ def _verdicts(res: Results, out: Path) -> list[str]:
           "(primary: linear mixed model, t interval on realisations - 1 df; confirming: "
           "exact sign-flip over realisation means). FRAGILE: the two disagree. "
           "Machine-readable: [claims.json](claims.json).", ""]
+    md += _confirm_floor(found, pre.alpha)
     warn = prereg.changed_since(res.claims_sha256)
     if warn:
         md += [f"**Warning: {warn}.**", ""]
@@ -189,6 +190,28 @@ def _verdicts(res: Results, out: Path) -> list[str]:
                "iterations in a row (stabilizing predictions).", "",
                *reviewer.stopping_table(groups), ""]
     return md
+
+
+def _confirm_floor(found, alpha: float) -> list[str]:
+    """What the design lets the confirming test show: with n realisations the one-sided
+    sign-flip p is >= 2^-n, and after Holm over m claims the smallest adjusted p is >= m 2^-n
+    (n: the best-replicated claim)."""
+    import math
+
+    ns = [r.n_realisations for r in found if r.n_realisations >= 2]
+    if not ns:
+        return []
+    n, m = max(ns), len({r.id for r in found})
+    floor = m * 2.0 ** -n
+    need = math.ceil(math.log2(m / alpha))
+    if floor < alpha:
+        return [f"With {n} realisations the exact sign-flip test can reach p = 2^-{n} = "
+                f"{2.0 ** -n:.4f}; after Holm over {m} claims at least {floor:.3f}.", ""]
+    return [f"**With {n} realisations no claim can HOLD:** the exact sign-flip test cannot go "
+            f"below p = 2^-{n} = {2.0 ** -n:.4f}, and after Holm over {m} claims not below "
+            f"{floor:.3f} > alpha {alpha:g}, so a claim whose primary analysis rejects is "
+            f"FRAGILE at best. Confirming a claim of this family needs ≥ {need} realisations "
+            "(the confirmatory study's design).", ""]
 
 
 def _slug(text: str) -> str:
