@@ -20,8 +20,7 @@ import numpy as np
 def _main() -> int:
     from threadpoolctl import threadpool_limits
 
-    from sedal.benchmark.al.loop import load_run_data
-    from sedal.sed.features import ensure_store, load_dataset_manifest
+    from sedal.benchmark.al.loop import open_run_data
     from sedal.sed.model import SegmentClassifier
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
@@ -34,9 +33,7 @@ def _main() -> int:
         sizes = [int(x) for x in args.files.split(",")]
     except ValueError:
         raise ValueError("--files must be comma-separated integers") from None
-    store = ensure_store(args.dataset, rebuild="never")
-    doc, _ = load_dataset_manifest(args.dataset)
-    data = load_run_data(store, doc, "compare")
+    data, _ = open_run_data(args.dataset, name="compare")
     train = np.flatnonzero(data.splits == "train")
     order = np.random.default_rng(args.seed).permutation(train)
     solvers = ("whitened-lbfgs", "sklearn-lbfgs")

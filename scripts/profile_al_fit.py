@@ -21,17 +21,14 @@ import numpy as np
 def _main() -> int:
     from threadpoolctl import threadpool_limits
 
-    from sedal.benchmark.al.loop import RunConfig, fit, load_run_data
-    from sedal.sed.features import ensure_store, load_dataset_manifest
+    from sedal.benchmark.al.loop import RunConfig, fit, new_detector, open_run_data
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     ap.add_argument("dataset")
     ap.add_argument("--files", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    store = ensure_store(args.dataset, rebuild="never")
-    doc, sha = load_dataset_manifest(args.dataset)
-    data = load_run_data(store, doc, "profile")
+    data, sha = open_run_data(args.dataset, name="profile")
     train = np.flatnonzero(data.splits == "train")
     files = np.sort(np.random.default_rng(args.seed).choice(
         train, min(args.files, len(train)), replace=False))
@@ -39,11 +36,11 @@ def _main() -> int:
     rows = int(sum(data.offsets[f + 1] - data.offsets[f] for f in files))
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
-        clf = fit(data, files, cfg)
+        clf = fit(data, files, new_detector(data, cfg))
         print(f"fit on {len(files)} files ({rows} segments x {data.X.shape[1]} active columns): "
               f"{time.perf_counter() - t0:.1f} s, {clf.n_iter_} lbfgs iterations")
         prof = cProfile.Profile()
-        prof.runcall(fit, data, files, cfg)
+        prof.runcall(fit, data, files, new_detector(data, cfg))
     pstats.Stats(prof).sort_stats("tottime").print_stats(8)
     return 0
 

@@ -25,11 +25,10 @@ def _main() -> int:
         cut_schedule,
         evaluate,
         fit,
-        load_run_data,
+        open_run_data,
         run_al,
     )
     from sedal.sed.estimator import Detector
-    from sedal.sed.features import ensure_store, load_dataset_manifest
     from sedal.sed.model import SegmentClassifier
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
@@ -38,9 +37,7 @@ def _main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-fraction", type=float, default=0.1)
     args = ap.parse_args()
-    store = ensure_store(args.dataset, rebuild="never")
-    doc, sha = load_dataset_manifest(args.dataset)
-    data = load_run_data(store, doc, "replay")
+    data, sha = open_run_data(args.dataset, name="replay")
     test = np.flatnonzero(data.splits == "test")
     worst = 0.0
     print("| strategy | files | AL fit (warm) | from scratch | scikit-learn lbfgs, scratch "

@@ -241,6 +241,38 @@ def load_run_data(store, doc: Manifest, dataset_name: str) -> RunData:
         sources=[tuple(e.source for e in f.events) for f in files])
 
 
+def open_run_data(path, features: str | None = None, recipe: str = "",
+                  name: str | None = None) -> tuple[RunData, str]:
+    """Open a generated dataset's feature store (never rebuilt) as AL run data.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset folder.
+    features : str, optional
+        Feature parameters' name (:meth:`FeatureParams.name`); default the default store.
+    recipe : str
+        A detector recipe (:meth:`DetectorSpec.from_recipe`); ``""`` for the base store.
+    name : str, optional
+        The run data's dataset name (default: the folder's name).
+
+    Returns
+    -------
+    (RunData, str)
+        The run data and the manifest's sha256.
+    """
+    from pathlib import Path
+
+    from sedal.sed.detector import detector_store
+    from sedal.sed.features import ensure_store, load_dataset_manifest
+
+    base = FeatureParams() if features is None else FeatureParams.from_name(features)
+    store = (detector_store(path, DetectorSpec.from_recipe(recipe), base, rebuild="never")
+             if recipe else ensure_store(path, base, rebuild="never"))
+    doc, sha = load_dataset_manifest(path)
+    return load_run_data(store, doc, Path(path).name if name is None else name), sha
+
+
 def schedule_counts(schedule, n_train: int) -> list[int]:
     """Cumulative labelled-file counts for a schedule (at least 1, strictly increasing)."""
     counts = []

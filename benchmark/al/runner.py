@@ -37,18 +37,12 @@ DATA_CACHE_SIZE = 8
 
 
 def _run_data(path: str, features: str, recipe: str = ""):
-    from sedal.benchmark.al.loop import load_run_data
-    from sedal.sed.detector import DetectorSpec, detector_store
-    from sedal.sed.features import FeatureParams, ensure_store, load_dataset_manifest
+    from sedal.benchmark.al.loop import open_run_data
 
     if (path, features, recipe) not in _DATA_CACHE:
         while len(_DATA_CACHE) >= DATA_CACHE_SIZE:
             _DATA_CACHE.pop(next(iter(_DATA_CACHE)))
-        base = FeatureParams.from_name(features)
-        store = (detector_store(path, DetectorSpec.from_recipe(recipe), base, rebuild="never")
-                 if recipe else ensure_store(path, base, rebuild="never"))
-        doc, _ = load_dataset_manifest(path)
-        _DATA_CACHE[(path, features, recipe)] = load_run_data(store, doc, Path(path).name)
+        _DATA_CACHE[(path, features, recipe)] = open_run_data(path, features, recipe)[0]
     return _DATA_CACHE[(path, features, recipe)]
 
 
@@ -135,26 +129,25 @@ class ResultsStore:
             return False
 
     def references(self) -> dict[str, dict]:
-        """``{reference_key: reference}`` of every reference file."""
-        out = {}
-        for p in sorted((self.root / "references").glob("*.json")):
-            if p.name.startswith("ceiling-"):
-                continue
-            d = _read_json(p, dict)
-            if not _valid_reference(d):
-                raise BenchmarkError(f"reference file {p} is not a supervised reference of "
-                                     "this sedal; delete it and run again to recompute it")
-            out[d["reference_key"]] = d
-        return out
+        """``{reference_key: reference}`` of every study reference file."""
+        return self._reference_files(ceiling=False)
 
     def ceilings(self) -> dict[str, dict]:
         """``{reference_key: ceiling}`` (:mod:`sedal.benchmark.al.ceiling`)."""
+        return self._reference_files(ceiling=True)
+
+    def _reference_files(self, *, ceiling: bool) -> dict[str, dict]:
         out = {}
-        for p in sorted((self.root / "references").glob("ceiling-*.json")):
+        for p in sorted((self.root / "references").glob("*.json")):
+            if p.name.startswith("ceiling-") != ceiling:
+                continue
             d = _read_json(p, dict)
             if not _valid_reference(d):
-                raise BenchmarkError(f"ceiling file {p} is damaged; delete it and run "
-                                     "sedbench ceiling again")
+                raise BenchmarkError(
+                    f"ceiling file {p} is damaged; delete it and run sedbench ceiling again"
+                    if ceiling else
+                    f"reference file {p} is not a supervised reference of this sedal; delete "
+                    "it and run again to recompute it")
             out[d["reference_key"]] = d
         return out
 
