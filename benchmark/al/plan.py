@@ -116,8 +116,7 @@ def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0, *,
         main = (snr, ratio) == STUDY_GRID[0]
         for i, ds in enumerate(dseeds[:MAIN_REALISATIONS if main else OTHER_REALISATIONS]):
             spec = DatasetSpec(n_files=n_files, snr=snr, event_ratio=ratio, seed=ds)
-            name = spec.default_dirname() + ("" if ds == seed else f"_dseed{ds}")
-            path, d = str(data_root / name), spec.to_dict()
+            path, d = str(data_root / realisation_dirname(spec, seed)), spec.to_dict()
             cut = None if i == 0 else CLAIM_BUDGET
             exps += [Experiment(path, s, 10, "none", d, max_fraction=cut,
                                 priority=0 if main else 1) for s in STUDY_STRATEGIES]
@@ -131,6 +130,12 @@ def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0, *,
                          for s in ("top_k", "mean")]
     return [dataclasses.replace(e, builtin=builtin, builtin_seed=builtin_seed,
                                 seed_set=seed_set) for e in exps]
+
+
+def realisation_dirname(spec: DatasetSpec, first_seed: int = 0) -> str:
+    """A cell's realisation folder: ``<cell>`` for the first realisation (dataset seed
+    ``first_seed``), ``<cell>_dseed<s>`` for the others."""
+    return spec.default_dirname() + ("" if spec.seed == first_seed else f"_dseed{spec.seed}")
 
 
 REAL_GRID = ((0.0, 0.2), (0.0, 1.0))

@@ -23,6 +23,7 @@ from sedal.benchmark.al.plan import (
     OTHER_REALISATIONS,
     STUDY_STRATEGIES,
     Experiment,
+    realisation_dirname,
 )
 from sedal.generator.builtin import DEFAULT_BUILTIN
 from sedal.generator.spec import DatasetSpec
@@ -33,8 +34,7 @@ STUDIES = ("confirm", "stratified", "worlds")
 def _cell(root: Path, ds: int, ratio: float, builtin_seed: int, seed_set: str = "random",
           n_files: int = 2500) -> list[Experiment]:
     spec = DatasetSpec(n_files=n_files, snr=0.0, event_ratio=ratio, seed=ds)
-    path = str(root / f"{spec.default_dirname()}_dseed{ds}") if ds else str(
-        root / spec.default_dirname())
+    path = str(root / realisation_dirname(spec))
     return [Experiment(path, s, 10, "none", spec.to_dict(), builtin=DEFAULT_BUILTIN,
                        builtin_seed=builtin_seed, max_fraction=CLAIM_BUDGET,
                        seed_set=seed_set) for s in STUDY_STRATEGIES]
