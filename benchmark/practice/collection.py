@@ -30,6 +30,12 @@ class Recording:
     sr: int = 16000  # the file's sample rate, Hz
 
 
+def printable_name(name: str) -> str:
+    """``name`` with non-printable characters escaped (``\\n``, ``\\x00``...), for messages."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in name)
+
+
 def scan_audio(root: str | os.PathLike) -> tuple[list[Recording], list[tuple[str, str]]]:
     """Every readable recording below ``root`` (nested); unreadable ones are listed."""
     root = Path(root)
@@ -41,6 +47,10 @@ def scan_audio(root: str | os.PathLike) -> tuple[list[Recording], list[tuple[str
         if not p.is_file() or p.suffix.lower() not in AUDIO_EXTENSIONS:
             continue
         rel = p.relative_to(root).as_posix()
+        if not rel.isprintable():
+            # names go into tables, summaries and the app: a newline would forge a row
+            skipped.append((printable_name(rel), "a control character in its name; rename it"))
+            continue
         if not p.resolve().is_relative_to(real_root):
             # a link to a file outside the folder: never listed, embedded or served
             skipped.append((rel, "a link that leads outside the audio folder"))
@@ -49,6 +59,9 @@ def scan_audio(root: str | os.PathLike) -> tuple[list[Recording], list[tuple[str
             info = sf.info(str(p))
             if info.frames == 0:
                 raise ValueError("no samples")
+            if info.frames < SEGMENT_S * info.samplerate:
+                raise ValueError(f"shorter than one {SEGMENT_S:g} s segment "
+                                 f"({info.frames} samples)")
         except Exception as exc:
             skipped.append((rel, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
             continue
