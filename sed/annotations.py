@@ -106,11 +106,15 @@ def _row(a: float, b: float, label: str, n: int, path: Path, rec: str | None = N
     return LabelRow(a, b, check_class_name(label, f"{path}, line {n}"), n, rec, reviewed)
 
 
+#: A time as tables write it: ASCII decimal notation (Python's float() would also take
+#: ``1_000``, Arabic-Indic or full-width digits, ``inf`` and ``nan``).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _time(text: str, path: Path, line: int, what: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise SedError(f"{path}, line {line}: {what} {text!r} is not a number") from None
+    if not _NUMBER.fullmatch(text):
+        raise SedError(f"{path}, line {line}: {what} {text!r} is not a number")
+    v = float(text)
     if not math.isfinite(v):
         raise SedError(f"{path}, line {line}: {what} is not finite")
     if v < 0:

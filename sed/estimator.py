@@ -165,10 +165,12 @@ class Detector(ClassifierMixin, BaseEstimator):
                 "min_confidence": self.min_confidence}
 
     def with_postprocess(self, post: dict | None) -> Detector:
-        """This detector with :meth:`postprocess` set from ``post`` (``None``: unchanged)."""
+        """This detector with :meth:`postprocess` set from ``post`` (``None``: unchanged; a
+        key ``post`` lacks keeps its current value)."""
         if post:
-            self.set_params(merge_gap_s=post["merge_gap"], min_duration_s=post["min_duration"],
-                            min_confidence=post["min_confidence"])
+            self.set_params(merge_gap_s=post.get("merge_gap", self.merge_gap_s),
+                            min_duration_s=post.get("min_duration", self.min_duration_s),
+                            min_confidence=post.get("min_confidence", self.min_confidence))
         return self
 
     def features(self, dataset, base=None, *, yamnet_path=None, progress: bool = False,

@@ -33,3 +33,14 @@ def wait_until(condition, *, timeout: float = 60.0, what: str = "the condition",
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(poll)
+
+
+def json_paths(obj, prefix=()):
+    """Every ``(path, value)`` in a JSON document (a path is a tuple of keys and indices)."""
+    yield prefix, obj
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from json_paths(v, prefix + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from json_paths(v, prefix + (i,))

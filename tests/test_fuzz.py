@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from sedal.generator.cli import main as sedgen
 from sedal.generator.manifest import load_manifest, write_manifest
+from tests.helpers import json_paths
 
 SETTINGS = settings(max_examples=50, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -45,19 +46,8 @@ def _check(code: int, err: str, allowed=(0, 2)) -> None:
         assert len(lines) == 1 and lines[0].startswith("error: "), err
 
 
-def _paths(obj, prefix=()):
-    """Every (path, value) in a JSON document."""
-    yield prefix, obj
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from _paths(v, prefix + (i,))
-
-
 def _mutate(doc, data) -> None:
-    paths = [p for p, _ in _paths(doc) if p]
+    paths = [p for p, _ in json_paths(doc) if p]
     path = data.draw(st.sampled_from(paths), label="path")
     parent = doc
     for k in path[:-1]:

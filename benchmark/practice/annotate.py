@@ -16,6 +16,7 @@ read or written, and nothing outside them.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import threading
 import time
@@ -216,18 +217,24 @@ class AnnotationSession:
             raise BenchmarkError("events must be a list")
         out = []
         for e in events:
-            try:
-                a, b, lab = float(e["onset"]), float(e["offset"]), str(e["label"])
-            except (TypeError, KeyError, ValueError, OverflowError):
+            vals = (e.get("onset"), e.get("offset"), e.get("label")) if isinstance(e, dict) \
+                else (None, None, None)
+            if not (all(type(v) in (int, float) for v in vals[:2]) and isinstance(vals[2], str)):
+                # JSON numbers only: not booleans, not numeric strings
                 raise BenchmarkError("every event needs a numeric onset and offset and a "
-                                     "label") from None
-            if not (np.isfinite(a) and np.isfinite(b)) or not 0.0 <= a < b <= rec.duration + 1e-3:
-                raise BenchmarkError(f"event {a:g}-{b:g} s is not inside the recording "
-                                     f"(0-{rec.duration:g} s)")
+                                     "label")
+            try:
+                a, b, lab = round(float(vals[0]), 6), round(float(vals[1]), 6), vals[2]
+            except OverflowError:
+                a = b = math.inf
+            if not (math.isfinite(a) and math.isfinite(b)) \
+                    or not 0.0 <= a < b <= rec.duration + 1e-3:
+                raise BenchmarkError(f"event {a:g}-{b:g} s is not inside the "
+                                     f"recording (0-{rec.duration:g} s) or shorter than 1 us")
             if lab not in self.classes[1:]:
                 raise BenchmarkError(f"unknown class {lab!r}; the classes are "
                                      f"{', '.join(self.classes[1:])}")
-            out.append((round(a, 6), round(min(b, rec.duration), 6), lab))
+            out.append((a, round(min(b, rec.duration), 6), lab))
         return sorted(out)
 
     def label_path(self, rel: str) -> Path:
