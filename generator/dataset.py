@@ -117,9 +117,18 @@ def _existing_key(out: Path) -> str | None:
             return key if isinstance(key, str) else "unreadable"
         except (OSError, ValueError, KeyError, TypeError):
             return "unreadable"
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and (not out.is_dir() or any(not _leftover(p) for p in out.iterdir())):
         return "foreign"
     return None
+
+
+def _leftover(p: Path) -> bool:
+    """What a make killed before its first file landed leaves: a temporary file, or a
+    ``.sedgen`` folder without a state (holding at most temporary files)."""
+    if p.name.endswith(".tmp") and p.is_file():
+        return True
+    return p.name == STATE.parent.name and p.is_dir() and all(
+        q.name.endswith(".tmp") and q.is_file() for q in p.iterdir())
 
 
 def _prepare_out(out: Path, key: str, force: bool) -> None:
@@ -140,6 +149,11 @@ def _prepare_out(out: Path, key: str, force: bool) -> None:
             elif p.exists() or p.is_symlink():
                 p.unlink()
     out.mkdir(parents=True, exist_ok=True)
+    for name in OWNED:  # temporary files of a make that was killed (we hold the dir's lock)
+        if (out / name).is_dir() and not (out / name).is_symlink():
+            for tmp in (out / name).rglob(".*.tmp"):
+                if tmp.is_file() and not tmp.is_symlink():
+                    tmp.unlink()
     write_json_atomic(out / STATE, {"key": key})
 
 

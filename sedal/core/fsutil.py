@@ -29,6 +29,26 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+#: Test-only fault injection (``tests/test_fault_injection.py``): with
+#: ``SEDAL_FAULT_AT=N:COUNTER`` every atomic rename adds one to the count in the file
+#: ``COUNTER``, and the N-th ends the process at once (``os._exit(86)``: no clean-up, as a
+#: kill -9 or a power cut would), after its temporary file is written and before the rename.
+FAULT_ENV = "SEDAL_FAULT_AT"
+FAULT_EXIT = 86
+
+
+def _fault_point() -> None:
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    n, _, counter = spec.partition(":")
+    p = Path(counter)
+    k = (int(p.read_text() or 0) if p.exists() else 0) + 1
+    p.write_text(str(k))
+    if k == int(n):
+        os._exit(FAULT_EXIT)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
@@ -47,6 +67,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
+        _fault_point()
         os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
