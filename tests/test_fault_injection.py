@@ -81,6 +81,9 @@ def _whole_json(p: Path) -> bool:
 
 
 def _crash_then_resume(cmd_for, tmp: Path, out_of, skip=()) -> None:
+    # a first run fills the machine-wide caches (weights, built-in library), whose renames
+    # would otherwise be counted once only
+    assert _run(cmd_for(tmp / "warm"), tmp)[0] == 0
     ref_dir = tmp / "ref"
     code, renames = _run(cmd_for(ref_dir), tmp)
     assert code == 0 and renames >= 2
@@ -127,3 +130,37 @@ def test_embed_killed_at_any_rename_resumes_to_identical_store(tiny_dataset, tmp
         return [sys.executable, "-m", "sedal.benchmark.cli", "embed", str(out), "-q"]
 
     _crash_then_resume(cmd, tmp_path, lambda d: d / "features", skip=("progress.json",))
+
+
+@pytest.fixture(scope="module")
+def labelled_folder(tmp_path_factory):
+    """24 recordings of a built-in dataset, Raven tables for the first 10."""
+    import shutil
+
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.manifest import read_manifest
+    from sedal.generator.spec import DatasetSpec
+    from sedal.sed.events_io import to_raven
+
+    root = tmp_path_factory.mktemp("detect")
+    make_dataset(DatasetSpec(n_files=24, event_ratio=0.75, seed=21), root / "ds")
+    doc = read_manifest(root / "ds" / "manifest.json")
+    for i, f in enumerate(doc.files):
+        shutil.copy(root / "ds" / f.audio, (root / "audio").mkdir(exist_ok=True) or
+                    root / "audio" / f"{f.id}.wav")
+        if i < 10:
+            (root / "labels").mkdir(exist_ok=True)
+            (root / "labels" / f"{f.id}.Table.1.selections.txt").write_text(to_raven(
+                [(round(e.event_time, 6), round(e.event_time + e.event_duration, 6), e.label)
+                 for e in f.events]))
+    return root
+
+
+def test_detect_killed_at_any_rename_resumes_to_identical_tables(labelled_folder, tmp_path):
+    def cmd(d):  # each run its own embedding cache, so a crash can land in it too
+        return [sys.executable, "-m", "sedal.benchmark.cli", "detect",
+                str(labelled_folder / "audio"), "--labels", str(labelled_folder / "labels"),
+                "--detector", "paper", "--cache", str(d / "cache"), "--out", str(d / "out"),
+                "-q"]
+
+    _crash_then_resume(cmd, tmp_path, lambda d: d / "out")
