@@ -90,13 +90,16 @@ def _crash_then_resume(cmd_for, tmp: Path, out_of, skip=()) -> None:
     want = _tree(out_of(ref_dir), skip)
     for n in sorted({1, 2, renames // 2, renames}):
         d = tmp / f"crash{n}"
-        code, _ = _run(cmd_for(d), tmp, fault=n)
+        cmd = cmd_for(d)
+        before = _tree(out_of(d), skip) if out_of(d).exists() else {}
+        code, _ = _run(cmd, tmp, fault=n)
         assert code == FAULT_EXIT, f"the fault at rename {n} of {renames} did not fire"
         half = _tree(out_of(d), skip)
-        # a file that differs from its final bytes may only be a whole earlier state (a
-        # progress or meta JSON rewritten later), never a half-written file
+        # a file that differs from its final bytes may only be a whole earlier state (its
+        # bytes before the run, or a progress or meta JSON rewritten later), never a
+        # half-written file
         wrong = {f for f, h in half.items() if f in want and h != want[f]
-                 and not _whole_json(out_of(d) / f)}
+                 and h != before.get(f) and not _whole_json(out_of(d) / f)}
         assert not wrong, f"after a crash at rename {n}: files that differ: {sorted(wrong)}"
         code, _ = _run(cmd_for(d), tmp)
         assert code == 0, f"the rerun after a crash at rename {n} failed"
@@ -164,3 +167,35 @@ def test_detect_killed_at_any_rename_resumes_to_identical_tables(labelled_folder
                 "-q"]
 
     _crash_then_resume(cmd, tmp_path, lambda d: d / "out")
+
+
+#: A labelling session that saves (draft first, then the table) recordings 10-15, which have
+#: no labels yet, and relabels recording 0 (whose Raven table it replaces).
+ANNOTATE_SAVES = r"""
+import sys
+from pathlib import Path
+from sedal.benchmark.practice.annotate import AnnotationSession
+from sedal.sed.detector import PRESETS
+root = Path(sys.argv[1])
+s = AnnotationSession(root / "audio", root / "labels", classes=["baby", "dog", "meerkat"],
+                      detector=PRESETS["paper"], cache_root=root / "cache")
+rels = sorted(s.recordings)
+for i, rel in enumerate([rels[0]] + rels[10:16]):
+    evs = [{"onset": 0.5 + i / 10, "offset": 1.5 + i / 10, "label": ["baby", "dog"][i % 2]}]
+    s.save_draft(rel, evs)
+    s.save(rel, evs)
+"""
+
+
+def test_annotate_save_killed_at_any_rename_resumes_to_identical_labels(labelled_folder,
+                                                                         tmp_path):
+    import shutil
+
+    def cmd(d):
+        if not d.exists():
+            d.mkdir()
+            for sub in ("audio", "labels"):
+                shutil.copytree(labelled_folder / sub, d / sub)
+        return [sys.executable, "-c", ANNOTATE_SAVES, str(d)]
+
+    _crash_then_resume(cmd, tmp_path, lambda d: d / "labels")
