@@ -19,7 +19,7 @@ import csv
 import io
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from .errors import SedError
@@ -27,6 +27,8 @@ from .events_io import UNREVIEWED
 
 RAVEN_BEGIN = "Begin Time (s)"
 RAVEN_END = "End Time (s)"
+RAVEN_LOW = "Low Freq (Hz)"
+RAVEN_HIGH = "High Freq (Hz)"
 #: Label columns tried, in order, when the requested one is absent (Raven, BirdNET).
 RAVEN_LABEL_COLUMNS = ("Annotation", "Common Name", "Species", "Label", "Class", "Sound Type",
                        "Type", "Species Code")
@@ -50,6 +52,8 @@ class LabelRow:
     line: int
     recording: str | None = None  # a file name the table names; None: the table's own
     reviewed: bool = True  # False for rows still marked as unreviewed model predictions
+    low_hz: float | None = None  # the box's frequency band (Raven tables), Hz; None: not given
+    high_hz: float | None = None
 
 
 #: The longest class name accepted, in characters.
@@ -163,6 +167,7 @@ def read_raven(path: Path, label_column: str = "Annotation") -> list[LabelRow]:
     ifile = next((head.index(c) for c in ("Begin File", "Begin Path") if c in head), None)
     ioff = head.index("File Offset (s)") if "File Offset (s)" in head else None
     irev = head.index("Review") if "Review" in head else None
+    ilo, ihi = (head.index(c) if c in head else None for c in (RAVEN_LOW, RAVEN_HIGH))
     rows: list[LabelRow] = []
     seen: dict[object, LabelRow] = {}
     for n, line in enumerate(lines[1:], start=2):
@@ -177,10 +182,14 @@ def read_raven(path: Path, label_column: str = "Annotation") -> list[LabelRow]:
         rec = _file_name(cells[ifile]) if ifile is not None and cells[ifile].strip() else None
         if ioff is not None and rec is not None:
             off = _time(cells[ioff].strip(), path, n, "file offset")
-            a, b = off, off + (b - a)
+            if off != a:  # the table's time axis is not the recording's: shift the row
+                a, b = off, off + (b - a)
         unreviewed = irev is not None and irev < len(cells) and \
             cells[irev].strip() == UNREVIEWED
         row = _row(a, b, cells[il].strip(), n, path, rec, not unreviewed)
+        band = _band(cells, ilo, ihi, path, n)
+        if band is not None:
+            row = replace(row, low_hz=band[0], high_hz=band[1])
         key = (rec, cells[isel].strip()) if isel is not None else (rec, a, b, row.label)
         if key in seen:  # another view of the same selection, which must be the same event
             first = seen[key]
@@ -194,6 +203,20 @@ def read_raven(path: Path, label_column: str = "Annotation") -> list[LabelRow]:
         seen[key] = row
         rows.append(row)
     return rows
+
+
+def _band(cells: list[str], ilo: int | None, ihi: int | None, path: Path, n: int
+          ) -> tuple[float, float] | None:
+    """The (low, high) frequency of a Raven row in Hz, ``None`` when the table gives none."""
+    if ilo is None or ihi is None or max(ilo, ihi) >= len(cells) \
+            or not (cells[ilo].strip() or cells[ihi].strip()):
+        return None
+    lo = _time(cells[ilo].strip(), path, n, "low frequency")
+    hi = _time(cells[ihi].strip(), path, n, "high frequency")
+    if lo > hi:
+        raise SedError(f"{path}, line {n}: low frequency {lo:g} Hz is above the high "
+                       f"frequency {hi:g} Hz")
+    return lo, hi
 
 
 def read_audacity(path: Path) -> list[LabelRow]:

@@ -124,10 +124,12 @@ def test_unsaved_edits_survive_a_new_session_until_saved(session, collection, ya
     session.save_draft(rel, [{"onset": 0.5, "offset": 1.5, "label": "baby"}])
     again = AnnotationSession(session.audio, session.labels, classes=CLASSES,
                               detector=PRESETS["paper"], model=yamnet_model)
-    assert again.view(rel)["draft"] == [{"onset": 0.5, "offset": 1.5, "label": "baby"}]
+    full = {"low_hz": 0.0, "high_hz": 8000.0}  # a box drawn without a band spans them all
+    assert again.view(rel)["draft"] == [{"onset": 0.5, "offset": 1.5, "label": "baby", **full}]
     again.save(rel, [{"onset": 0.5, "offset": 1.25, "label": "baby"}])
     assert again.view(rel)["draft"] is None
-    assert again.view(rel)["labels"] == [{"onset": 0.5, "offset": 1.25, "label": "baby"}]
+    assert again.view(rel)["labels"] == [{"onset": 0.5, "offset": 1.25, "label": "baby",
+                                          **full}]
     with pytest.raises(BenchmarkError):
         again.save_draft(rel, [{"onset": 0.5, "offset": 1.5, "label": "cat"}])
 
@@ -483,3 +485,56 @@ def test_a_link_in_the_collection_to_a_file_outside_is_not_listed(collection, tm
     rels = {r.rel for r in recs}
     assert "site/evil.wav" not in rels and "site/alias.wav" in rels  # a link inside is fine
     assert ("site/evil.wav", "a link that leads outside the audio folder") in skipped
+
+
+def test_a_box_band_put_over_http_is_written_to_the_raven_table_and_read_back(
+        server, collection, yamnet_model):
+    """Time-frequency boxes: ``low_hz``/``high_hz`` of ``PUT /api/labels`` land in the Raven
+    table's Low/High Freq (Hz), come back in the recording view (also in a new session, from
+    the table) and in drafts; training uses the times only."""
+    from sedal.benchmark.practice.annotate import AnnotationSession
+    from sedal.sed.annotations import read_label_file
+
+    base, token, session = server
+    rel = next(r for r in session.queue()["rows"] if not r["labelled"])["rel"]
+    hdr = {"X-Sedal-Token": token, "Content-Type": "application/json"}
+    boxes = [{"onset": 1.0, "offset": 2.0, "label": "dog", "low_hz": 500, "high_hz": 2500.25},
+             {"onset": 3.0, "offset": 4.0, "label": "baby"}]
+    status, _ = _req(f"{base}/api/draft?rel={rel}", method="PUT", headers=hdr,
+                     data=json.dumps({"events": boxes}).encode())
+    assert status == 200
+    want = [{"onset": 1.0, "offset": 2.0, "label": "dog", "low_hz": 500.0, "high_hz": 2500.2},
+            {"onset": 3.0, "offset": 4.0, "label": "baby", "low_hz": 0.0, "high_hz": 8000.0}]
+    assert session.view(rel)["draft"] == want
+    status, out = _req(f"{base}/api/labels?rel={rel}", method="PUT", headers=hdr,
+                       data=json.dumps({"events": boxes}).encode())
+    assert status == 200
+    rows = read_label_file(session.labels / json.loads(out)["saved"])
+    assert [(r.onset, r.offset, r.label, r.low_hz, r.high_hz) for r in rows] == [
+        (1.0, 2.0, "dog", 500.0, 2500.2), (3.0, 4.0, "baby", 0.0, 8000.0)]
+    status, view = _req(f"{base}/api/recording?rel={rel}", headers=hdr)
+    assert json.loads(view)["labels"] == want
+    assert session.events[rel] == [(1.0, 2.0, "dog"), (3.0, 4.0, "baby")]  # what trains
+    # right after the save, the queue's first unlabelled row is another recording
+    status, q = _req(f"{base}/api/queue", headers=hdr)
+    assert next(r for r in json.loads(q)["rows"] if not r["labelled"])["rel"] != rel
+    again = AnnotationSession(session.audio, session.labels, classes=CLASSES,
+                              detector=PRESETS["paper"], model=yamnet_model)
+    assert again.view(rel)["labels"] == want
+
+
+@pytest.mark.parametrize("band, needle", [
+    ({"low_hz": 500}, "both be numbers"),
+    ({"low_hz": 500, "high_hz": "900"}, "both be numbers"),
+    ({"low_hz": True, "high_hz": 900}, "both be numbers"),
+    ({"low_hz": 900, "high_hz": 500}, "is not inside"),
+    ({"low_hz": 100, "high_hz": 100.04}, "narrower than 0.1 Hz"),
+    ({"low_hz": -1, "high_hz": 500}, "is not inside"),
+    ({"low_hz": 0, "high_hz": 9000}, "is not inside"),
+    ({"low_hz": 0, "high_hz": 10 ** 400}, "is not inside"),
+])
+def test_a_bad_band_is_refused_and_nothing_is_written(session, band, needle):
+    rel = next(r for r in session.queue()["rows"] if not r["labelled"])["rel"]
+    with pytest.raises(BenchmarkError, match=needle):
+        session.save(rel, [{"onset": 1.0, "offset": 2.0, "label": "dog", **band}])
+    assert session.view(rel)["labels"] is None and not session.label_path(rel).exists()

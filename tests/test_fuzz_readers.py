@@ -253,12 +253,16 @@ def _check_events(events):
 
     rec = Recording("a.wav", "a", Path("a.wav"), 10.0)
     stub = SimpleNamespace(recording=lambda rel: rec, classes=["background", "dog", "baby"])
+    stub.full_band = lambda rel: AnnotationSession.full_band(stub, rel)
+    stub.check_boxes = lambda rel, evs: AnnotationSession.check_boxes(stub, rel, evs)
     return AnnotationSession.check_events(stub, "a.wav", events)
 
 
 EVENT_BODIES = st.lists(st.fixed_dictionaries(
     {"onset": st.floats(0, 10) | JSON_VALUES, "offset": st.floats(0, 10) | JSON_VALUES,
-     "label": st.sampled_from(["dog", "baby"]) | JSON_VALUES}), max_size=4)
+     "label": st.sampled_from(["dog", "baby"]) | JSON_VALUES},
+    optional={"low_hz": st.floats(-10, 9000) | JSON_VALUES,
+              "high_hz": st.floats(-10, 9000) | JSON_VALUES}), max_size=4)
 
 
 @SETTINGS
@@ -289,6 +293,10 @@ def test_an_app_body_is_refused_with_a_4xx_or_holds_only_valid_events(body, decl
     for e in src:  # strict: real numbers (not booleans, not strings) and known class names
         assert type(e["onset"]) in (int, float) and type(e["offset"]) in (int, float)
         assert isinstance(e["label"], str) and e["label"] in ("dog", "baby")
+        band = [e.get("low_hz"), e.get("high_hz")]
+        if band != [None, None]:  # a band: two numbers inside 0-8000 Hz, low below high
+            assert all(type(v) in (int, float) for v in band)
+            assert 0 <= round(band[0], 1) < round(band[1], 1) <= 8000
     for a, b, lab in evs:
         assert 0.0 <= a < b <= 10.0 and lab in ("dog", "baby")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from sedal.benchmark.practice.collection import scan_audio
 from sedal.benchmark.practice.labelled import collect_annotations
 from sedal.sed.annotations import merge_classes, read_label_file, recording_key
 from sedal.sed.errors import SedError
+from sedal.sed.events_io import BIRDNET_CSV_COLUMNS, BIRDNET_RAVEN_COLUMNS
 
 RAVEN_HEAD = ("Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\t"
               "High Freq (Hz)\tAnnotation")
@@ -152,17 +154,34 @@ def test_detect_on_real_recordings_writes_tables_that_read_back(real_sources, tm
     ravens = sorted((out / "raven").rglob("*.txt"))
     assert len(ravens) == 30 and len(list((out / "audacity").rglob("*.txt"))) == 30
     head = ravens[0].read_text().splitlines()[0].split("\t")
-    assert head[:5] == ["Selection", "View", "Channel", "Begin Time (s)", "End Time (s)"]
-    assert head[-2:] == ["Confidence", "Review"]
+    assert tuple(head) == BIRDNET_RAVEN_COLUMNS + ("Annotation", "Review")
     with open(out / "detections.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert rows and all(0.0 <= float(r["confidence"]) <= 1.0 for r in rows)
+    assert tuple(rows[0]) == BIRDNET_CSV_COLUMNS
+    assert rows and all(0.0 <= float(r["Confidence"]) <= 1.0 for r in rows)
+    assert all(Path(r["File"]).is_absolute() and Path(r["File"]).is_file() for r in rows)
     assert (out / "detections.tsv").read_text().startswith("filename\tonset\toffset\tevent_label")
+    by_file: dict[str, list] = {}
+    for r in rows:
+        by_file.setdefault(Path(r["File"]).name, []).append(
+            (round(float(r["Start (s)"]), 6), round(float(r["End (s)"]), 6), r["Common name"]))
     for rp in ravens:  # a table written by sedal reads back to the same events
-        key = rp.relative_to(out / "raven").as_posix()[:-len(".Table.1.selections.txt")] + ".wav"
-        want = [(round(float(r["onset"]), 6), round(float(r["offset"]), 6), r["class"])
-                for r in rows if r["file"] == key]
-        assert read_labels(rp) == want
+        name = rp.name[:-len(".Table.1.selections.txt")] + ".wav"
+        assert read_labels(rp) == by_file.get(name, [])
+    # the combined table: the recordings end to end, each row naming its recording and its
+    # onset in it (File Offset), read back to the same events
+    combined = read_label_file(out / "detections.selections.txt")
+    got: dict[str, list] = {}
+    for row in combined:
+        got.setdefault(row.recording, []).append((row.onset, row.offset, row.label))
+    assert got.keys() == by_file.keys()
+    for name, evs in by_file.items():
+        assert np.allclose([e[:2] for e in got[name]], [e[:2] for e in evs], atol=2e-6)
+        assert [e[2] for e in got[name]] == [e[2] for e in evs]
+    # the CSV reads back (our reader takes BirdNET's columns)
+    csv_rows = read_label_file(out / "detections.csv")
+    assert sorted((r.recording, r.onset, r.offset, r.label) for r in csv_rows) == sorted(
+        (f, *e) for f, evs in by_file.items() for e in evs)
     # the saved model gives the same detections without retraining
     out2 = tmp_path / "det2"
     assert main(["detect", str(audio), "--model", str(tmp_path / "model"),
@@ -331,3 +350,64 @@ def test_the_same_box_under_two_selection_numbers_is_counted_once_with_a_warning
     assert ann.events == {"siteA/rec1": [(1.0, 2.0, "dog"), (3.0, 4.0, "dog")]}
     assert len(ann.warnings) == 1
     assert "line 3: the same event as line 2 (dog 1-2 s); counted once" in ann.warnings[0]
+
+
+def test_birdnet_tables_name_classes_from_the_class_map_and_read_back(tmp_path):
+    from sedal.sed.classmap import class_names, read_class_map
+    from sedal.sed.events_io import to_birdnet_csv, to_birdnet_raven
+
+    cmap = _write(tmp_path / "map.csv", "class,common_name,scientific_name,species_code\n"
+                  "dog,Domestic dog,Canis familiaris,domdog\nbaby,,,\n")
+    names = class_names(["baby", "dog", "Meerkat call 2"], read_class_map(cmap))
+    assert names["dog"].common == "Domestic dog" and names["dog"].code == "domdog"
+    # defaults: the class name for both names (no invented taxonomy), the stated code rule
+    assert (names["baby"].common, names["baby"].scientific, names["baby"].code) == \
+        ("baby", "baby", "baby")
+    assert names["Meerkat call 2"].code == "meerkatcall2"
+    assert class_names(["蛙"])["蛙"].code == "u86d9"
+    evs = [(0.5, 1.25, "dog", 0.9), (2.0, 3.0, "Meerkat call 2", 0.5)]
+    table = _write(tmp_path / "a.Table.1.selections.txt",
+                   to_birdnet_raven([("/data/a.wav", 0.0, evs, 8000.0)], names))
+    head, first = table.read_text().splitlines()[:2]
+    assert tuple(head.split("\t")) == BIRDNET_RAVEN_COLUMNS + ("Annotation",)
+    cells = dict(zip(head.split("\t"), first.split("\t")))
+    assert (cells["Common Name"], cells["Species Code"], cells["Annotation"],
+            cells["Begin Path"], cells["File Offset (s)"]) == \
+        ("Domestic dog", "domdog", "dog", "/data/a.wav", "0.500000")
+    # the class column is read first; BirdNET's columns on request
+    assert [r.label for r in read_label_file(table)] == ["dog", "Meerkat call 2"]
+    assert [r.label for r in read_label_file(table, label_column="Species Code")] == \
+        ["domdog", "meerkatcall2"]
+    csv_text = to_birdnet_csv({"/data/a.wav": evs}, names)
+    assert csv_text.splitlines()[1] == "0.500000,1.250000,Canis familiaris,Domestic dog,0.9000," \
+        "/data/a.wav"
+    # a header-only table (a recording without detections) is valid Raven and reads as empty
+    empty = _write(tmp_path / "b.Table.1.selections.txt", to_birdnet_raven(
+        [("/data/b.wav", 0.0, [], 8000.0)], names))
+    assert read_label_file(empty) == []
+
+
+@pytest.mark.parametrize("text, match", [
+    ("common_name\nDog\n", "'class' required"),
+    ("class,colour\ndog,brown\n", "'class' required"),
+    ("class,species_code\ndog,d\ndog,e\n", "line 3: class 'dog' is listed twice"),
+    ("class,species_code\ndog,do g\n", "line 2: species code 'do g' holds a space"),
+    ("class,species_code\ndog,x\nbaby,x\n", "both have the species code 'x'"),
+    ("class\n\n", None),
+])
+def test_a_bad_class_map_is_refused_with_its_line(tmp_path, text, match):
+    from sedal.sed.classmap import class_names, read_class_map
+
+    p = _write(tmp_path / "map.csv", text)
+    if match is None:
+        assert class_names(["dog"], read_class_map(p))["dog"].code == "dog"
+        return
+    with pytest.raises(SedError, match=match):
+        class_names(["dog", "baby"], read_class_map(p))
+
+
+def test_class_names_that_code_alike_are_refused_without_a_map():
+    from sedal.sed.classmap import class_names
+
+    with pytest.raises(SedError, match="give them codes in a --class-map file"):
+        class_names(["dog-1", "dog 1"])

@@ -15,7 +15,7 @@ from sedal.generator.manifest import load_manifest
 from sedal.sed.annotations import read_labels
 from sedal.sed.detector import PRESETS
 from sedal.sed.errors import SedError
-from sedal.sed.events_io import to_audacity, to_raven
+from sedal.sed.events_io import BIRDNET_RAVEN_COLUMNS, to_audacity, to_raven
 
 PAPER = PRESETS["paper"]  # patch embeddings only: these tests are not about the detector
 
@@ -89,9 +89,11 @@ def test_query_ranks_and_round_trips(collection, yamnet_model, tmp_path):
         assert ev_r == ev_a
         assert to_audacity(ev_a) == ap.read_text()
         head, *body = rp.read_text().splitlines()
-        assert head.endswith("\tConfidence\tReview")
+        cols = head.split("\t")
+        assert tuple(cols) == BIRDNET_RAVEN_COLUMNS + ("Annotation", "Review")
         assert all(line.endswith("\tpredicted, unreviewed") for line in body)
-        assert all(0.0 <= float(line.split("\t")[-2]) <= 1.0 for line in body)
+        conf = cols.index("Confidence")
+        assert all(0.0 <= float(line.split("\t")[conf]) <= 1.0 for line in body)
         assert all(b - a >= 0.12 - 1e-9 for a, b, _ in ev_r)  # post-processed: no 60 ms events
     # Move the Raven files into the labels: as they are (unreviewed), they are refused ...
     for rp in ravens:

@@ -32,6 +32,7 @@ def add_query(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of ties, random ranks and CV")
     collection_args(p)
     p.add_argument("--scheduler", default=None, help="Dask scheduler for embedding")
+    class_map_arg(p)
     p.add_argument("--threads", type=int, default=2,
                    help="BLAS threads of predictions and threads of the ranking (classifier "
                         "fits always use one, so their results do not depend on it)")
@@ -49,7 +50,7 @@ def run_query(args) -> int:
                     seed=args.seed, yamnet=args.yamnet, cache_root=args.cache,
                     scheduler=args.scheduler, accept_predictions=args.accept_predictions,
                     threads=args.threads, progress=not args.quiet,
-                    detector=detector_of(args))
+                    detector=detector_of(args), class_map=args.class_map)
     for line in res["warnings"]:
         print(f"warning: {line}", file=sys.stderr)
     print(res["text"], end="")
@@ -78,6 +79,7 @@ def add_detect(sub) -> None:
                         "(default: as --min-confidence)")
     labels_args(p)
     collection_args(p)
+    class_map_arg(p)
     p.add_argument("--threads", type=int, default=2,
                    help="BLAS threads of predictions (classifier fits always use one)")
     detector_args(p, default="field")
@@ -94,10 +96,18 @@ def run_detect(args) -> int:
                          min_confidence=args.min_confidence, min_duration=args.min_duration,
                          merge_gap=args.merge_gap, accept_predictions=args.accept_predictions,
                          yamnet=args.yamnet, cache_root=args.cache, threads=args.threads,
-                         progress=not args.quiet, detector=detector_of(args))
+                         progress=not args.quiet, detector=detector_of(args),
+                         class_map=args.class_map)
     print(f"{res['recordings']} recordings, {res['events']} events ({res['model']}); "
           f"wrote {args.out}")
     return 0
+
+
+def class_map_arg(p) -> None:
+    p.add_argument("--class-map", type=Path, default=None,
+                   help="CSV: class,common_name,scientific_name,species_code — the names in "
+                        "the BirdNET-style tables (default: the class name; the code its "
+                        "ASCII letters and digits, lower-cased)")
 
 
 def add_annotate(sub) -> None:

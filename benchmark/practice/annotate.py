@@ -35,7 +35,7 @@ from sedal.benchmark.practice.labelled import (
     training_labels,
 )
 from sedal.benchmark.practice.query import POSTPROCESS, detect_events, scores_from_entropy
-from sedal.core.errors import UnsafePathError
+from sedal.core.errors import SedalError, UnsafePathError
 from sedal.core.fsutil import resolve_inside, write_bytes_atomic
 from sedal.core.rng import derive_rng
 from sedal.sed.estimator import Detector
@@ -49,6 +49,30 @@ REVIEWED = "reviewed"
 REPLACED_DIR = ".sedal-replaced"
 #: Where unsaved edits are kept (below ``labels``) until the recording is saved.
 DRAFTS_DIR = ".sedal-drafts"
+
+
+def _box_json(box) -> dict:
+    """A box as the page's JSON: ``{onset, offset, label, low_hz, high_hz}``."""
+    a, b, c, lo, hi = box
+    return {"onset": a, "offset": b, "label": c, "low_hz": lo, "high_hz": hi}
+
+
+def _band(event: dict, full: tuple[float, float], sr: int) -> tuple[float, float]:
+    """The validated ``(low_hz, high_hz)`` of an event from the page (``full`` if it has
+    none)."""
+    lo, hi = event.get("low_hz"), event.get("high_hz")
+    if lo is None and hi is None:
+        return full
+    if not all(type(v) in (int, float) for v in (lo, hi)):
+        raise BenchmarkError("low_hz and high_hz must both be numbers (or both left out)")
+    try:
+        lo, hi = round(float(lo), 1), round(float(hi), 1)
+    except OverflowError:
+        lo = hi = math.inf
+    if not (math.isfinite(lo) and math.isfinite(hi)) or not 0.0 <= lo < hi <= sr / 2:
+        raise BenchmarkError(f"band {lo:g}-{hi:g} Hz is not inside 0-{sr / 2:g} Hz or "
+                             "narrower than 0.1 Hz")
+    return lo, hi
 
 
 class AnnotationSession:
@@ -120,6 +144,8 @@ class AnnotationSession:
         self.events: dict[str, list[tuple[float, float, str]]] = {
             r.rel: list(ann.events[r.key]) for r in feats.recs if r.key in ann.events}
         self.sources = {r.rel: ann.sources[r.key] for r in feats.recs if r.key in ann.sources}
+        # the boxes (onset, offset, label, low_hz, high_hz) saved in this session, per recording
+        self.boxes: dict[str, list[tuple[float, float, str, float, float]]] = {}
         self._lock = threading.RLock()
         self.version = 0  # labels saved so far in this session (+1 per save)
         self.model_version = -1  # the labels version the current model was fitted on
@@ -169,15 +195,39 @@ class AnnotationSession:
             det, post = self.det, dict(self.post)
         predicted = detect_events(copy.copy(det).with_postprocess(post), self.features(rel),
                                   rec.duration) if det is not None else []
-        with self._lock:
-            saved = self.events.get(rel)
+        saved = self.saved_boxes(rel)
         draft = self.read_draft(rel)
         return {"rel": rel, "duration": rec.duration, "sr": rec.sr,
                 "predicted": [{"onset": a, "offset": b, "label": c, "confidence": p}
                               for a, b, c, p in predicted],
-                "labels": None if saved is None else [{"onset": a, "offset": b, "label": c}
-                                                      for a, b, c in saved],
+                "labels": None if saved is None else [_box_json(bx) for bx in saved],
                 "draft": draft}
+
+    def full_band(self, rel: str) -> tuple[float, float]:
+        """The band (Hz) of a box drawn without one: 0 to the lower of 8000 Hz and Nyquist."""
+        return 0.0, min(8000.0, self.recording(rel).sr / 2)
+
+    def saved_boxes(self, rel: str) -> list[tuple[float, float, str, float, float]] | None:
+        """The labelled boxes of ``rel`` with their frequency bands (``None``: unlabelled):
+        as saved in this session, else the bands of its label file (a Raven table's Low and
+        High Freq, matched by time) or the full band."""
+        from sedal.sed.annotations import read_label_file
+
+        with self._lock:
+            saved, boxes, src = self.events.get(rel), self.boxes.get(rel), self.sources.get(rel)
+        if saved is None or boxes is not None:
+            return boxes
+        bands = {}
+        try:
+            for row in read_label_file(Path(src)) if src else []:
+                if row.low_hz is not None and (row.recording is None or Path(
+                        self.recording(rel).rel).name == row.recording):
+                    bands.setdefault((round(row.onset, 6), round(row.offset, 6)),
+                                     (row.low_hz, row.high_hz))
+        except (OSError, SedalError):  # read already at start; a file changed since: no bands
+            bands = {}
+        full = self.full_band(rel)
+        return [(a, b, c, *bands.get((round(a, 6), round(b, 6)), full)) for a, b, c in saved]
 
     # -- drafts: unsaved edits survive a closed tab or a crash ---------------------------
     def draft_path(self, rel: str) -> Path:
@@ -194,8 +244,7 @@ class AnnotationSession:
         except (OSError, ValueError):
             return None
         try:
-            return [{"onset": a, "offset": b, "label": c}
-                    for a, b, c in self.check_events(rel, boxes)]
+            return [_box_json(bx) for bx in self.check_boxes(rel, boxes)]
         except BenchmarkError:
             return None
 
@@ -203,16 +252,25 @@ class AnnotationSession:
         """Keep the page's current boxes of ``rel`` (validated; atomic) until it is saved."""
         import json
 
-        evs = self.check_events(rel, events)
+        boxes = self.check_boxes(rel, events)
         write_bytes_atomic(self.draft_path(rel), json.dumps(
-            [{"onset": a, "offset": b, "label": c} for a, b, c in evs]).encode())
-        return {"draft": len(evs)}
+            [_box_json(bx) for bx in boxes]).encode())
+        return {"draft": len(boxes)}
 
     # -- writing -----------------------------------------------------------------------
     def check_events(self, rel: str, events: object) -> list[tuple[float, float, str]]:
-        """Validate events sent by the page: a list of ``{onset, offset, label}`` inside
-        the recording, with known classes."""
+        """Validate events sent by the page: a list of ``{onset, offset, label}`` (and,
+        optionally, ``low_hz`` and ``high_hz``) inside the recording, with known classes;
+        their time extents ``(onset_s, offset_s, label)``, sorted."""
+        return sorted(bx[:3] for bx in self.check_boxes(rel, events))
+
+    def check_boxes(self, rel: str, events: object
+                    ) -> list[tuple[float, float, str, float, float]]:
+        """As :meth:`check_events`, with each box's band ``(..., low_hz, high_hz)`` in Hz: both
+        or neither given (then :meth:`full_band`), JSON numbers, ``0 <= low < high`` up to the
+        Nyquist frequency, rounded to 0.1 Hz (as the tables write them)."""
         rec = self.recording(rel)
+        full = self.full_band(rel)
         if not isinstance(events, list) or len(events) > 10_000:
             raise BenchmarkError("events must be a list")
         out = []
@@ -234,7 +292,7 @@ class AnnotationSession:
             if lab not in self.classes[1:]:
                 raise BenchmarkError(f"unknown class {lab!r}; the classes are "
                                      f"{', '.join(self.classes[1:])}")
-            out.append((a, round(min(b, rec.duration), 6), lab))
+            out.append((a, round(min(b, rec.duration), 6), lab, *_band(e, full, rec.sr)))
         return sorted(out)
 
     def label_path(self, rel: str) -> Path:
@@ -249,8 +307,8 @@ class AnnotationSession:
         A label file of this recording in another place or format is moved below
         ``labels/.sedal-replaced/`` first (so that one file annotates it, and nothing is lost).
         """
-        evs = self.check_events(rel, events)
-        rec = self.recording(rel)
+        boxes = self.check_boxes(rel, events)
+        evs = [bx[:3] for bx in boxes]
         target = self.label_path(rel)
         with self._lock:
             old = self.sources.get(rel)
@@ -262,10 +320,11 @@ class AnnotationSession:
                 moved.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(src, moved)
             write_bytes_atomic(target, to_raven(evs, label_column=self.label_column,
-                                                high_hz=min(8000.0, rec.sr / 2),
+                                                bands=[bx[3:] for bx in boxes],
                                                 review=REVIEWED).encode())
             self.sources[rel] = str(target)
             self.events[rel] = evs
+            self.boxes[rel] = boxes
             self.draft_path(rel).unlink(missing_ok=True)
             self.version += 1
             return {"saved": str(target.relative_to(self.labels)), "events": len(evs),

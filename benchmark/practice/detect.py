@@ -1,10 +1,14 @@
 """``sedbench detect``: run a trained detector over a whole folder of recordings.
 
 Trains on the labelled recordings (the same label files ``query`` reads) or loads a saved
-model, then writes, for every recording, a Raven selection table (with a ``Confidence``
-column and ``Review`` = *predicted, unreviewed*) and an Audacity label track, plus one
-``detections.csv`` (file, onset, offset, class, confidence) and one DCASE
-``detections.tsv`` for the whole folder, and a ``summary.md``.
+model, then writes, for every recording, a Raven selection table with BirdNET-Analyzer's
+columns (:data:`sedal.sed.events_io.BIRDNET_RAVEN_COLUMNS`, then the class in the label
+column and ``Review`` = *predicted, unreviewed*) and an Audacity label track; for the whole
+folder one combined selection table (:data:`COMBINED`, BirdNET-Analyzer's layout: the
+recordings end to end on its time axis, ``Begin Path`` and ``File Offset (s)`` per row),
+``detections.csv`` (BirdNET-Analyzer's CSV columns), a DCASE ``detections.tsv`` (the class
+names as they are) and a ``summary.md``. Common and scientific names and species codes come
+from a class map (:mod:`sedal.sed.classmap`).
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from sedal.benchmark.practice.crossval import cross_validate, postprocess_senten
 from sedal.benchmark.practice.labelled import collect_annotations, training_labels
 from sedal.benchmark.practice.query import POSTPROCESS, detect_events
 from sedal.core.fsutil import write_bytes_atomic
+from sedal.core.progress import stage, track
+from sedal.sed.classmap import class_names, read_class_map
 from sedal.sed.errors import SedError
 from sedal.sed.estimator import Detector
-from sedal.sed.events_io import UNREVIEWED, to_audacity, to_csv, to_dcase, to_raven
+from sedal.sed.events_io import UNREVIEWED, to_audacity, to_birdnet_csv, to_birdnet_raven, to_dcase
 from sedal.sed.features import FeatureParams
 from sedal.sed.labels import class_list
 
@@ -45,13 +51,15 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
                min_confidence: float | None = None, min_duration: float | None = None,
                merge_gap: float | None = None, accept_predictions: bool = False,
                model=None, yamnet=None, cache_root: Path | None = None, random_state: int = 0,
-               progress: bool = False, detector=None) -> dict:
+               progress: bool = False, detector=None, class_map=None) -> dict:
     """Detect events in every recording below ``audio`` (see the module docstring).
 
     Exactly one of ``labels`` (train now) and ``model_path`` (a saved model) is needed.
     ``detector`` (a :class:`sedal.sed.detector.DetectorSpec`, default the ``field`` preset) is
     what a model is trained with; a saved model brings its own.
-    ``save_model`` writes the trained model (:mod:`sedal.sed.savedmodel`).
+    ``save_model`` writes the trained model (:mod:`sedal.sed.savedmodel`). ``class_map``
+    (a path, :func:`sedal.sed.classmap.read_class_map`) names the classes in the BirdNET-style
+    tables.
 
     The post-processing (``merge_gap`` and ``min_duration`` in seconds, ``min_confidence``)
     is, for each setting not given: chosen by cross-validation over the labelled recordings
@@ -68,6 +76,7 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
     if (labels is None) == (model_path is None):
         raise BenchmarkError("pass either --labels (to train) or --model (a saved model)")
     given = _given_postprocess(merge_gap, min_duration, min_confidence)
+    mapping = read_class_map(class_map) if class_map is not None else None
     recs, skipped = scan_audio(audio)
     if not recs:
         raise BenchmarkError(f"no readable recording in {audio}")
@@ -97,8 +106,10 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
     else:
         ann = collect_annotations(labels, recs, label_column=label_column, classes=classes,
                                   accept_predictions=accept_predictions)
-        det, cls, cv, post, n_done = _train(ann, recs, cache, detector, classes, given,
-                                            random_state)
+        with stage("training" + (" and cross-validating" if len(given) < 3 else ""),
+                   enabled=progress):
+            det, cls, cv, post, n_done = _train(ann, recs, cache, detector, classes, given,
+                                                random_state)
         how = f"trained on {n_done} labelled recording(s)"
         if save_model is not None:
             det.with_postprocess(post).save(
@@ -106,10 +117,12 @@ def _run_detect(audio: str | os.PathLike, out: str | os.PathLike, *,
                 weights_sha256=weights_sha,
                 trained_on={"recordings": n_done, "labels": str(labels)})
     det.with_postprocess(post)
+    names = class_names(cls[1:], mapping)
     out = Path(out)
     with writing_marker(out):
         return _write_outputs(out, recs, det, cache, cls, post, label_column, cv,
-                              meta, given, how, detector, save_model, skipped)
+                              meta, given, how, detector, save_model, skipped, names,
+                              progress)
 
 
 def _train(ann, recs, cache, detector, classes, given: dict, random_state: int):
@@ -158,6 +171,9 @@ def _load_saved(model_path) -> tuple[Detector, dict]:
     return det, meta
 
 
+#: The combined selection table of every recording (as BirdNET-Analyzer's
+#: ``BirdNET_SelectionTable.txt``).
+COMBINED = "detections.selections.txt"
 #: The file that marks a detect output folder as being written (it stays after a kill).
 INCOMPLETE = "INCOMPLETE"
 
@@ -177,17 +193,26 @@ def writing_marker(out: Path):
 
 
 def _write_outputs(out, recs, det, cache, cls, post, label_column, cv, meta, given,
-                   how, detector, save_model, skipped) -> dict:
+                   how, detector, save_model, skipped, names, progress) -> dict:
     """The tables and the summary of :func:`_run_detect`."""
     by_file: dict[str, list] = {}
-    for r in recs:
+    entries = []  # (Begin Path, offset on the combined table's axis, events, top Hz)
+    t0 = 0.0
+    for r in track(recs, desc="predicting", unit="file", enabled=progress):
         events = detect_events(det, cache.load(r.sha256), r.duration)
         by_file[r.rel] = events
+        entry = (os.path.abspath(r.path), t0, events, min(8000.0, r.sr / 2))
+        entries.append(entry)
+        t0 += r.duration
         write_bytes_atomic(out / "raven" / f"{r.key}.Table.1.selections.txt",
-                           to_raven(events, label_column=label_column,
-                                    high_hz=min(8000.0, r.sr / 2), review=UNREVIEWED).encode())
+                           to_birdnet_raven([(*entry[:1], 0.0, *entry[2:])], names,
+                                            label_column=label_column,
+                                            review=UNREVIEWED).encode())
         write_bytes_atomic(out / "audacity" / f"{r.key}.txt", to_audacity(events).encode())
-    write_bytes_atomic(out / "detections.csv", to_csv(by_file).encode())
+    write_bytes_atomic(out / COMBINED, to_birdnet_raven(entries, names, label_column=label_column,
+                                                        review=UNREVIEWED).encode())
+    write_bytes_atomic(out / "detections.csv", to_birdnet_csv(
+        {e[0]: e[2] for e in entries}, names).encode())
     write_bytes_atomic(out / "detections.tsv", to_dcase(by_file).encode())
     per_class: dict[str, int] = {}
     for evs in by_file.values():
@@ -202,8 +227,11 @@ def _write_outputs(out, recs, det, cache, cls, post, label_column, cv, meta, giv
              "- " + postprocess_sentence(post, cv, origin=None if meta is None else
                                          "the saved model's" + (", with the options given"
                                                                 if given else "")),
-             "- tables: raven/ (with Confidence and Review = 'predicted, unreviewed'), "
-             "audacity/, detections.csv, detections.tsv"]
+             "- tables: raven/ (BirdNET-Analyzer's columns, then the class and Review = "
+             f"'predicted, unreviewed'), {COMBINED} (every recording), audacity/, "
+             "detections.csv (BirdNET-Analyzer's columns), detections.tsv (DCASE)",
+             "- names: " + ", ".join(f"{c} = {n.common} ({n.scientific}; code {n.code})"
+                                     for c, n in names.items())]
     if save_model is not None and meta is None:
         lines.append(f"- model saved to {save_model}")
     if skipped:

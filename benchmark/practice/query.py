@@ -36,9 +36,10 @@ from sedal.benchmark.practice.labelled import (
 )
 from sedal.core.fsutil import write_bytes_atomic
 from sedal.core.rng import derive_rng
+from sedal.sed.classmap import class_names, read_class_map
 from sedal.sed.detections import Event
 from sedal.sed.estimator import Detector
-from sedal.sed.events_io import UNREVIEWED, to_audacity, to_raven
+from sedal.sed.events_io import UNREVIEWED, to_audacity, to_birdnet_raven
 from sedal.sed.grid import HOP_S, SEGMENT_S
 from sedal.sed.labels import class_list
 from sedal.sed.uncertainty import entropy_and_top
@@ -102,8 +103,10 @@ def run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     (:meth:`sedal.sed.estimator.Detector.fit`), so the model does not depend on ``threads``.
     Other keyword arguments: ``strategy``, ``k``, ``batch``, ``diversify_method``,
     ``factor``, ``label_column``, ``classes``, ``seed``, ``model``, ``yamnet``,
-    ``cache_root``, ``scheduler``, ``accept_predictions``, ``progress`` and ``detector``
-    (a :class:`sedal.sed.detector.DetectorSpec`; default the ``field`` preset).
+    ``cache_root``, ``scheduler``, ``accept_predictions``, ``progress``, ``detector``
+    (a :class:`sedal.sed.detector.DetectorSpec`; default the ``field`` preset) and
+    ``class_map`` (a path: the names of the batch's BirdNET-style tables,
+    :mod:`sedal.sed.classmap`).
 
     Returns
     -------
@@ -123,7 +126,7 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
               classes: list[str] | None = None, seed: int = 0, model=None, yamnet=None,
               cache_root: Path | None = None, scheduler: str | None = None,
               accept_predictions: bool = False, threads: int = 2,
-              progress: bool = False, detector=None) -> dict:
+              progress: bool = False, detector=None, class_map=None) -> dict:
     """Run one round of the annotation loop (see :func:`run_query`).
 
     Returns
@@ -136,6 +139,7 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
     check_strategy(strategy, k, diversify_method)
     if batch < 1:
         raise BenchmarkError(f"--batch must be >= 1, got {batch}")
+    mapping = read_class_map(class_map) if class_map is not None else None
     recs, skipped = scan_audio(audio)
     if not recs:
         raise BenchmarkError(f"no readable recording in {audio}")
@@ -174,7 +178,8 @@ def _run_query(audio: str | os.PathLike, labels: str | os.PathLike | None,
                         random_state=seed, detector=det) if annotated else None
     post = cv.postprocess if cv is not None and cv.postprocess is not None else POSTPROCESS
     det.with_postprocess(post)
-    batch_files = _write_batch(out, det, cache, [pool[i] for i in order[:batch]], label_column)
+    batch_files = _write_batch(out, det, cache, [pool[i] for i in order[:batch]], label_column,
+                               class_names(cls[1:], mapping))
     summary = {"warnings": ann.warnings, "duplicates": duplicates,
                "recordings": len(recs), "annotated": len(annotated), "ranked": len(pool),
                "classes": cls, "class_counts": class_counts(annotations), "how": how,
@@ -280,14 +285,16 @@ def ranking_csv(order, offsets, H, scores, pool: list[Recording], k: int) -> str
 
 
 def _write_batch(out: Path, det: Detector, cache: CollectionFeatures,
-                 batch: list[Recording], label_column: str) -> list[str]:
-    """Pre-filled Raven and Audacity tables of the next batch; their paths (rel)."""
+                 batch: list[Recording], label_column: str, names: dict) -> list[str]:
+    """Pre-filled Raven (BirdNET-Analyzer's columns, :func:`to_birdnet_raven`) and Audacity
+    tables of the next batch; their paths (rel)."""
     for rec in batch:
         events = detect_events(det, cache.load(rec.sha256), rec.duration)
         write_bytes_atomic(out / "batch" / "raven" / f"{rec.key}.Table.1.selections.txt",
-                           to_raven(events, label_column=label_column,
-                                    high_hz=min(8000.0, rec.sr / 2),
-                                    review=UNREVIEWED).encode())
+                           to_birdnet_raven([(os.path.abspath(rec.path), 0.0, events,
+                                              min(8000.0, rec.sr / 2))], names,
+                                            label_column=label_column,
+                                            review=UNREVIEWED).encode())
         write_bytes_atomic(out / "batch" / "audacity" / f"{rec.key}.txt",
                            to_audacity(events).encode())
     return [rec.rel for rec in batch]

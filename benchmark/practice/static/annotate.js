@@ -116,7 +116,7 @@ function renderClasses() {
 function snapshot() {
   return state.regions.getRegions().map(r => ({
     start: r.start, end: r.end, label: r.sedalLabel, predicted: r.sedalPredicted,
-    confidence: r.sedalConfidence}));
+    confidence: r.sedalConfidence, low: r.sedalLow, high: r.sedalHigh}));
 }
 
 // After every change: the state before it goes on the undo stack.
@@ -132,7 +132,7 @@ let draftTimer = null;
 function saveDraft() {
   clearTimeout(draftTimer);
   const rel = state.rel;
-  const events = state.last.map(b => ({onset: b.start, offset: b.end, label: b.label}));
+  const events = state.last.map(b => eventJSON(b.start, b.end, b.label, b.low, b.high));
   draftTimer = setTimeout(() => {
     api(`/api/draft?rel=${encodeURIComponent(rel)}`, {
       method: "PUT", headers: {"Content-Type": "application/json"},
@@ -140,8 +140,19 @@ function saveDraft() {
   }, 300);
 }
 
+// An event as the API takes it: the band (Hz) only when the box has one (else the full band).
+function eventJSON(onset, offset, label, low, high) {
+  const e = {onset, offset, label};
+  if (low !== null && low !== undefined && high !== null && high !== undefined) {
+    e.low_hz = low; e.high_hz = high;
+  }
+  return e;
+}
+
 function content(box) {
-  return box.predicted ? `${box.label} ${box.confidence.toFixed(2)}?` : box.label;
+  const band = box.low !== null && box.low !== undefined
+    ? ` ${Math.round(box.low)}-${Math.round(box.high)} Hz` : "";
+  return box.predicted ? `${box.label} ${box.confidence.toFixed(2)}?` : box.label + band;
 }
 
 function addBox(box) {
@@ -153,6 +164,8 @@ function addBox(box) {
   region.sedalLabel = box.label;
   region.sedalPredicted = !!box.predicted;
   region.sedalConfidence = box.confidence || 0;
+  region.sedalLow = box.low === undefined ? null : box.low;
+  region.sedalHigh = box.high === undefined ? null : box.high;
   if (box.predicted && region.element) region.element.style.border = "1px dashed #222";
   return region;
 }
@@ -168,12 +181,30 @@ function select(region) {
     if (r.element) r.element.style.outline = r === region ? "2px solid #000" : "";
   }
   state.selected = region;
+  const low = document.getElementById("low"), high = document.getElementById("high");
+  low.value = region && region.sedalLow !== null ? region.sedalLow : "";
+  high.value = region && region.sedalHigh !== null ? region.sedalHigh : "";
+}
+
+// The selected box's frequency band, from the two inputs (both empty: the full band).
+function setBand() {
+  const region = state.selected;
+  if (!region) return;
+  const low = document.getElementById("low").value, high = document.getElementById("high").value;
+  if (low === "" && high === "") { region.sedalLow = region.sedalHigh = null; }
+  else if (low !== "" && high !== "" && Number(low) < Number(high)) {
+    region.sedalLow = Number(low); region.sedalHigh = Number(high);
+  } else { setStatus("a band needs a low and a higher high frequency (Hz)"); return; }
+  region.setOptions({content: content({label: region.sedalLabel, low: region.sedalLow,
+                                       high: region.sedalHigh})});
+  commit();
 }
 
 function relabel(region, label) {
   region.sedalLabel = label;
   region.sedalPredicted = false;
-  region.setOptions({content: label, color: colour(label, 0.35)});
+  region.setOptions({content: content({label, low: region.sedalLow, high: region.sedalHigh}),
+                     color: colour(label, 0.35)});
   if (region.element) region.element.style.border = "";
   commit();
 }
@@ -208,9 +239,11 @@ async function openRecording(rel) {
   });
   ws.on("decode", () => {
     const boxes = v.draft !== null
-      ? v.draft.map(e => ({start: e.onset, end: e.offset, label: e.label}))
+      ? v.draft.map(e => ({start: e.onset, end: e.offset, label: e.label, low: e.low_hz,
+                           high: e.high_hz}))
       : v.labels !== null
-      ? v.labels.map(e => ({start: e.onset, end: e.offset, label: e.label}))
+      ? v.labels.map(e => ({start: e.onset, end: e.offset, label: e.label, low: e.low_hz,
+                            high: e.high_hz}))
       : v.predicted.map(e => ({start: e.onset, end: e.offset, label: e.label,
                                predicted: true, confidence: e.confidence}));
     if (v.draft !== null) setStatus("restored unsaved edits of this recording");
@@ -224,6 +257,7 @@ async function openRecording(rel) {
     if (state.adding) return;  // drawn by the person
     region.sedalLabel = state.classes[state.current];
     region.sedalPredicted = false;
+    region.sedalLow = region.sedalHigh = null;
     region.setOptions({content: region.sedalLabel,
                        color: colour(region.sedalLabel, 0.35)});
     select(region);
@@ -256,7 +290,7 @@ async function saveAndNext() {
   if (!state.rel || !state.regions) return;
   clearTimeout(draftTimer);
   const events = state.regions.getRegions()
-    .map(r => ({onset: r.start, offset: r.end, label: r.sedalLabel}))
+    .map(r => eventJSON(r.start, r.end, r.sedalLabel, r.sedalLow, r.sedalHigh))
     .sort((a, b) => a.onset - b.onset);
   try {
     const res = await api(`/api/labels?rel=${encodeURIComponent(state.rel)}`, {
@@ -294,6 +328,8 @@ document.getElementById("delete").addEventListener("click", deleteSelected);
 document.getElementById("undo").addEventListener("click", undo);
 document.getElementById("save").addEventListener("click", saveAndNext);
 document.getElementById("export").addEventListener("click", exportAll);
+document.getElementById("low").addEventListener("change", setBand);
+document.getElementById("high").addEventListener("change", setBand);
 
 // Poll while the model refits, so the queue re-ranks on its own.
 setInterval(async () => {
