@@ -72,12 +72,20 @@ def run_detectors(args) -> int:
     if args.fit_time is not None and not (args.fit_time / "manifest.json").exists():
         raise BenchmarkError(f"--fit-time {args.fit_time}: not a dataset dir (no manifest.json)")
     options = args.options.split(",") if args.options else list(detectors.OPTIONS)
+    name = library_name(args.sources, args.builtin)
+    seeds = tuple(al_plan.parse_seeds(args.seeds))
+    unknown = [o for o in options if o not in detectors.OPTIONS]
+    if unknown:
+        raise BenchmarkError(f"unknown detector option(s) {', '.join(unknown)}; choose from "
+                             f"{', '.join(detectors.OPTIONS)}")
+    # before anything is built: no preset is evaluated on data its selection saw
+    detectors.check_unseen(name, [(o, s) for o in options for s in seeds],
+                           detectors.stored_cells(args.out, name, args.n_files))
     cells = detectors.run_study(sources=args.sources, builtin=args.builtin,
                                 data_root=args.data, out=args.out, options=options,
                                 n_files=args.n_files, snrs=snrs, ratios=ratios,
-                                seeds=tuple(al_plan.parse_seeds(args.seeds)), jobs=args.jobs,
+                                seeds=seeds, jobs=args.jobs,
                                 yamnet=args.yamnet, progress=not args.quiet)
-    name = library_name(args.sources, args.builtin)
     # the table shows every cell of this library measured in --out so far, not only this call's
     cells = detectors.stored_cells(args.out, name, args.n_files) or cells
     fit = {}

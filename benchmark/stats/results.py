@@ -115,6 +115,28 @@ def describe_detector(config: dict) -> str:
     return ", ".join(parts)
 
 
+def _check_unseen(records: list[dict]) -> None:
+    """Refuse runs of a preset on a dataset whose test split chose it
+    (:func:`sedal.sed.provenance.check_unseen`)."""
+    from sedal.sed.errors import SedError
+    from sedal.sed.provenance import check_unseen, seen_by
+
+    items = []
+    for rec in records:
+        cfg, info = rec.get("config", {}), rec["dataset_info"]
+        presets = seen_by(cfg.get("recipe") or "", cfg)
+        if presets:
+            seed = info.get("spec", {}).get("seed")
+            items.append((presets, str(info.get("library", "")),
+                          seed if isinstance(seed, int) else None,
+                          info.get("manifest_sha256"), f"run {rec.get('key')} on "
+                          f"{info.get('name')}"))
+    try:
+        check_unseen(items)
+    except SedError as exc:
+        raise BenchmarkError(str(exc)) from None
+
+
 class Results:
     """Finished runs of a results dir, grouped by dataset content and settings."""
 
@@ -151,6 +173,7 @@ class Results:
                     continue
             have[seed] = (f, y)
             g.rows[label][seed] = rows
+        _check_unseen(records)
         by_manifest = defaultdict(list)
         for (msha, _), g in groups.items():
             by_manifest[msha].append(g)
