@@ -538,3 +538,72 @@ def test_a_bad_band_is_refused_and_nothing_is_written(session, band, needle):
     with pytest.raises(BenchmarkError, match=needle):
         session.save(rel, [{"onset": 1.0, "offset": 2.0, "label": "dog", **band}])
     assert session.view(rel)["labels"] is None and not session.label_path(rel).exists()
+
+
+@pytest.mark.browser
+def test_shift_drag_on_the_spectrogram_gives_a_box_its_band_in_the_browser(server):
+    """A box drawn in time, then shift + drag from 3/4 to 1/4 of the spectrogram's height
+    gives it a band (mel axis: 0 Hz at the bottom, 8 kHz at the top), shown on the
+    spectrogram and saved to the Raven table's Low/High Freq (Hz)."""
+    import math
+
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    base, token, session = server
+    d = _driver()
+    try:
+        d.get(f"{base}/?token={token}")
+        js = d.execute_script
+        _wait(lambda: js("return window.sedal.ready === true"), what="first recording")
+        rel = js("return window.sedal.rel")
+        body = d.find_element(By.TAG_NAME, "body")
+        while js("return window.sedal.regions.getRegions().length") > 0:
+            js("window.sedal.selected = window.sedal.regions.getRegions()[0]")
+            body.send_keys(Keys.DELETE)
+        wave = d.find_element(By.ID, "wave")
+        w = wave.size["width"]
+        ActionChains(d).move_to_element_with_offset(wave, int(-0.3 * w), -60).click_and_hold() \
+            .move_by_offset(int(0.1 * w), 0).move_by_offset(int(0.1 * w), 0).release().perform()
+        _wait(lambda: js("return window.sedal.regions.getRegions().length") == 1,
+              what="a drawn box")
+        # offsets from the centre of #wave to 3/4 and 1/4 of the spectrogram's height
+        box = js("const w = document.getElementById('wave').getBoundingClientRect();"
+                 "const s = window.sedal.spectro.wrapper.getBoundingClientRect();"
+                 "return [w.top + w.height / 2, s.top, s.height, w.left + w.width / 2,"
+                 "        s.left + s.width * 0.3];")
+        centre_y, top, height, centre_x, x = box
+        y0, y1 = top + 0.75 * height, top + 0.25 * height
+        ActionChains(d).key_down(Keys.SHIFT) \
+            .move_to_element_with_offset(wave, int(x - centre_x), int(y0 - centre_y)) \
+            .click_and_hold().move_by_offset(0, int((y1 - y0) / 2)) \
+            .move_by_offset(0, int(y1 - y0) - int((y1 - y0) / 2)).release() \
+            .key_up(Keys.SHIFT).perform()
+        _wait(lambda: js("return window.sedal.regions.getRegions()[0].sedalLow") is not None,
+              what="the band")
+        assert js("return window.sedal.regions.getRegions().length") == 1  # not a new box
+        assert js("return document.querySelectorAll('#wave').length") == 1
+        shown = js("const r = window.sedal.regions.getRegions()[0];"
+                   "return r.element.querySelector('.sedal-band') !== null;")
+        assert shown
+
+        def at(frac):  # the frequency at a fraction of the height from the bottom (mel)
+            m = 2595 * math.log10(1 + 8000 / 700)
+            return 700 * (10 ** (frac * m / 2595) - 1)
+
+        body.send_keys(Keys.ENTER)  # accept + next
+        path = session.labels / f"{rel[:-4]}.Table.1.selections.txt"
+        _wait(path.exists, what="the Raven file")
+        rows = [line.split("\t") for line in path.read_text().splitlines()]
+        head, (row,) = rows[0], rows[1:]
+        low = float(row[head.index("Low Freq (Hz)")])
+        high = float(row[head.index("High Freq (Hz)")])
+        px = 2.0 / height  # a pixel or two of the drag, as a fraction of the height
+        assert at(0.25 - px) <= low <= at(0.25 + px)
+        assert at(0.75 - px) <= high <= at(0.75 + px)
+        shot = os.environ.get("SEDAL_SCREENSHOT_BAND")
+        if shot:
+            d.save_screenshot(shot)
+    finally:
+        d.quit()

@@ -186,6 +186,78 @@ function select(region) {
   high.value = region && region.sedalHigh !== null ? region.sedalHigh : "";
 }
 
+// -- frequency bands on the spectrogram ----------------------------------------------
+const mel = hz => 2595 * Math.log10(1 + hz / 700);
+const hz = m => 700 * (Math.pow(10, m / 2595) - 1);
+
+// Where the spectrogram is on the page (null before it is drawn).
+function spectroRect() {
+  const w = state.spectro && state.spectro.wrapper;
+  const r = w ? w.getBoundingClientRect() : null;
+  return r && r.height > 0 ? r : null;
+}
+
+// The frequency (Hz) at page height y over the spectrogram, and back.
+function yToHz(y, r) {
+  const f = Math.min(1, Math.max(0, (r.bottom - y) / r.height));
+  return hz(f * mel(state.fmax));
+}
+function hzToY(f, r) { return r.bottom - r.height * mel(f) / mel(state.fmax); }
+
+// Each box with a band shows it as an outlined rectangle over the spectrogram.
+function drawBands() {
+  const r = spectroRect();
+  if (!r || !state.regions) return;
+  for (const region of state.regions.getRegions()) {
+    const el = region.element;
+    if (!el) continue;
+    let band = el.querySelector(".sedal-band");
+    if (region.sedalLow === null || region.sedalLow === undefined) {
+      if (band) band.remove();
+      continue;
+    }
+    if (!band) {
+      band = document.createElement("div");
+      band.className = "sedal-band";
+      Object.assign(band.style, {position: "absolute", left: "0", right: "0",
+                                 border: "2px solid #fff", boxSizing: "border-box",
+                                 pointerEvents: "none"});
+      el.appendChild(band);
+    }
+    const top = el.getBoundingClientRect().top;
+    band.style.top = `${hzToY(region.sedalHigh, r) - top}px`;
+    band.style.height = `${hzToY(region.sedalLow, r) - hzToY(region.sedalHigh, r)}px`;
+  }
+}
+window.addEventListener("resize", drawBands);
+
+// Shift + drag up or down on the spectrogram: the selected box's band (drawn again to change
+// it; both fields empty: every frequency).
+let bandDrag = null;
+document.getElementById("wave").addEventListener("pointerdown", e => {
+  const r = spectroRect();
+  if (!e.shiftKey || !r || e.clientY < r.top || e.clientY > r.bottom) return;
+  e.stopPropagation(); e.preventDefault();  // not a new box
+  if (!state.selected) { setStatus("select a box first, then shift + drag its band"); return; }
+  bandDrag = {region: state.selected, y0: e.clientY, r};
+}, true);
+document.addEventListener("pointermove", e => {
+  if (!bandDrag) return;
+  const a = yToHz(bandDrag.y0, bandDrag.r), b = yToHz(e.clientY, bandDrag.r);
+  bandDrag.region.sedalLow = Math.min(a, b); bandDrag.region.sedalHigh = Math.max(a, b);
+  drawBands();
+}, true);
+document.addEventListener("pointerup", e => {
+  if (!bandDrag) return;
+  const {region, y0, r} = bandDrag;
+  bandDrag = null;
+  const a = Math.round(yToHz(y0, r)), b = Math.round(yToHz(e.clientY, r));
+  if (Math.abs(a - b) < 1) { setStatus("drag up or down to give the box a band"); return; }
+  document.getElementById("low").value = Math.min(a, b);
+  document.getElementById("high").value = Math.max(a, b);
+  setBand();
+}, true);
+
 // The selected box's frequency band, from the two inputs (both empty: the full band).
 function setBand() {
   const region = state.selected;
@@ -198,6 +270,7 @@ function setBand() {
   region.setOptions({content: content({label: region.sedalLabel, low: region.sedalLow,
                                        high: region.sedalHigh})});
   commit();
+  drawBands();
 }
 
 function relabel(region, label) {
@@ -220,6 +293,10 @@ async function openRecording(rel) {
   }
   if (state.ws) state.ws.destroy();
   const regions = WaveSurfer.Regions.create();
+  // the spectrogram's frequency axis is mel-scaled from 0 Hz to fmax (as drawBands assumes)
+  const spectro = WaveSurfer.Spectrogram.create({
+    labels: true, height: 200, scale: "mel", frequencyMin: 0,
+    frequencyMax: Math.min(8000, v.sr / 2), fftSamples: 512, colorMap: window.MAGMA});
   const ws = WaveSurfer.create({
     container: "#wave", height: 80, waveColor: "#8aa", progressColor: "#355",
     cursorColor: "#d00", cursorWidth: 2, sampleRate: v.sr,
@@ -227,12 +304,12 @@ async function openRecording(rel) {
     plugins: [
       regions,
       WaveSurfer.Timeline.create({container: "#timeline"}),
-      WaveSurfer.Spectrogram.create({
-        labels: true, height: 200, scale: "mel", frequencyMin: 0,
-        frequencyMax: Math.min(8000, v.sr / 2), fftSamples: 512, colorMap: window.MAGMA}),
+      spectro,
     ],
   });
   state.ws = ws;
+  state.spectro = spectro;
+  state.fmax = Math.min(8000, v.sr / 2);
   state.regions = regions;
   ws.on("timeupdate", t => {
     document.getElementById("cursor").textContent = `${t.toFixed(2)} s`;
@@ -250,6 +327,7 @@ async function openRecording(rel) {
     restore(boxes);
     state.last = snapshot();
     state.ready = true;
+    setTimeout(drawBands, 50);
   });
   state.ready = false;
   regions.enableDragSelection({color: "rgba(0, 0, 0, 0.2)"});
@@ -263,7 +341,7 @@ async function openRecording(rel) {
     select(region);
     commit();
   });
-  regions.on("region-updated", region => { select(region); commit(); });
+  regions.on("region-updated", region => { select(region); commit(); drawBands(); });
   regions.on("region-clicked", (region, e) => { e.stopPropagation(); select(region); });
 }
 
@@ -283,7 +361,7 @@ function deleteSelected() {
 
 function undo() {
   const prev = state.undo.pop();
-  if (prev) { restore(prev); state.last = snapshot(); }
+  if (prev) { restore(prev); state.last = snapshot(); drawBands(); }
 }
 
 async function saveAndNext() {
