@@ -48,5 +48,14 @@ def entropy_and_top(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         Class logits, ``-inf`` for classes absent from training (as
         :meth:`~sedal.sed.model.SegmentClassifier.decision_function` gives them).
     """
+    H, top, _ = entropy_top_probability(logits)
+    return H, top
+
+
+def entropy_top_probability(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`entropy_and_top` and the most probable class's probability (float32, in
+    [0, 1]) per row."""
     top = np.argmax(logits, axis=1).astype(np.int16) if len(logits) else np.zeros(0, np.int16)
-    return entropy(softmax(logits)).astype(np.float32), top
+    p = softmax(logits)
+    ptop = p.max(axis=1).astype(np.float32) if len(p) else np.zeros(0, np.float32)
+    return entropy(p).astype(np.float32), top, ptop

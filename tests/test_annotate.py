@@ -3,6 +3,7 @@ headless Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -303,6 +304,23 @@ def _wait(fn, timeout=60.0, what="condition"):
     return wait_until(fn, timeout=timeout, what=what, poll=0.1)
 
 
+@contextlib.contextmanager
+def _app_page(server):
+    """The app's page in headless Chromium, its first recording open: (driver, its
+    execute_script, the page body for keys)."""
+    from selenium.webdriver.common.by import By
+
+    base, token, _ = server
+    d = _driver()
+    try:
+        d.get(f"{base}/?token={token}")
+        js = d.execute_script
+        _wait(lambda: js("return window.sedal.ready === true"), what="first recording")
+        yield d, js, d.find_element(By.TAG_NAME, "body")
+    finally:
+        d.quit()
+
+
 @pytest.mark.browser
 def test_label_a_recording_in_the_browser(server, tmp_path):
     """Open the queue, open a recording, play, add a box, relabel it, save; the Raven file
@@ -312,11 +330,7 @@ def test_label_a_recording_in_the_browser(server, tmp_path):
     from selenium.webdriver.common.keys import Keys
 
     base, token, session = server
-    d = _driver()
-    try:
-        d.get(f"{base}/?token={token}")
-        js = d.execute_script
-        _wait(lambda: js("return window.sedal.ready === true"), what="first recording")
+    with _app_page(server) as (d, js, body):
         rows = d.find_elements(By.CSS_SELECTOR, "#queue tbody tr")
         assert len(rows) == 24
         order_before = [r["rel"] for r in session.queue()["rows"] if not r["labelled"]]
@@ -324,7 +338,6 @@ def test_label_a_recording_in_the_browser(server, tmp_path):
         d.find_element(By.CSS_SELECTOR, f'#queue tbody tr[data-rel="{target}"]').click()
         _wait(lambda: js("return window.sedal.rel") == target and js(
             "return window.sedal.ready === true"), what="the chosen recording")
-        body = d.find_element(By.TAG_NAME, "body")
         body.send_keys(Keys.SPACE)  # play
         _wait(lambda: js("return window.sedal.ws.getCurrentTime()") > 0.2, what="playback")
         body.send_keys(Keys.SPACE)  # pause
@@ -361,8 +374,6 @@ def test_label_a_recording_in_the_browser(server, tmp_path):
         shot = os.environ.get("SEDAL_SCREENSHOT")
         if shot:
             d.save_screenshot(shot)
-    finally:
-        d.quit()
 
 
 def test_the_app_answers_while_the_model_refits(server, monkeypatch):
@@ -552,13 +563,8 @@ def test_shift_drag_on_the_spectrogram_gives_a_box_its_band_in_the_browser(serve
     from selenium.webdriver.common.keys import Keys
 
     base, token, session = server
-    d = _driver()
-    try:
-        d.get(f"{base}/?token={token}")
-        js = d.execute_script
-        _wait(lambda: js("return window.sedal.ready === true"), what="first recording")
+    with _app_page(server) as (d, js, body):
         rel = js("return window.sedal.rel")
-        body = d.find_element(By.TAG_NAME, "body")
         while js("return window.sedal.regions.getRegions().length") > 0:
             js("window.sedal.selected = window.sedal.regions.getRegions()[0]")
             body.send_keys(Keys.DELETE)
@@ -605,5 +611,214 @@ def test_shift_drag_on_the_spectrogram_gives_a_box_its_band_in_the_browser(serve
         shot = os.environ.get("SEDAL_SCREENSHOT_BAND")
         if shot:
             d.save_screenshot(shot)
-    finally:
-        d.quit()
+
+
+def test_clip_statuses_are_kept_beside_the_labels_and_shown_in_the_queue(server, collection,
+                                                                         yamnet_model):
+    from sedal.benchmark.practice.annotate import AnnotationSession
+    from sedal.benchmark.practice.clip_state import STATUS_FILE
+
+    base, token, session = server
+    hdr = {"X-Sedal-Token": token, "Content-Type": "application/json"}
+    rows = session.queue()["rows"]
+    first, second = [r["rel"] for r in rows if not r["labelled"]][:2]
+    labelled = next(r["rel"] for r in rows if r["labelled"])
+
+    def put(rel, status):
+        return _req(f"{base}/api/clip?rel={rel}", method="PUT", headers=hdr,
+                    data=json.dumps({"status": status}).encode())
+
+    assert put(first, "skipped")[0] == 200
+    assert put(labelled, "needs review")[0] == 200
+    assert put(second, "unsure")[0] == 200
+    status, q = _req(f"{base}/api/queue", headers=hdr)
+    by = {r["rel"]: r for r in json.loads(q)["rows"]}
+    assert by[first]["status"] == "skipped" and by[second]["status"] == "unsure"
+    assert by[labelled]["status"] == "needs review"
+    assert all(by[r]["status"] == "labelled" for r in by if by[r]["labelled"] and r != labelled)
+    # kept in the labels folder (atomically), read by a new session; query still reads the folder
+    doc = json.loads((session.labels / STATUS_FILE).read_text())
+    assert doc == {"statuses": {first: "skipped", labelled: "needs review", second: "unsure"}}
+    again = AnnotationSession(session.audio, session.labels, classes=CLASSES,
+                              detector=PRESETS["paper"], model=yamnet_model)
+    assert again.statuses == doc["statuses"]
+    assert put(second, None)[0] == 200 and second not in session.statuses
+    # refused: unknown statuses, bodies without one, recordings outside the collection
+    assert _one_line_json_error(put(first, "done"), 400)
+    assert _one_line_json_error(_req(f"{base}/api/clip?rel={first}", method="PUT", headers=hdr,
+                                     data=b'{"state": 1}'), 400)
+    assert put("../../etc/passwd", "skipped")[0] == 404
+    assert _req(f"{base}/api/clip?rel={first}", method="PUT",
+                data=json.dumps({"status": None}).encode())[0] == 403  # token in the header
+
+
+def test_a_status_file_that_is_not_ours_is_refused_at_start(collection, tmp_path, yamnet_model):
+    from sedal.benchmark.practice.annotate import AnnotationSession
+    from sedal.benchmark.practice.clip_state import STATUS_FILE
+
+    audio, _ = collection
+    labels = _fresh_labels(collection, tmp_path)
+    (labels / STATUS_FILE).write_text('{"statuses": {"a.wav": "great"}}')
+    with pytest.raises(BenchmarkError, match="is not a sedal status file"):
+        AnnotationSession(audio, labels, classes=CLASSES, detector=PRESETS["paper"],
+                          model=yamnet_model)
+
+
+def test_the_queue_shows_confidence_counts_and_whether_the_order_is_random(session, collection,
+                                                                           tmp_path,
+                                                                           yamnet_model):
+    from sedal.benchmark.practice.annotate import AnnotationSession
+
+    q = session.queue()
+    assert q["ranked_by_model"] is True
+    assert set(q["class_counts"]) == set(CLASSES) and sum(q["class_counts"].values()) > 0
+    for r in q["rows"]:
+        if not r["labelled"]:
+            assert len(r["confidence"]) == len(r["predicted"])
+            assert all(0.0 <= p <= 1.0 for p in r["confidence"])
+    audio, _ = collection
+    empty = AnnotationSession(audio, tmp_path / "none", classes=CLASSES,
+                              detector=PRESETS["paper"], model=yamnet_model)
+    assert empty.queue()["ranked_by_model"] is False  # no labels: a random order, said so
+
+
+@pytest.mark.browser
+def test_view_controls_statuses_and_shortcuts_in_the_browser(server):
+    """Time zoom (keys), frequency zoom, spectrogram settings, playback speed, seek, loop,
+    the shortcut sheet, a skip and the next-clip loop after a save, in headless Chromium."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    base, token, session = server
+    with _app_page(server) as (d, js, body):
+        # time zoom in and back out
+        body.send_keys("+")
+        _wait(lambda: js("return window.sedal.view.pxPerSec") > 0, what="time zoom in")
+        wide = js("return window.sedal.ws.getWrapper().scrollWidth")
+        assert wide > d.find_element(By.ID, "wave").size["width"] * 1.2
+        body.send_keys("-")
+        _wait(lambda: js("return window.sedal.view.pxPerSec") == 0, what="time zoom out")
+        # frequency zoom by key, then by the select; FFT, axis and dB range rebuild the view
+        body.send_keys("f")
+        _wait(lambda: js("return window.sedal.fmax") == 4000, what="frequency zoom in")
+        Select(d.find_element(By.ID, "fmax")).select_by_value("2000")
+        Select(d.find_element(By.ID, "fft")).select_by_value("1024")
+        Select(d.find_element(By.ID, "scale")).select_by_value("linear")
+        Select(d.find_element(By.ID, "range")).select_by_value("60")
+        _wait(lambda: js("return [window.sedal.fmax, window.sedal.spectro.options.fftSamples,"
+                         "window.sedal.spectro.options.scale, "
+                         "window.sedal.spectro.options.rangeDB]") == [2000, 1024, "linear", 60],
+              what="the spectrogram rebuilt with the settings")
+        # playback speed (pitch kept), seek keys
+        body.send_keys("]")
+        assert js("return window.sedal.ws.getPlaybackRate()") == 1.5
+        assert js("return window.sedal.ws.getMediaElement().preservesPitch") is True
+        body.send_keys("[", "[", "[")
+        assert js("return window.sedal.ws.getPlaybackRate()") == 0.5
+        body.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
+        _wait(lambda: abs(js("return window.sedal.ws.getCurrentTime()") - 2.0) < 0.05,
+              what="seek 2 s")
+        body.send_keys("l")
+        assert js("return window.sedal.view.loop") is True
+        body.send_keys("l")
+        # the shortcut sheet
+        body.send_keys("?")
+        assert js("return document.getElementById('shortcuts').open") is True
+        assert "loop the selected box" in d.find_element(By.ID, "shortcuts").text
+        body.send_keys(Keys.ESCAPE)
+        _wait(lambda: js("return document.getElementById('shortcuts').open") is False,
+              what="the sheet to close")
+        # skip: kept, and the next recording opens
+        skipped = js("return window.sedal.rel")
+        body.send_keys("s")
+        _wait(lambda: js("return window.sedal.rel") != skipped and js(
+            "return window.sedal.ready === true"), what="the next recording after a skip")
+        assert session.statuses.get(skipped) == "skipped"
+        row = d.find_element(By.CSS_SELECTOR, f'#queue tbody tr[data-rel="{skipped}"]')
+        assert "skipped" in row.text
+        # save: the next recording opened is neither the saved nor the skipped one, at once
+        saved = js("return window.sedal.rel")
+        body.send_keys(Keys.ENTER)
+        _wait(lambda: js("return window.sedal.rel") not in (saved, None) and js(
+            "return window.sedal.ready === true"), what="the next recording after a save")
+        assert js("return window.sedal.rel") != skipped
+        assert "predicted (confidence)" in d.find_element(By.ID, "queue").text
+        shot = os.environ.get("SEDAL_SCREENSHOT_VIEW")
+        if shot:
+            d.save_screenshot(shot)
+
+
+def test_review_mode_lists_detections_by_confidence_and_keeps_each_decision(server,
+                                                                            collection,
+                                                                            yamnet_model):
+    from sedal.benchmark.practice.annotate import AnnotationSession
+    from sedal.benchmark.practice.clip_state import REVIEW_DIR
+    from sedal.sed.annotations import read_label_file
+
+    base, token, session = server
+    hdr = {"X-Sedal-Token": token, "Content-Type": "application/json"}
+    status, out = _req(f"{base}/api/review", headers=hdr)
+    items = json.loads(out)["items"]
+    assert status == 200 and items, "the model detects nothing to review"
+    conf = [e["confidence"] for e in items]
+    assert conf == sorted(conf, reverse=True)
+    assert all(e["rel"] not in session.events and e["decision"] is None for e in items)
+
+    def put(body):
+        return _req(f"{base}/api/review", method="PUT", headers=hdr,
+                    data=json.dumps(body).encode())
+
+    first = items[0]
+    other = next(c for c in CLASSES if c != first["label"])
+    assert put({**first, "decision": "accept"})[0] == 200
+    assert put({**items[-1], "decision": "reject"})[0] == 200
+    assert put({**first, "decision": "relabel", "final_label": other})[0] == 200  # replaces
+    status, out = _req(f"{base}/api/review", headers=hdr)
+    got = {(e["rel"], e["onset"]): e for e in json.loads(out)["items"]}
+    assert got[(first["rel"], first["onset"])]["decision"] == "relabel"
+    assert got[(first["rel"], first["onset"])]["final_label"] == other
+    # kept: a JSON of decisions and one Raven table sedal's reader reads back
+    rows = read_label_file(session.labels / REVIEW_DIR / "reviewed.selections.txt")
+    assert len(rows) == (2 if len(items) > 1 else 1)
+    assert {r.label for r in rows} <= set(CLASSES)
+    again = AnnotationSession(session.audio, session.labels, classes=CLASSES,
+                              detector=PRESETS["paper"], model=yamnet_model)
+    assert len(again.decisions) == len(rows)
+    # the decisions do not make a recording labelled (a reviewed box says nothing about the
+    # rest of its recording): the labelled set is unchanged
+    assert sorted(again.events) == sorted(session.events)
+    # refused with one line
+    for bad in ({**first, "decision": "maybe"}, {**first, "decision": "relabel"},
+                {**first, "confidence": 2, "decision": "accept"},
+                {**first, "label": "cat", "decision": "accept"}):
+        _one_line_json_error(put(bad), 400)
+    assert put({**first, "rel": "../x.wav", "decision": "accept"})[0] == 404
+
+
+@pytest.mark.browser
+def test_review_mode_in_the_browser(server):
+    """v opens review mode on the most confident detection; a accepts it and moves on to the
+    next, x rejects; each decision is kept."""
+    from selenium.webdriver.common.by import By
+
+    base, token, session = server
+    with _app_page(server) as (d, js, body):
+        body.send_keys("v")
+        _wait(lambda: js("return window.sedal.reviewMode === true && "
+                         "window.sedal.reviewIndex === 0 && window.sedal.ready === true"),
+              what="review mode on the first detection")
+        first = js("return window.sedal.reviewItems[0]")
+        assert js("return window.sedal.rel") == first["rel"]
+        assert "Review mode" in d.find_element(By.ID, "review-panel").text
+        body.send_keys("a")
+        _wait(lambda: len(session.decisions) == 1, what="the first decision")
+        assert session.decisions[0]["decision"] == "accept"
+        if js("return window.sedal.reviewItems.length") > 1:
+            _wait(lambda: js("return window.sedal.reviewIndex") == 1 and js(
+                "return window.sedal.ready === true"), what="the next detection")
+            body.send_keys("x")
+            _wait(lambda: len(session.decisions) == 2, what="the second decision")
+            assert {x["decision"] for x in session.decisions} == {"accept", "reject"}
+        body.send_keys("v")
+        assert js("return window.sedal.reviewMode") is False

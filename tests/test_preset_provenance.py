@@ -100,7 +100,7 @@ def test_detectors_refuses_the_preset_on_reserved_seeds_before_building(tmp_path
 
 
 def test_detectors_allows_fresh_seeds_and_tuned_options():
-    from sedal.benchmark.studies.detectors import check_unseen as check_study
+    from sedal.benchmark.studies.detector_leaks import check_unseen as check_study
 
     check_study("real-sources", [("field", 5), ("cv+patch+context", 0), ("paper", 0)])
     with pytest.raises(Exception, match="stored cell of option 'field'"):

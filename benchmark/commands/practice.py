@@ -130,6 +130,9 @@ def add_annotate(sub) -> None:
     p.add_argument("--export", action="store_true",
                    help="no app: write OUT/labels.tsv (DCASE) and OUT/model/ from the labels "
                         "and exit (what the page's Export button does)")
+    p.add_argument("--annotator", default=None,
+                   help="your name: your labels are kept apart, in LABELS/NAME/ (compare "
+                        "annotators with sedbench labels agreement)")
     p.add_argument("--seed", type=int, default=0, help="seed of ties, random ranks and CV")
     collection_args(p, accept_predictions=False)
     detector_args(p, default="field")
@@ -165,9 +168,18 @@ def add_labels(sub) -> None:
     q.add_argument("audio", type=Path, help="folder of recordings (nested)")
     labels_args(q, required=True)
     add_output_options(q)
+    g = lsub.add_parser("agreement", help="inter-annotator event F1 on the recordings more "
+                                          "than one annotator labelled (one sub-folder of "
+                                          "--labels per annotator)")
+    g.add_argument("audio", type=Path, help="folder of recordings (nested)")
+    labels_args(g, required=True)
+    g.add_argument("--collar", type=float, default=0.2, help="onset collar in s (default 0.2)")
+    add_output_options(g)
 
 
 def run_labels(args) -> int:
+    if args.labels_cmd == "agreement":
+        return _run_agreement(args)
     from collections import Counter
 
     from sedal.benchmark.practice.collection import scan_audio
@@ -193,4 +205,16 @@ def run_labels(args) -> int:
     if ann.problems:
         print(f"labels check failed: {len(ann.problems)} problem(s)", file=sys.stderr)
         return 1
+    return 0
+
+
+def _run_agreement(args) -> int:
+    from sedal.benchmark.errors import BenchmarkError
+    from sedal.benchmark.practice.agreement import annotator_agreement, format_agreement
+
+    if not 0 < args.collar <= 10:
+        raise BenchmarkError(f"--collar must be in (0, 10] s, got {args.collar}")
+    res = annotator_agreement(args.audio, args.labels, label_column=args.label_column,
+                              classes=class_list(args.classes), t_collar=args.collar)
+    print(format_agreement(res), end="")
     return 0

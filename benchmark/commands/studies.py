@@ -65,7 +65,7 @@ def add_detectors(sub) -> None:
 
 def run_detectors(args) -> int:
     from sedal.benchmark.al import plan as al_plan
-    from sedal.benchmark.studies import detectors
+    from sedal.benchmark.studies import detector_leaks, detectors
     from sedal.benchmark.studies.difficulty import library_name
 
     snrs, ratios = grid_numbers(args)
@@ -81,7 +81,7 @@ def run_detectors(args) -> int:
         raise BenchmarkError(f"unknown detector option(s) {', '.join(unknown)}; choose from "
                              f"{', '.join(detectors.OPTIONS)}")
     # before anything is built: no preset is evaluated on data its selection saw
-    detectors.check_unseen(name, [(o, s) for o in options for s in seeds],
+    detector_leaks.check_unseen(name, [(o, s) for o in options for s in seeds],
                            detectors.stored_cells(args.out, name, args.n_files))
     cells = detectors.run_study(sources=args.sources, builtin=args.builtin,
                                 data_root=args.data, out=args.out, options=options,

@@ -16,7 +16,6 @@ read or written, and nothing outside them.
 from __future__ import annotations
 
 import copy
-import math
 import os
 import threading
 import time
@@ -27,6 +26,14 @@ import numpy as np
 from sedal.benchmark.al import aggregation
 from sedal.benchmark.al.loop import check_strategy
 from sedal.benchmark.errors import BenchmarkError
+from sedal.benchmark.practice.clip_state import (
+    ClipStateMixin,
+    bands_from_table,
+    box_json,
+    read_decisions,
+    read_statuses,
+    validate_boxes,
+)
 from sedal.benchmark.practice.collection import CollectionFeatures, scan_audio
 from sedal.benchmark.practice.crossval import cross_validate
 from sedal.benchmark.practice.labelled import (
@@ -35,7 +42,7 @@ from sedal.benchmark.practice.labelled import (
     training_labels,
 )
 from sedal.benchmark.practice.query import POSTPROCESS, detect_events, scores_from_entropy
-from sedal.core.errors import SedalError, UnsafePathError
+from sedal.core.errors import UnsafePathError
 from sedal.core.fsutil import resolve_inside, write_bytes_atomic
 from sedal.core.rng import derive_rng
 from sedal.sed.estimator import Detector
@@ -50,32 +57,7 @@ REPLACED_DIR = ".sedal-replaced"
 #: Where unsaved edits are kept (below ``labels``) until the recording is saved.
 DRAFTS_DIR = ".sedal-drafts"
 
-
-def _box_json(box) -> dict:
-    """A box as the page's JSON: ``{onset, offset, label, low_hz, high_hz}``."""
-    a, b, c, lo, hi = box
-    return {"onset": a, "offset": b, "label": c, "low_hz": lo, "high_hz": hi}
-
-
-def _band(event: dict, full: tuple[float, float], sr: int) -> tuple[float, float]:
-    """The validated ``(low_hz, high_hz)`` of an event from the page (``full`` if it has
-    none)."""
-    lo, hi = event.get("low_hz"), event.get("high_hz")
-    if lo is None and hi is None:
-        return full
-    if not all(type(v) in (int, float) for v in (lo, hi)):
-        raise BenchmarkError("low_hz and high_hz must both be numbers (or both left out)")
-    try:
-        lo, hi = round(float(lo), 1), round(float(hi), 1)
-    except OverflowError:
-        lo = hi = math.inf
-    if not (math.isfinite(lo) and math.isfinite(hi)) or not 0.0 <= lo < hi <= sr / 2:
-        raise BenchmarkError(f"band {lo:g}-{hi:g} Hz is not inside 0-{sr / 2:g} Hz or "
-                             "narrower than 0.1 Hz")
-    return lo, hi
-
-
-class AnnotationSession:
+class AnnotationSession(ClipStateMixin):
     """The state of one labelling session (thread-safe).
 
     Parameters
@@ -98,15 +80,18 @@ class AnnotationSession:
         Embedding cache.
     random_state : int
         Seed of ties, random ranks and the cross-validation folds.
+    annotator : str, optional
+        Whose labels these are (shown in the page; ``labels`` is then that person's folder).
     """
 
     def __init__(self, audio, labels, *, classes: list[str] | None = None, detector=None,
                  strategy: str = "top_k", k: int = 10, label_column: str = "Annotation",
                  model=None, yamnet=None, cache_root: Path | None = None,
-                 random_state: int = 0, progress: bool = False):
+                 random_state: int = 0, progress: bool = False, annotator: str | None = None):
         from sedal.sed.detector import PRESETS
 
         check_strategy(strategy, k, "none")
+        self.annotator = annotator
         self.audio = Path(audio).resolve()
         self.labels = Path(labels).resolve()
         if self.labels.exists():
@@ -146,6 +131,9 @@ class AnnotationSession:
         self.sources = {r.rel: ann.sources[r.key] for r in feats.recs if r.key in ann.sources}
         # the boxes (onset, offset, label, low_hz, high_hz) saved in this session, per recording
         self.boxes: dict[str, list[tuple[float, float, str, float, float]]] = {}
+        self.statuses = read_statuses(self.labels, self.recordings)
+        self.decisions = read_decisions(self.labels)
+        self._review: tuple[int, list] | None = None  # (model version, detections)
         self._lock = threading.RLock()
         self.version = 0  # labels saved so far in this session (+1 per save)
         self.model_version = -1  # the labels version the current model was fitted on
@@ -153,7 +141,7 @@ class AnnotationSession:
         self.post = dict(POSTPROCESS)
         self.order: list[str] = []
         self.scores: dict[str, float] = {}
-        self.predicted: dict[str, list[str]] = {}
+        self.predicted: dict[str, list[tuple[str, float]]] = {}
         self.curve: list[dict] = []
         self.refit()
 
@@ -174,18 +162,27 @@ class AnnotationSession:
             # a recording saved since is labelled, never offered again as unlabelled
             unlabelled = [rel for rel in self.order if rel not in self.events]
             rows = [{"rel": rel, "rank": i + 1, "score": self.scores.get(rel),
-                     "predicted": self.predicted.get(rel, []), "labelled": False,
+                     "predicted": [c for c, _ in self.predicted.get(rel, [])],
+                     "confidence": [p for _, p in self.predicted.get(rel, [])],
+                     "labelled": False, "status": self.statuses.get(rel),
                      "duration": self.recordings[rel].duration}
                     for i, rel in enumerate(unlabelled)]
             rows += [{"rel": rel, "rank": None, "score": None,
-                      "predicted": sorted({e[2] for e in self.events[rel]}), "labelled": True,
+                      "predicted": sorted({e[2] for e in self.events[rel]}), "confidence": None,
+                      "labelled": True, "status": self.statuses.get(rel, "labelled"),
                       "duration": self.recordings[rel].duration} for rel in labelled]
+            counts: dict[str, int] = {c: 0 for c in self.classes[1:]}
+            for rel in labelled:
+                for e in self.events[rel]:
+                    counts[e[2]] = counts.get(e[2], 0) + 1
             return {"rows": rows, "labelled": len(labelled), "total": len(self.recordings),
                     "labelled_hours": hours,
                     "total_hours": sum(r.duration for r in self.recordings.values()) / 3600,
                     "classes": self.classes[1:], "version": self.version,
+                    "class_counts": counts, "ranked_by_model": self.det is not None,
                     "model_version": self.model_version, "curve": list(self.curve),
-                    "strategy": self.strategy, "detector": self.detector.name}
+                    "strategy": self.strategy, "detector": self.detector.name,
+                    "annotator": self.annotator}
 
     def view(self, rel: str) -> dict:
         """What the recording view shows: duration, the model's events (with confidence)
@@ -200,7 +197,7 @@ class AnnotationSession:
         return {"rel": rel, "duration": rec.duration, "sr": rec.sr,
                 "predicted": [{"onset": a, "offset": b, "label": c, "confidence": p}
                               for a, b, c, p in predicted],
-                "labels": None if saved is None else [_box_json(bx) for bx in saved],
+                "labels": None if saved is None else [box_json(bx) for bx in saved],
                 "draft": draft}
 
     def full_band(self, rel: str) -> tuple[float, float]:
@@ -209,25 +206,13 @@ class AnnotationSession:
 
     def saved_boxes(self, rel: str) -> list[tuple[float, float, str, float, float]] | None:
         """The labelled boxes of ``rel`` with their frequency bands (``None``: unlabelled):
-        as saved in this session, else the bands of its label file (a Raven table's Low and
-        High Freq, matched by time) or the full band."""
-        from sedal.sed.annotations import read_label_file
-
+        as saved in this session, else the bands of its label file
+        (:func:`~sedal.benchmark.practice.clip_state.bands_from_table`)."""
         with self._lock:
             saved, boxes, src = self.events.get(rel), self.boxes.get(rel), self.sources.get(rel)
         if saved is None or boxes is not None:
             return boxes
-        bands = {}
-        try:
-            for row in read_label_file(Path(src)) if src else []:
-                if row.low_hz is not None and (row.recording is None or Path(
-                        self.recording(rel).rel).name == row.recording):
-                    bands.setdefault((round(row.onset, 6), round(row.offset, 6)),
-                                     (row.low_hz, row.high_hz))
-        except (OSError, SedalError):  # read already at start; a file changed since: no bands
-            bands = {}
-        full = self.full_band(rel)
-        return [(a, b, c, *bands.get((round(a, 6), round(b, 6)), full)) for a, b, c in saved]
+        return bands_from_table(src, Path(rel).name, saved, self.full_band(rel))
 
     # -- drafts: unsaved edits survive a closed tab or a crash ---------------------------
     def draft_path(self, rel: str) -> Path:
@@ -244,7 +229,7 @@ class AnnotationSession:
         except (OSError, ValueError):
             return None
         try:
-            return [_box_json(bx) for bx in self.check_boxes(rel, boxes)]
+            return [box_json(bx) for bx in self.check_boxes(rel, boxes)]
         except BenchmarkError:
             return None
 
@@ -254,7 +239,7 @@ class AnnotationSession:
 
         boxes = self.check_boxes(rel, events)
         write_bytes_atomic(self.draft_path(rel), json.dumps(
-            [_box_json(bx) for bx in boxes]).encode())
+            [box_json(bx) for bx in boxes]).encode())
         return {"draft": len(boxes)}
 
     # -- writing -----------------------------------------------------------------------
@@ -270,30 +255,8 @@ class AnnotationSession:
         or neither given (then :meth:`full_band`), JSON numbers, ``0 <= low < high`` up to the
         Nyquist frequency, rounded to 0.1 Hz (as the tables write them)."""
         rec = self.recording(rel)
-        full = self.full_band(rel)
-        if not isinstance(events, list) or len(events) > 10_000:
-            raise BenchmarkError("events must be a list")
-        out = []
-        for e in events:
-            vals = (e.get("onset"), e.get("offset"), e.get("label")) if isinstance(e, dict) \
-                else (None, None, None)
-            if not (all(type(v) in (int, float) for v in vals[:2]) and isinstance(vals[2], str)):
-                # JSON numbers only: not booleans, not numeric strings
-                raise BenchmarkError("every event needs a numeric onset and offset and a "
-                                     "label")
-            try:
-                a, b, lab = round(float(vals[0]), 6), round(float(vals[1]), 6), vals[2]
-            except OverflowError:
-                a = b = math.inf
-            if not (math.isfinite(a) and math.isfinite(b)) \
-                    or not 0.0 <= a < b <= rec.duration + 1e-3:
-                raise BenchmarkError(f"event {a:g}-{b:g} s is not inside the "
-                                     f"recording (0-{rec.duration:g} s) or shorter than 1 us")
-            if lab not in self.classes[1:]:
-                raise BenchmarkError(f"unknown class {lab!r}; the classes are "
-                                     f"{', '.join(self.classes[1:])}")
-            out.append((a, round(min(b, rec.duration), 6), lab, *_band(e, full, rec.sr)))
-        return sorted(out)
+        return validate_boxes(events, self.classes[1:], rec.duration, rec.sr,
+                              self.full_band(rel))
 
     def label_path(self, rel: str) -> Path:
         """The Raven table the app writes for ``rel`` (below ``labels``, same sub-folders)."""
@@ -393,17 +356,22 @@ class AnnotationSession:
         """The detector's features [n_segments, D] of one recording (from the store)."""
         return self._feats.load(self._sha[rel])
 
-    def _rank(self, det, pool: list[str], rng) -> tuple[np.ndarray, dict[str, list[str]]]:
-        """File scores of the pool and each file's predicted classes."""
+    def _rank(self, det, pool: list[str], rng) -> tuple[np.ndarray, dict[str, list]]:
+        """File scores of the pool and each file's predicted classes with their confidence
+        (the highest probability of a segment decided as that class)."""
         if not pool:
             return np.zeros(0), {}
         if det is None:
             return rng.random(len(pool)), {}
-        H, top, offsets = self._feats.segment_entropies(det, [self._sha[r] for r in pool],
-                                                        threads=1)
+        H, top, offsets, ptop = self._feats.segment_entropies(
+            det, [self._sha[r] for r in pool], threads=1, confidence=True)
         scores = scores_from_entropy(self.strategy, H, top != 0, offsets, self.k, rng)
-        predicted = {rel: sorted({self.classes[c] for c in np.unique(top[a:b]) if c > 0})
-                     for rel, a, b in zip(pool, offsets[:-1], offsets[1:])}
+        predicted = {}
+        for rel, a, b in zip(pool, offsets[:-1], offsets[1:]):
+            # each class some segment decides, with its highest segment probability
+            t, p = top[a:b], ptop[a:b]
+            predicted[rel] = [(self.classes[c], round(float(p[t == c].max()), 3))
+                              for c in sorted(np.unique(t)) if c > 0]
         return scores, predicted
 
     # -- export ------------------------------------------------------------------------

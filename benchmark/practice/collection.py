@@ -15,7 +15,7 @@ from sedal.benchmark.practice.embedding_store import DIM, EmbeddingStore
 from sedal.sed.errors import SedError
 from sedal.sed.estimator import Detector
 from sedal.sed.grid import HOP_S, SEGMENT_S
-from sedal.sed.uncertainty import entropy_and_top
+from sedal.sed.uncertainty import entropy_top_probability
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3", ".au", ".w64")
 
@@ -215,16 +215,17 @@ class CollectionFeatures:
         return np.concatenate([c.columns(shas) + m * DIM for m, c in enumerate(self.caches)])
 
     def segment_entropies(self, detector: Detector, shas: list[str], *, threads: int = 2,
-                          files_per_block: int = 1024) -> tuple[np.ndarray, np.ndarray,
-                                                                np.ndarray]:
+                          files_per_block: int = 1024, confidence: bool = False) -> tuple:
         """Segment entropies (bits) and most probable classes of the recordings ``shas``
         under the fitted ``detector``, and their row offsets: read block by block, only the
-        columns the classifier uses (memory: one block, not the collection)."""
+        columns the classifier uses (memory: one block, not the collection). With
+        ``confidence``, also the most probable class's probability per segment (last)."""
         from concurrent.futures import ThreadPoolExecutor
 
         offsets = self.offsets(shas)
         H = np.empty(int(offsets[-1]), np.float32)
         top = np.empty(int(offsets[-1]), np.int16)
+        ptop = np.empty(int(offsets[-1]), np.float32)
         # a plain detector's fitted model reads only its columns, straight from the stores
         direct = self.plain and detector.sees_classes
         if direct:
@@ -237,11 +238,11 @@ class CollectionFeatures:
                 z = detector.logits(self.read(block, cols) @ w.T + bias)
             else:
                 z = detector.class_logits(np.concatenate([self.load(s) for s in block]))
-            H[a:b], top[a:b] = entropy_and_top(z)
+            H[a:b], top[a:b], ptop[a:b] = entropy_top_probability(z)
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             list(pool.map(work, range(0, len(shas), files_per_block)))
-        return H, top, offsets
+        return (H, top, offsets, ptop) if confidence else (H, top, offsets)
 
     def file_means(self, shas: list[str], cols: np.ndarray,
                    files_per_block: int = 1024) -> np.ndarray:

@@ -6,6 +6,7 @@ import ipaddress
 import secrets
 import socket
 import sys
+from pathlib import Path
 
 from sedal.benchmark.commands.common import class_list
 from sedal.benchmark.errors import BenchmarkError
@@ -46,7 +47,16 @@ def serve_annotate(args, detector) -> int:
     if not 0 <= args.port <= 65535:
         raise BenchmarkError(f"--port must be in 0-65535, got {args.port}")
     sock = None if args.export else bind(args.host, args.port)
-    session = AnnotationSession(args.audio, args.labels,
+    labels = args.labels
+    if args.annotator is not None:
+        from sedal.core.errors import UnsafePathError
+        from sedal.core.fsutil import check_component
+
+        try:
+            labels = Path(args.labels) / check_component(args.annotator, what="--annotator")
+        except UnsafePathError as exc:
+            raise BenchmarkError(str(exc)) from None
+    session = AnnotationSession(args.audio, labels, annotator=args.annotator,
                                 classes=class_list(args.classes),
                                 detector=detector, strategy=args.strategy, k=args.k,
                                 label_column=args.label_column, yamnet=args.yamnet,

@@ -196,18 +196,23 @@ class _Endpoints:
             return _error(404, "no such recording")
         return FileResponse(rec.path, headers={"Cache-Control": "no-store"})
 
-    async def _put_events(self, request: Request, write) -> Response:
-        """``write(rel, events)`` with the events of a JSON body; errors as one-line JSON."""
+    async def _with_body(self, request: Request, handle) -> Response:
+        """``handle(body)`` with the request's JSON body; refusals as one-line JSON (404 for a
+        recording outside the session, 4xx for the body, 400 for what the session refuses)."""
         try:
-            body = await read_json_body(request)
-            return JSONResponse(write(request.query_params.get("rel", ""),
-                                      body.get("events") if isinstance(body, dict) else None))
+            return JSONResponse(handle(await read_json_body(request)))
         except UnsafePathError:
             return _error(404, "no such recording")
         except BodyError as exc:
             return _error(exc.status, str(exc))
         except (SedalError, ValueError, OverflowError) as exc:
             return _error(400, str(exc))
+
+    async def _put_events(self, request: Request, write) -> Response:
+        """``write(rel, events)`` with the events of a JSON body; errors as one-line JSON."""
+        rel = request.query_params.get("rel", "")
+        return await self._with_body(request, lambda body: write(
+            rel, body.get("events") if isinstance(body, dict) else None))
 
     async def save(self, request: Request) -> Response:
         response = await self._put_events(request, self.session.save)
@@ -217,6 +222,25 @@ class _Endpoints:
 
     async def draft(self, request: Request) -> Response:
         return await self._put_events(request, self.session.save_draft)
+
+    async def clip_status(self, request: Request) -> Response:
+        """``PUT /api/clip?rel=...`` with ``{"status": "skipped" | "unsure" | "needs review" |
+        null}``."""
+        rel = request.query_params.get("rel", "")
+
+        def handle(body):
+            if not isinstance(body, dict) or "status" not in body:
+                raise BodyError(400, 'expected {"status": ...}')
+            return self.session.set_status(rel, body["status"])
+        return await self._with_body(request, handle)
+
+    async def review_items(self, request: Request) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
+        return JSONResponse(await run_in_threadpool(self.session.review_items))
+
+    async def review(self, request: Request) -> Response:
+        return await self._with_body(request, self.session.review)
 
     async def export(self, request: Request) -> Response:
         try:
@@ -238,6 +262,9 @@ def create_app(session: AnnotationSession, token: str, *, out: Path,
         Route("/api/audio", ep.audio),
         Route("/api/labels", ep.save, methods=["PUT"]),
         Route("/api/draft", ep.draft, methods=["PUT"]),
+        Route("/api/clip", ep.clip_status, methods=["PUT"]),
+        Route("/api/review", ep.review_items),
+        Route("/api/review", ep.review, methods=["PUT"]),
         Route("/api/export", ep.export, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
