@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from sedal.benchmark.al import aggregation, diversify
+from sedal.benchmark.al.strategies import uses_k
 from sedal.benchmark.errors import BenchmarkError
 from sedal.core.fsutil import canonical_json, sha256_bytes
 from sedal.core.rng import derive_rng
@@ -51,11 +52,19 @@ def cut_schedule(schedule, max_fraction: float | None) -> tuple[float, ...]:
     return out
 
 
-def check_strategy(strategy: str, k: int, diversify_method: str) -> None:
-    """Raise :class:`BenchmarkError` for an unknown strategy or method, or K < 1."""
-    if strategy not in aggregation.STRATEGIES:
-        raise BenchmarkError(f"unknown strategy {strategy!r}; choose from "
-                             + ", ".join(aggregation.STRATEGIES))
+def check_strategy(strategy: str, k: int, diversify_method: str, *,
+                   extra: bool = False) -> None:
+    """Raise :class:`BenchmarkError` for an unknown strategy or method, or K < 1; ``extra``
+    also accepts :data:`sedal.benchmark.al.strategies.EXTRA_STRATEGIES` (AL runs), whose
+    batch strategies refuse a diversification."""
+    from sedal.benchmark.al.strategies import BATCH_STRATEGIES, EXTRA_STRATEGIES
+
+    known = aggregation.STRATEGIES + (EXTRA_STRATEGIES if extra else ())
+    if strategy not in known:
+        raise BenchmarkError(f"unknown strategy {strategy!r}; choose from " + ", ".join(known))
+    if strategy in BATCH_STRATEGIES and diversify_method != "none":
+        raise BenchmarkError(f"{strategy} chooses a diverse batch by construction: it takes "
+                             f"no --diversify (got {diversify_method!r})")
     if k < 1:
         raise BenchmarkError(f"K must be >= 1, got {k}")
     if diversify_method not in diversify.METHODS:
@@ -90,7 +99,7 @@ class RunConfig:
     def __post_init__(self):
         from sedal.benchmark.al.pool import SEED_SETS
 
-        check_strategy(self.strategy, self.k, self.diversify)
+        check_strategy(self.strategy, self.k, self.diversify, extra=True)
         if self.seed_set not in SEED_SETS:
             raise BenchmarkError(f"unknown seed set {self.seed_set!r}; choose from "
                                  + ", ".join(SEED_SETS))
@@ -129,7 +138,7 @@ class RunConfig:
             d["recipe"] = self.recipe
         if s.bg_prior != 1.0:
             d["bg_prior"] = s.bg_prior
-        if self.strategy != "top_k":
+        if not uses_k(self.strategy):
             d.pop("k")
         if self.diversify == "none":
             d.pop("factor")
@@ -176,7 +185,7 @@ class RunConfig:
     @property
     def label(self) -> str:
         """Human name of the strategy and its parameters, e.g. ``top_k(K=10)+farthest``."""
-        s = f"top_k(K={self.k})" if self.strategy == "top_k" else self.strategy
+        s = f"{self.strategy}(K={self.k})" if uses_k(self.strategy) else self.strategy
         return s if self.diversify == "none" else f"{s}+{self.diversify}"
 
 
@@ -360,7 +369,7 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
             rows.append({
                 "run_key": cfg.key, "dataset_id": data.dataset_id, "dataset": data.dataset_name,
                 "strategy": cfg.strategy, "label": cfg.label,
-                "k": cfg.k if cfg.strategy == "top_k" else None,
+                "k": cfg.k if uses_k(cfg.strategy) else None,
                 "diversify": cfg.diversify, "seed_set": cfg.seed_set, "seed": cfg.seed,
                 "iteration": it, "n_labelled": int(len(labelled)),
                 "fraction": len(labelled) / len(train),

@@ -321,7 +321,7 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
     plain = len(params) == 1 and preset.recipe() in ("", preset.modes[0])
     recipe = "" if plain else preset.recipe()
     for e in exps:
-        check_strategy(e.strategy, e.k, e.diversify)
+        check_strategy(e.strategy, e.k, e.diversify, extra=True)
     sched = cut_schedule(validate_schedule(schedule), max_fraction)
     datasets: dict[str, str] = {}
     for e in exps:

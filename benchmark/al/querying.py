@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sedal.benchmark.al import aggregation, diversify
+from sedal.benchmark.al import aggregation, diversify, strategies
 from sedal.sed.rows import file_rows
 
 
@@ -24,12 +24,17 @@ def query_batch(data, cfg, train, train_off, labelled, target, probs_train, rng)
     """The labelled files after one query of ``target - len(labelled)`` files (sorted)."""
     pool = np.setdiff1d(train, labelled)
     batch = target - len(labelled)
+    if cfg.strategy in strategies.BATCH_STRATEGIES:
+        chosen_local = _batch_strategy(data, cfg, train, train_off, labelled, pool, batch,
+                                       probs_train, rng)
+        return np.sort(np.concatenate([labelled, pool[chosen_local]]))
     if cfg.strategy == "random":
         scores = aggregation.random(len(pool), rng)
     else:
         local = file_rows(train_off, np.searchsorted(train, pool))
-        scores = aggregation.file_scores(cfg.strategy, probs_train[local],
-                                         data.local_offsets(pool), k=cfg.k)
+        score = strategies.extra_file_scores if cfg.strategy in strategies.SCORE_STRATEGIES \
+            else aggregation.file_scores
+        scores = score(cfg.strategy, probs_train[local], data.local_offsets(pool), k=cfg.k)
     order = aggregation.rank(scores, rng)
     if cfg.diversify == "farthest":
         chosen_local = _farthest(order, batch, cfg.factor, file_mean_embeddings(data), pool,
@@ -46,3 +51,17 @@ def _farthest(order, batch, factor, feats, pool, labelled):
     chosen = diversify.farthest(pool[cands], feats, labelled, batch)
     pos = {f: i for i, f in enumerate(pool)}
     return np.array([pos[f] for f in chosen], dtype=np.int64)
+
+
+def _batch_strategy(data, cfg, train, train_off, labelled, pool, batch, probs_train, rng):
+    """Local pool indices of the batch a :data:`~sedal.benchmark.al.strategies.
+    BATCH_STRATEGIES` strategy chooses."""
+    if cfg.strategy == "coreset":
+        feats = file_mean_embeddings(data)
+        # scikit-activeml draws its ties from a seed: one from this run's query stream
+        return strategies.coreset(feats[pool], feats[labelled], batch,
+                                  int(rng.integers(2**31 - 1)))
+    local = file_rows(train_off, np.searchsorted(train, pool))
+    g = strategies.gradient_embeddings(probs_train[local], data.X[data.rows(pool)],
+                                       data.local_offsets(pool))
+    return strategies.kmeanspp_seeds(g, batch, rng)

@@ -93,7 +93,7 @@ def add_run(sub) -> None:
     p.add_argument("--all", action="store_true", help="the study's grid")
     p.add_argument("--config", type=Path, default=None,
                    help="a grid in TOML (flags given here win over it)")
-    strategy_args(p)
+    strategy_args(p, extra=True)
     p.add_argument("--seeds", default=None,
                    help="AL seeds, e.g. 0-4 or 0,1,2 (default 0-4; with --all 0-2 on each "
                         "dataset realisation)")

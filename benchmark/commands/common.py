@@ -81,12 +81,16 @@ def feature_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hop", type=float, default=HOP_S, help="segment hop in s")
 
 
-def strategy_args(p: argparse.ArgumentParser) -> None:
+def strategy_args(p: argparse.ArgumentParser, *, extra: bool = False) -> None:
+    """``--strategy`` (``extra``: also :data:`sedal.benchmark.al.strategies.EXTRA_STRATEGIES`,
+    for AL runs), ``--k``, ``--diversify``, ``--factor``."""
     from sedal.benchmark.al.diversify import METHODS
+    from sedal.benchmark.al.strategies import EXTRA_STRATEGIES
 
-    p.add_argument("--strategy", choices=STRATEGIES, default="top_k",
-                   help="how segment entropies become a file score")
-    p.add_argument("--k", type=int, default=10, help="K of top_k")
+    p.add_argument("--strategy", choices=STRATEGIES + (EXTRA_STRATEGIES if extra else ()),
+                   default="top_k",
+                   help="how segment uncertainties become a file score (or a batch)")
+    p.add_argument("--k", type=int, default=10, help="K of top_k (and the other *_top_k)")
     p.add_argument("--diversify", choices=METHODS, default="none",
                    help="diversify each batch")
     p.add_argument("--factor", type=int, default=3,
