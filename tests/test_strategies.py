@@ -50,6 +50,19 @@ def test_event_presence_ranks_by_the_most_event_like_segment_not_by_uncertainty(
     assert np.argmax(file_scores("top_k", probs, off, k=1)) == 0
 
 
+def test_bald_is_zero_when_members_agree_and_one_bit_when_they_confidently_disagree():
+    agree = np.array([[[0.5, 0.5]], [[0.5, 0.5]]])  # uncertain, but the same: no information
+    disagree = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])
+    assert S.bald(agree)[0] == pytest.approx(0.0, abs=1e-12)
+    assert S.bald(disagree)[0] == pytest.approx(1.0)
+    # per file: the file whose segment the members disagree on is queried first, although
+    # its members are each confident (entropy ranks the other first)
+    members = np.concatenate([agree, disagree], axis=1)  # [2 members, 2 segments, 2]
+    off = np.array([0, 1, 2])
+    assert np.argmax(S.extra_file_scores("bald_top_k", members, off, k=1)) == 1
+    assert np.argmax(S.extra_file_scores("bald_mean", members, off)) == 1
+
+
 def test_coreset_picks_the_files_farthest_from_the_labelled_ones():
     labelled = np.array([[0.0, 0.0]])
     pool = np.array([[0.1, 0.0], [10.0, 0.0], [5.0, 5.0], [9.0, 0.5], [0.0, 0.2]])

@@ -32,9 +32,12 @@ def query_batch(data, cfg, train, train_off, labelled, target, probs_train, rng)
         scores = aggregation.random(len(pool), rng)
     else:
         local = file_rows(train_off, np.searchsorted(train, pool))
+        probs = probs_train[local]
+        if cfg.strategy in strategies.ENSEMBLE_STRATEGIES:
+            probs = _bootstrap_probs(data, cfg, labelled, data.X[data.rows(pool)], probs, rng)
         score = strategies.extra_file_scores if cfg.strategy in strategies.SCORE_STRATEGIES \
             else aggregation.file_scores
-        scores = score(cfg.strategy, probs_train[local], data.local_offsets(pool), k=cfg.k)
+        scores = score(cfg.strategy, probs, data.local_offsets(pool), k=cfg.k)
     order = aggregation.rank(scores, rng)
     if cfg.diversify == "farthest":
         chosen_local = _farthest(order, batch, cfg.factor, file_mean_embeddings(data), pool,
@@ -65,3 +68,22 @@ def _batch_strategy(data, cfg, train, train_off, labelled, pool, batch, probs_tr
     g = strategies.gradient_embeddings(probs_train[local], data.X[data.rows(pool)],
                                        data.local_offsets(pool))
     return strategies.kmeanspp_seeds(g, batch, rng)
+
+
+def _bootstrap_probs(data, cfg, labelled, X_pool, current, rng) -> np.ndarray:
+    """Pool probabilities of :data:`~sedal.benchmark.al.strategies.BALD_MEMBERS` detectors,
+    each fitted on the labelled files resampled with replacement [members, n, classes] (the
+    current model's where a resample holds one class)."""
+    from sedal.sed.estimator import Detector
+
+    out = []
+    for _ in range(strategies.BALD_MEMBERS):
+        files = np.sort(rng.choice(labelled, size=len(labelled), replace=True))
+        rows = data.rows(files)
+        y = data.labels[rows]
+        if len(np.unique(y)) < 2:
+            out.append(current)
+            continue
+        det = Detector.from_spec(cfg.detector, classes=list(data.classes))
+        out.append(det.fit(data.X[rows], y).predict_proba(X_pool))
+    return np.stack(out)

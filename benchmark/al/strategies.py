@@ -10,7 +10,13 @@ strategies are; they take ``--diversify`` too):
   ranks by), aggregated the same ways;
 - ``event_presence``: the model's belief that a file holds any event, ``max`` over its
   segments of ``1 - p_background`` — the plain competitor that tests whether Top-K wins by
-  finding events or by finding uncertainty.
+  finding events or by finding uncertainty;
+- ``bald_top_k`` / ``bald_mean``: BALD (Houlsby et al. 2011), the mutual information between a
+  segment's class and the model, ``H[mean_m p_m] - mean_m H[p_m]`` in bits, over a bootstrap
+  ensemble of :data:`BALD_MEMBERS` segment classifiers (the run's detector refitted on the
+  labelled files resampled with replacement, from the run's query stream) as the posterior
+  approximation; aggregated per file as Top-K or mean. A member whose resample holds one class
+  only takes the run's current model.
 
 Diverse by construction (they pick the whole batch themselves; ``--diversify`` is refused):
 
@@ -27,8 +33,7 @@ Diverse by construction (they pick the whole batch themselves; ``--diversify`` i
   scikit-activeml's ``Badge`` computes per-sample gradients of a sample-level classifier, not
   sums over a file's segments, so the embedding and the seeding are written here.
 
-Not here yet (issue 28): BALD from a bootstrap ensemble, a cold-start seed set (TypiClust /
-ProbCover), the noisy oracle.
+Not here yet (issue 28): a cold-start seed set (TypiClust / ProbCover), the noisy oracle.
 """
 
 from __future__ import annotations
@@ -39,7 +44,10 @@ from sedal.benchmark.al import aggregation
 
 #: Score-based strategies (take ``--diversify``); those ending in ``_top_k`` take ``--k``.
 SCORE_STRATEGIES = ("least_confidence_top_k", "least_confidence_mean", "margin_top_k",
-                    "margin_mean", "event_presence")
+                    "margin_mean", "event_presence", "bald_top_k", "bald_mean")
+#: Score strategies that need a bootstrap ensemble's probabilities, and its size.
+ENSEMBLE_STRATEGIES = ("bald_top_k", "bald_mean")
+BALD_MEMBERS = 5
 #: Strategies that choose the whole batch (``--diversify`` refused).
 BATCH_STRATEGIES = ("coreset", "badge")
 EXTRA_STRATEGIES = SCORE_STRATEGIES + BATCH_STRATEGIES
@@ -66,9 +74,25 @@ def margin_uncertainty(probs: np.ndarray) -> np.ndarray:
     return 1.0 - (top2[:, 1] - top2[:, 0])
 
 
+def bald(member_probs: np.ndarray) -> np.ndarray:
+    """BALD per segment from an ensemble's probabilities [n_members, n, n_classes]: entropy
+    of the mean minus the mean entropy, in bits (0 when the members agree)."""
+    from sedal.sed.uncertainty import entropy
+
+    P = np.asarray(member_probs, np.float64)
+    if P.shape[1] == 0:
+        return np.zeros(0)
+    return np.maximum(entropy(P.mean(axis=0)) - np.mean([entropy(p) for p in P], axis=0), 0.0)
+
+
 def extra_file_scores(strategy: str, probs: np.ndarray, offsets: np.ndarray, *,
                       k: int = 10) -> np.ndarray:
-    """File scores of a :data:`SCORE_STRATEGIES` strategy (higher: queried first)."""
+    """File scores of a :data:`SCORE_STRATEGIES` strategy (higher: queried first); for the
+    :data:`ENSEMBLE_STRATEGIES`, ``probs`` are the members' [n_members, n, n_classes]."""
+    if strategy in ENSEMBLE_STRATEGIES:
+        values = bald(probs)
+        return aggregation.top_k(values, offsets, k) if strategy == "bald_top_k" \
+            else aggregation.mean(values, offsets)
     if strategy == "event_presence":
         return aggregation.maximum(1.0 - np.asarray(probs, np.float64)[:, 0], offsets)
     family, agg = strategy.rsplit("_", 1) if not strategy.endswith("_top_k") else (
