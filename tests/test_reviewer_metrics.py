@@ -99,7 +99,7 @@ def test_stratified_seed_sets_hold_every_class_and_random_ones_follow_the_rng():
     a = P.draw_seed_set(train, 5, np.random.default_rng(1))
     assert list(a) == sorted(np.random.default_rng(1).choice(train, 5, replace=False))
     with pytest.raises(ValueError, match="unknown seed set"):
-        P.draw_seed_set(train, 5, np.random.default_rng(1), "typiclust")
+        P.draw_seed_set(train, 5, np.random.default_rng(1), "coreset-of-files")
 
 
 def test_pool_make_up_and_cold_start_count_boxes_and_event_files():

@@ -119,3 +119,41 @@ def test_query_does_not_offer_the_run_only_strategies(tmp_path, capsys):
     assert main(["query", str(tmp_path), "--out", str(tmp_path / "o"), "--strategy",
                  "badge"]) == 2
     assert "invalid choice: 'badge'" in capsys.readouterr().err
+
+
+def test_typiclust_takes_the_most_typical_file_of_each_cluster_largest_first():
+    from sedal.benchmark.al.pool import draw_seed_set, typiclust
+
+    rng = np.random.default_rng(0)
+    blobs = [rng.normal(c, 0.3, size=(m, 2)) for c, m in (((0, 0), 50), ((10, 0), 30),
+                                                           ((0, 10), 20))]
+    X = np.concatenate(blobs)
+    X[0] = (0.0, 0.0)  # the densest point of the first blob
+    train = np.arange(len(X))
+    chosen = typiclust(train, 3, X, np.random.default_rng(1))
+    blob = np.repeat([0, 1, 2], [50, 30, 20])
+    assert sorted(blob[chosen].tolist()) == [0, 1, 2]  # one file per cluster
+    assert 0 in chosen.tolist()
+    # each is its cluster's most typical file (the smallest mean distance to 20 neighbours)
+    for c in chosen:
+        d = np.sort(np.linalg.norm(X - X[c], axis=1))[1:21].mean()
+        same = np.flatnonzero(blob == blob[c])
+        others = [np.sort(np.linalg.norm(X - X[j], axis=1))[1:21].mean() for j in same]
+        assert d == pytest.approx(min(others))
+    again = draw_seed_set(train, 3, np.random.default_rng(1), "typiclust",
+                          file_features=lambda: X)
+    assert again.tolist() == chosen.tolist()
+
+
+def test_a_typiclust_seed_set_runs_an_al_run_deterministically(al_dataset):
+    from sedal.benchmark.al.loop import RunConfig, load_run_data, run_al
+    from sedal.sed.features import ensure_store, load_dataset_manifest
+
+    store = ensure_store(al_dataset)
+    doc, sha = load_dataset_manifest(al_dataset)
+    data = load_run_data(store, doc, al_dataset.name)
+    cfg = RunConfig(str(al_dataset), sha, "top_k", 0, schedule=(0.02, 0.05),
+                    seed_set="typiclust")
+    a, b = run_al(data, cfg), run_al(data, cfg)
+    assert [r["n_labelled"] for r in a] == [5, 12]
+    assert [r["total_iou"] for r in a] == [r["total_iou"] for r in b]

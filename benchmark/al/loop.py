@@ -344,8 +344,11 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
         [cfg.seed_set] if cfg.seed_set != "random" else []))
     query_rng = derive_rng(cfg.seed, "query", cfg.query_key)
     event_classes = list(data.classes[1:])
+    from sedal.benchmark.al.querying import file_mean_embeddings
+
     labelled = P.draw_seed_set(train, counts[0], seed_rng, cfg.seed_set,
-                               [{e[2] for e in evs} for evs in data.events], event_classes)
+                               [{e[2] for e in evs} for evs in data.events], event_classes,
+                               file_features=lambda: file_mean_embeddings(data))
     start = P.cold_start(data.events, labelled, event_classes)
     train_rows, train_off = data.rows(train), data.local_offsets(train)
     X_train, X_test = data.X[train_rows], data.X[data.rows(test)]  # gathered once per run

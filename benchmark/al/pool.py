@@ -6,24 +6,30 @@ from __future__ import annotations
 
 import numpy as np
 
-SEED_SETS = ("random", "stratified")
+SEED_SETS = ("random", "stratified", "typiclust")
+#: TypiClust's neighbourhood size (its paper's K).
+TYPICLUST_K = 20
 
 
 def draw_seed_set(train: np.ndarray, n: int, rng: np.random.Generator, how: str = "random",
-                  file_classes: list[set] | None = None, classes: list[str] | None = None
-                  ) -> np.ndarray:
+                  file_classes: list[set] | None = None, classes: list[str] | None = None,
+                  file_features=None) -> np.ndarray:
     """The seed set: ``n`` training files (sorted file indices).
 
     ``"random"``: a uniform draw without replacement (the study's). ``"stratified"``: first
     one random file holding each event class (in ``classes`` order, skipping classes already
     present and classes no training file holds, and only while fewer than ``n`` are
     chosen), then uniform draws for the rest -- as a practitioner starts from a few known
-    calls. ``file_classes[i]`` is the set of event classes in file ``i``.
+    calls. ``file_classes[i]`` is the set of event classes in file ``i``. ``"typiclust"``:
+    :func:`typiclust` on ``file_features()`` (a callable giving each file's feature vector,
+    e.g. its mean segment embedding; label-free, so a cold start can use it).
     """
     if how not in SEED_SETS:
         raise ValueError(f"unknown seed set {how!r}; choose from {', '.join(SEED_SETS)}")
     if how == "random":
         return np.sort(rng.choice(train, size=n, replace=False))
+    if how == "typiclust":
+        return typiclust(train, n, file_features(), rng)
     chosen: list[int] = []
     for c in classes or []:
         if len(chosen) >= n or any(c in file_classes[f] for f in chosen):
@@ -35,6 +41,34 @@ def draw_seed_set(train: np.ndarray, n: int, rng: np.random.Generator, how: str 
     more = rng.choice(rest, size=n - len(chosen), replace=False) if n > len(chosen) else []
     return np.sort(np.concatenate([np.array(chosen, dtype=np.int64),
                                    np.asarray(more, dtype=np.int64)]))
+
+
+def typiclust(train: np.ndarray, n: int, features: np.ndarray, rng: np.random.Generator,
+              k: int = TYPICLUST_K) -> np.ndarray:
+    """TypiClust's cold-start selection (Hacohen et al. 2022): k-means of the training files'
+    ``features`` into ``n`` clusters (seeded from ``rng``, one BLAS/OpenMP thread), then from
+    each cluster, largest first, its most typical file — the one with the smallest mean
+    Euclidean distance to its ``k`` nearest neighbours among all training files (typicality
+    is the inverse of that). Sorted file indices."""
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+
+    X = np.asarray(features, np.float64)[train]
+    n = min(n, len(train))
+    with threadpool_limits(limits=1):
+        km = KMeans(n_clusters=n, n_init=1, random_state=int(rng.integers(2**31 - 1))).fit(X)
+    sq = np.einsum("ij,ij->i", X, X)
+    kk = min(k, len(X) - 1)
+    chosen = []
+    sizes = np.bincount(km.labels_, minlength=n)
+    for c in sorted(range(n), key=lambda c: (-sizes[c], c)):
+        members = np.flatnonzero(km.labels_ == c)
+        if not len(members):
+            continue
+        d2 = np.maximum(sq[members, None] + sq[None, :] - 2 * X[members] @ X.T, 0.0)
+        d = np.sqrt(np.sort(d2, axis=1)[:, 1:kk + 1]) if kk > 0 else np.zeros((len(members), 1))
+        chosen.append(int(train[members[np.argmin(d.mean(axis=1))]]))
+    return np.sort(np.array(chosen, dtype=np.int64))
 
 
 def makeup(events: list[tuple], files: np.ndarray, classes: list[str]) -> dict:

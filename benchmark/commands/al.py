@@ -107,9 +107,11 @@ def add_run(sub) -> None:
     p.add_argument("--dataset-seeds", default="0-4",
                    help="with --all: dataset realisations; the main cell uses the first 5, "
                         "every other cell and arm the first 3")
-    p.add_argument("--seed-set", choices=("random", "stratified"), default="random",
-                   help="how seed sets are drawn: uniformly (the study) or with >= 1 file of "
-                        "every event class first")
+    p.add_argument("--seed-set", choices=("random", "stratified", "typiclust"),
+                   default="random",
+                   help="how seed sets are drawn: uniformly (the study), with >= 1 file of "
+                        "every event class first, or TypiClust's typical files of k-means "
+                        "clusters of file embeddings (label-free)")
     detector_args(p)
     feature_args(p)
     p.add_argument("--cold", action="store_true",
