@@ -13,8 +13,13 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from sedal.benchmark.al import aggregation, diversify
-from sedal.benchmark.al.strategies import uses_k
+from sedal.benchmark.al.schedule import (  # noqa: F401 (re-exported)
+    DEFAULT_SCHEDULE,
+    cut_schedule,
+    schedule_counts,
+    validate_schedule,
+)
+from sedal.benchmark.al.strategies import check_strategy, uses_k  # noqa: F401 (re-export)
 from sedal.benchmark.errors import BenchmarkError
 from sedal.core.fsutil import canonical_json, sha256_bytes
 from sedal.core.rng import derive_rng
@@ -25,51 +30,6 @@ from sedal.sed.estimator import Detector
 from sedal.sed.evaluate import DetectorSettings
 from sedal.sed.features import FeatureParams
 from sedal.sed.rows import file_rows
-
-DEFAULT_SCHEDULE = (0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.10, 0.12, 0.15,
-                    0.20, 0.25, 0.30, 0.40, 0.50)
-
-
-def validate_schedule(schedule) -> tuple[float, ...]:
-    """A schedule of cumulative labelled fractions: strictly increasing, in (0, 1]."""
-    s = tuple(float(x) for x in schedule)
-    if not s:
-        raise BenchmarkError("the schedule is empty")
-    if any(not 0.0 < x <= 1.0 for x in s):
-        raise BenchmarkError("schedule fractions must be in (0, 1]")
-    if any(b <= a for a, b in zip(s, s[1:])):
-        raise BenchmarkError("the schedule must be strictly increasing")
-    return s
-
-
-def cut_schedule(schedule, max_fraction: float | None) -> tuple[float, ...]:
-    """The schedule up to ``max_fraction`` (inclusive)."""
-    if max_fraction is None:
-        return tuple(schedule)
-    out = tuple(x for x in schedule if x <= max_fraction + 1e-12)
-    if not out:
-        raise BenchmarkError(f"--max-fraction {max_fraction} is below the first schedule step")
-    return out
-
-
-def check_strategy(strategy: str, k: int, diversify_method: str, *,
-                   extra: bool = False) -> None:
-    """Raise :class:`BenchmarkError` for an unknown strategy or method, or K < 1; ``extra``
-    also accepts :data:`sedal.benchmark.al.strategies.EXTRA_STRATEGIES` (AL runs), whose
-    batch strategies refuse a diversification."""
-    from sedal.benchmark.al.strategies import BATCH_STRATEGIES, EXTRA_STRATEGIES
-
-    known = aggregation.STRATEGIES + (EXTRA_STRATEGIES if extra else ())
-    if strategy not in known:
-        raise BenchmarkError(f"unknown strategy {strategy!r}; choose from " + ", ".join(known))
-    if strategy in BATCH_STRATEGIES and diversify_method != "none":
-        raise BenchmarkError(f"{strategy} chooses a diverse batch by construction: it takes "
-                             f"no --diversify (got {diversify_method!r})")
-    if k < 1:
-        raise BenchmarkError(f"K must be >= 1, got {k}")
-    if diversify_method not in diversify.METHODS:
-        raise BenchmarkError(f"unknown diversification {diversify_method!r}; choose from "
-                             + ", ".join(diversify.METHODS))
 
 
 @dataclass(frozen=True)
@@ -95,11 +55,17 @@ class RunConfig:
     features: str = "yamnet-patch-0.12-0.06-float32"
     detector: DetectorSpec = PAPER_DETECTOR
     seed_set: str = "random"  # how the seed set is drawn (sedal.benchmark.al.pool)
+    oracle: str = "perfect"  # the simulated annotator (sedal.benchmark.al.oracle)
 
     def __post_init__(self):
         from sedal.benchmark.al.pool import SEED_SETS
 
         check_strategy(self.strategy, self.k, self.diversify, extra=True)
+        from sedal.benchmark.al.oracle import ORACLES
+
+        if self.oracle not in ORACLES:
+            raise BenchmarkError(f"unknown oracle {self.oracle!r}; choose from "
+                                 + ", ".join(ORACLES))
         if self.seed_set not in SEED_SETS:
             raise BenchmarkError(f"unknown seed set {self.seed_set!r}; choose from "
                                  + ", ".join(SEED_SETS))
@@ -144,6 +110,8 @@ class RunConfig:
             d.pop("factor")
         if self.seed_set == "random":
             d.pop("seed_set")
+        if self.oracle == "perfect":
+            d.pop("oracle")
         d["schedule"] = list(self.schedule)
         return d
 
@@ -186,7 +154,8 @@ class RunConfig:
     def label(self) -> str:
         """Human name of the strategy and its parameters, e.g. ``top_k(K=10)+farthest``."""
         s = f"{self.strategy}(K={self.k})" if uses_k(self.strategy) else self.strategy
-        return s if self.diversify == "none" else f"{s}+{self.diversify}"
+        s = s if self.diversify == "none" else f"{s}+{self.diversify}"
+        return s if self.oracle == "perfect" else f"{s}@{self.oracle}"
 
 
 @dataclass
@@ -208,6 +177,7 @@ class RunData:
     file_ids: list[str] = field(default_factory=list)
     events: list[tuple] = field(default_factory=list)  # per file: ((onset_s, offset_s, label),)
     sources: list[tuple] = field(default_factory=list)  # per file: its foreground clip paths
+    event_snrs: list[tuple] = field(default_factory=list)  # per file: each event's SNR, dB
 
     def describe(self, manifest_sha256: str) -> dict:
         """What a report needs to find and name this dataset (folder, content id, spec)."""
@@ -247,7 +217,8 @@ def load_run_data(store, doc: Manifest, dataset_name: str) -> RunData:
         spec=doc.spec.to_dict(), library=doc.sources.name, file_ids=[f.id for f in files],
         events=[tuple((round(e.event_time, 6), round(e.event_time + e.event_duration, 6),
                        e.label) for e in f.events) for f in files],
-        sources=[tuple(e.source for e in f.events) for f in files])
+        sources=[tuple(e.source for e in f.events) for f in files],
+        event_snrs=[tuple(float(e.snr) for e in f.events) for f in files])
 
 
 def open_run_data(path, features: str | None = None, recipe: str = "",
@@ -282,16 +253,6 @@ def open_run_data(path, features: str | None = None, recipe: str = "",
     return load_run_data(store, doc, Path(path).name if name is None else name), sha
 
 
-def schedule_counts(schedule, n_train: int) -> list[int]:
-    """Cumulative labelled-file counts for a schedule (at least 1, strictly increasing)."""
-    counts = []
-    for f in schedule:
-        c = min(n_train, max(1, int(round(f * n_train))))
-        if not counts or c > counts[-1]:
-            counts.append(c)
-    return counts
-
-
 def evaluate(data: RunData, detector: Detector, test: np.ndarray, *,
              costly: bool = True, X_test: np.ndarray | None = None) -> dict:
     """Every metric of a fitted detector on the test files
@@ -313,10 +274,12 @@ def new_detector(data: RunData, cfg: RunConfig) -> Detector:
                               warm_start=cfg.warm_start)
 
 
-def fit(data: RunData, files: np.ndarray, detector: Detector) -> Detector:
-    """Fit ``detector`` on the segments of ``files`` (in file order)."""
+def fit(data: RunData, files: np.ndarray, detector: Detector,
+        labels: np.ndarray | None = None) -> Detector:
+    """Fit ``detector`` on the segments of ``files`` (in file order), with their true
+    labels or ``labels`` (all segments', e.g. a noisy oracle's)."""
     rows = data.rows(np.sort(files))
-    return detector.fit(data.X[rows], data.labels[rows])
+    return detector.fit(data.X[rows], (data.labels if labels is None else labels)[rows])
 
 
 def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None = None
@@ -334,6 +297,7 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
 
     from sedal.benchmark.al import pool as P
     from sedal.benchmark.al.metrics import costly_iterations
+    from sedal.benchmark.al.oracle import ORACLES, noisy_labels
     from sedal.benchmark.al.querying import query_batch
 
     train = np.flatnonzero(data.splits == "train")
@@ -353,6 +317,9 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
     train_rows, train_off = data.rows(train), data.local_offsets(train)
     X_train, X_test = data.X[train_rows], data.X[data.rows(test)]  # gathered once per run
     rows, probs_train, previous = [], None, None
+    oracle = ORACLES[cfg.oracle]
+    labels = None if oracle is None else noisy_labels(
+        data, train, oracle, derive_rng(cfg.seed, "oracle", cfg.manifest_sha256, cfg.oracle))
     det = new_detector(data, cfg)
     with threadpool_limits(limits=1):  # same bytes whatever the number of workers
         for it, target in enumerate(counts):
@@ -362,7 +329,7 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
             if trace is not None:
                 trace.append(labelled.copy())
             t0 = time.perf_counter()
-            fit(data, labelled, det)
+            fit(data, labelled, det, labels)
             fit_s = time.perf_counter() - t0
             metrics = evaluate(data, det, test, costly=it in costly, X_test=X_test)
             probs_train = det.predict_proba(X_train)
@@ -382,6 +349,7 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
                 "solver_iterations": det.n_iter_,
                 "converged": det.converged_, "manifest_sha256": cfg.manifest_sha256,
                 "settings_key": cfg.settings_key, "features": cfg.features,
+                **({} if oracle is None else {"oracle": cfg.oracle}),
             })
             if progress is not None:
                 progress()

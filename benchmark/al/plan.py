@@ -72,6 +72,7 @@ class Experiment:
     max_fraction: float | None = None  # cut the command's schedule here (None: keep it)
     seed_set: str = "random"  # how seed sets are drawn (sedal.benchmark.al.pool)
     sources: str | None = None  # a folder library to build from (None: the command's)
+    oracle: str = "perfect"  # the simulated annotator (sedal.benchmark.al.oracle)
 
 
 #: Replicated runs stop here: the claims use budgets of 0.5-10 % (claims.toml); one
@@ -342,7 +343,7 @@ def resolve(exps: list[Experiment], seeds: list[int], *, schedule=DEFAULT_SCHEDU
                             diversify=e.diversify, factor=factor,
                             schedule=cut_schedule(sched, e.max_fraction),
                             warm_start=warm_start, features=features.name(), detector=preset,
-                            seed_set=e.seed_set)
+                            seed_set=e.seed_set, oracle=e.oracle)
             if cfg.key not in seen:
                 seen.add(cfg.key)
                 runs.append(cfg)

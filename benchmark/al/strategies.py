@@ -40,7 +40,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sedal.benchmark.al import aggregation
+from sedal.benchmark.al import aggregation, diversify
+from sedal.benchmark.errors import BenchmarkError
 
 #: Score-based strategies (take ``--diversify``); those ending in ``_top_k`` take ``--k``.
 SCORE_STRATEGIES = ("least_confidence_top_k", "least_confidence_mean", "margin_top_k",
@@ -51,6 +52,24 @@ BALD_MEMBERS = 5
 #: Strategies that choose the whole batch (``--diversify`` refused).
 BATCH_STRATEGIES = ("coreset", "badge")
 EXTRA_STRATEGIES = SCORE_STRATEGIES + BATCH_STRATEGIES
+
+
+def check_strategy(strategy: str, k: int, diversify_method: str, *,
+                   extra: bool = False) -> None:
+    """Raise :class:`BenchmarkError` for an unknown strategy or method, or K < 1; ``extra``
+    also accepts :data:`EXTRA_STRATEGIES` (AL runs), whose
+    batch strategies refuse a diversification."""
+    known = aggregation.STRATEGIES + (EXTRA_STRATEGIES if extra else ())
+    if strategy not in known:
+        raise BenchmarkError(f"unknown strategy {strategy!r}; choose from " + ", ".join(known))
+    if strategy in BATCH_STRATEGIES and diversify_method != "none":
+        raise BenchmarkError(f"{strategy} chooses a diverse batch by construction: it takes "
+                             f"no --diversify (got {diversify_method!r})")
+    if k < 1:
+        raise BenchmarkError(f"K must be >= 1, got {k}")
+    if diversify_method not in diversify.METHODS:
+        raise BenchmarkError(f"unknown diversification {diversify_method!r}; choose from "
+                             + ", ".join(diversify.METHODS))
 
 
 def uses_k(strategy: str) -> bool:

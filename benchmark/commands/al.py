@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -107,6 +108,10 @@ def add_run(sub) -> None:
     p.add_argument("--dataset-seeds", default="0-4",
                    help="with --all: dataset realisations; the main cell uses the first 5, "
                         "every other cell and arm the first 3")
+    p.add_argument("--oracle", choices=("perfect", "noisy", "noisy-high"), default="perfect",
+                   help="the simulated annotator: perfect (the study's) or one that misses "
+                        "quiet events, jitters boundaries, confuses classes and draws "
+                        "spurious boxes (sedal.benchmark.al.oracle; two noise levels)")
     p.add_argument("--seed-set", choices=("random", "stratified", "typiclust"),
                    default="random",
                    help="how seed sets are drawn: uniformly (the study), with >= 1 file of "
@@ -178,6 +183,8 @@ def run_run(args) -> int:
     elif args.dataset:
         exps = [al_plan.Experiment(str(args.dataset), args.strategy, args.k, args.diversify,
                                    seed_set=args.seed_set)]
+    if args.oracle != "perfect":
+        exps = [dataclasses.replace(e, oracle=args.oracle) for e in exps]
     progress = not args.quiet
     plan = al_plan.resolve(exps, seeds, schedule=schedule, max_fraction=args.max_fraction,
                            detector=detector_of(args), features=feature_params(args),
