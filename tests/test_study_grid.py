@@ -56,3 +56,18 @@ def test_the_confirmatory_study_uses_fresh_seeds_on_three_libraries():
     worlds = worlds_grid(Path("data"), Path("real"), [0, 1, 2])
     assert {(e.builtin, e.sources is None) for e in worlds} == {("clean", True),
                                                                 ("field", False)}
+
+
+def test_the_strategy_and_oracle_studies_cover_every_strategy_on_three_realisations():
+    from sedal.benchmark.al.strategies import BATCH_STRATEGIES, EXTRA_STRATEGIES
+    from sedal.benchmark.al.study_grids import oracle_grid, strategies_grid
+
+    exps = strategies_grid(Path("data"), [0, 1, 2, 3, 4])
+    assert {e.spec["seed"] for e in exps} == {0, 1, 2}
+    assert {e.strategy for e in exps} == set(EXTRA_STRATEGIES) | {"top_k", "random"}
+    assert not any(e.diversify != "none" for e in exps if e.strategy in BATCH_STRATEGIES)
+    assert {e.strategy for e in exps if e.seed_set == "typiclust"} == {"top_k", "random"}
+    assert all(e.max_fraction == CLAIM_BUDGET for e in exps)
+    noisy = oracle_grid(Path("data"), [0, 1, 2])
+    assert {e.oracle for e in noisy} == {"noisy", "noisy-high"}
+    assert {e.strategy for e in noisy} == set(STUDY_STRATEGIES)

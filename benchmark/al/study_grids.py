@@ -11,7 +11,14 @@
   clean built-in library and a folder of real recordings (``../shared/real-sources`` or
   ``--sources``) -- on three realisations each, the five strategies, the K sweep and the
   diversification arms, cut at the claims' budget, so that the claim family of the main cell
-  can be read per world.
+  can be read per world;
+- ``strategies``: the main cell's first three realisations with every strategy of
+  :mod:`sedal.benchmark.al.strategies` beside Top-10 and random, a TypiClust seed set for
+  Top-10 and random, and the score-based ones also diversified by farthest traversal, cut at
+  the claims' budget (issue 28);
+- ``oracle``: the main cell's first three realisations, the five strategies under the
+  ``noisy`` and ``noisy-high`` oracles (:mod:`sedal.benchmark.al.oracle`), cut at the claims'
+  budget.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from sedal.benchmark.al.plan import (
 from sedal.generator.builtin import DEFAULT_BUILTIN
 from sedal.generator.spec import DatasetSpec
 
-STUDIES = ("confirm", "stratified", "worlds")
+STUDIES = ("confirm", "stratified", "worlds", "strategies", "oracle")
 
 
 def _cell(root: Path, ds: int, ratio: float, builtin_seed: int, seed_set: str = "random",
@@ -80,4 +87,34 @@ def worlds_grid(data_root: Path, sources: Path, dataset_seeds: list[int]) -> lis
                      for d in ("farthest", "random_selection")]
             exps += [dataclasses.replace(e, builtin=world if src is None else DEFAULT_BUILTIN,
                                          sources=src) for e in base + more]
+    return exps
+
+
+def strategies_grid(data_root: Path, dataset_seeds: list[int]) -> list[Experiment]:
+    """The strategy comparison on the main job's datasets (their first realisations)."""
+    import dataclasses
+
+    from sedal.benchmark.al.strategies import EXTRA_STRATEGIES, SCORE_STRATEGIES
+
+    exps = []
+    for ds in dataset_seeds[:OTHER_REALISATIONS]:
+        base = [e for e in _cell(Path(data_root), int(ds), 0.2, 0)
+                if e.strategy in ("top_k", "random")]
+        exps += base
+        exps += [dataclasses.replace(base[0], strategy=s) for s in EXTRA_STRATEGIES]
+        exps += [dataclasses.replace(base[0], strategy=s, diversify="farthest")
+                 for s in SCORE_STRATEGIES]
+        exps += [dataclasses.replace(e, seed_set="typiclust") for e in base]
+    return exps
+
+
+def oracle_grid(data_root: Path, dataset_seeds: list[int]) -> list[Experiment]:
+    """The five strategies under the two noisy oracles on the main job's datasets."""
+    import dataclasses
+
+    exps = []
+    for ds in dataset_seeds[:OTHER_REALISATIONS]:
+        for oracle in ("noisy", "noisy-high"):
+            exps += [dataclasses.replace(e, oracle=oracle)
+                     for e in _cell(Path(data_root), int(ds), 0.2, 0)]
     return exps

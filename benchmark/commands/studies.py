@@ -106,16 +106,21 @@ def run_detectors(args) -> int:
 
 
 def add_study(sub) -> None:
+    from sedal.benchmark.al.study_grids import STUDIES
+
     p = sub.add_parser("study", help="a study beside the main job: confirm (the "
                                      "pre-registered confirmatory study), stratified "
-                                     "(stratified seed sets on the main cell) or worlds (the "
-                                     "main cell on the clean and the real-recordings worlds)")
-    p.add_argument("name", choices=("confirm", "stratified", "worlds"), help="which study")
+                                     "(stratified seed sets on the main cell), worlds (the "
+                                     "main cell on the clean and the real-recordings worlds), "
+                                     "strategies (every query strategy) or oracle (noisy "
+                                     "annotators)")
+    p.add_argument("name", choices=STUDIES, help="which study")
     p.add_argument("--out", type=Path, default=None, help="results dir (default results-NAME)")
     p.add_argument("--data", type=Path, default=Path("data"),
                    help="where the datasets are found or built")
     p.add_argument("--dataset-seeds", default="0-4",
-                   help="stratified, worlds: dataset seeds (the first 3 are used)")
+                   help="stratified, worlds, strategies, oracle: dataset seeds (the first 3 "
+                        "are used)")
     p.add_argument("--sources", type=Path, default=Path("../shared/real-sources"),
                    help="worlds: the folder of real recordings (default %(default)s)")
     p.add_argument("--jobs", type=int, default=1, help="local worker processes")
@@ -143,7 +148,10 @@ def run_study(args) -> int:
                                        al_plan.parse_seeds(args.dataset_seeds))
         seeds = [0, 1, 2]
     else:
-        exps = study_grids.stratified_grid(args.data, al_plan.parse_seeds(args.dataset_seeds))
+        grid = {"stratified": study_grids.stratified_grid,
+                "strategies": study_grids.strategies_grid,
+                "oracle": study_grids.oracle_grid}[args.name]
+        exps = grid(args.data, al_plan.parse_seeds(args.dataset_seeds))
         seeds = [0, 1, 2]
     out = args.out or Path(f"results-{args.name}")
     t0 = time.perf_counter()
