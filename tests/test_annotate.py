@@ -809,7 +809,8 @@ def test_review_mode_in_the_browser(server):
                          "window.sedal.reviewIndex === 0 && window.sedal.ready === true"),
               what="review mode on the first detection")
         first = js("return window.sedal.reviewItems[0]")
-        assert js("return window.sedal.rel") == first["rel"]
+        _wait(lambda: js("return window.sedal.rel") == first["rel"] and js(
+            "return window.sedal.ready === true"), what="the first detection's recording")
         assert "Review mode" in d.find_element(By.ID, "review-panel").text
         body.send_keys("a")
         _wait(lambda: len(session.decisions) == 1, what="the first decision")

@@ -485,6 +485,7 @@ function relabel(region, label) {
 }
 
 async function openRecording(rel) {
+  state.ready = false;  // until this recording is decoded and its boxes are drawn
   const v = await api(`/api/recording?rel=${encodeURIComponent(rel)}`);
   state.rel = rel;
   state.undo = [];
