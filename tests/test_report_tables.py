@@ -71,3 +71,29 @@ def test_a_missing_reference_is_said_not_hidden():
     lines = dataset_table(g)
     assert "Fully supervised reference: **missing**." in lines
     assert _row(lines, "random")[-1] == "n/a"
+
+
+def test_per_class_reach_uses_each_class_iou_against_the_reference_of_that_class():
+    from sedal.benchmark.stats.figures import MAIN
+    from sedal.benchmark.stats.reach import class_reach_table
+
+    top, rnd = MAIN[0], "random"
+    g = _group({top: {}, rnd: {}}, full=0.5)
+    g.reference.update({"iou_dog": 0.4, "iou_baby": 0.6})
+    g.ceiling = {"total_iou": 0.55, "iou_dog": 0.5, "iou_baby": 0.7}
+
+    def rows(dog, baby):
+        return [{"fraction": f, "total_iou": 0.3, "iou_dog": d, "iou_baby": b}
+                for f, d, b in zip(F, dog, baby)]
+
+    # top: dog reaches the study's 0.4 - 0.01 at 5 % and stays; baby never reaches 0.59
+    for seed in range(3):
+        g.rows[top][seed] = rows([0.1, 0.2, 0.3, 0.395, 0.41, 0.45], [0.1] * 6)
+        g.rows[rnd][seed] = rows([0.1, 0.2, 0.3, 0.3, 0.35, 0.395], [0.2, 0.3, 0.4, 0.5, 0.59,
+                                                                     0.6])
+    lines = class_reach_table([g])
+    assert _row(lines, "dog")[1:] == [top, "3 of 3", "5.0%", "0 of 3", "> end"]
+    baby = [r for r in lines if r.startswith("| baby |")]
+    cells = {c[1]: c for c in ([x.strip() for x in r.strip("|").split("|")] for r in baby)}
+    assert cells[top][2:4] == ["0 of 3", "> end"]
+    assert cells[rnd][2:4] == ["3 of 3", "10.0%"]

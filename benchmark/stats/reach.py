@@ -17,10 +17,11 @@ from sedal.benchmark.stats.results import Group
 TOL = 0.01
 
 
-def _reach(rows: list[dict], target: float) -> dict | None:
-    """The row from which the run stays at or above ``target`` (None: it never does)."""
+def _reach(rows: list[dict], target: float, key: str = "total_iou") -> dict | None:
+    """The row from which the run's ``key`` stays at or above ``target`` (None: it never
+    does)."""
     f = [r["fraction"] for r in rows]
-    y = [np.nan if r["total_iou"] is None else r["total_iou"] for r in rows]
+    y = [np.nan if r.get(key) is None else r[key] for r in rows]
     s = stay_fraction(f, y, target)
     if s is None:
         return None
@@ -77,6 +78,37 @@ def reach_table(groups: list[Group]) -> list[str]:
             out.append(f"| {label} | {which} | {len(hit)} of {n} | "
                        + ("> end" if math.isinf(need) else f"{need:.1%}")
                        + f" | {' | '.join(hours)} | {speed} |")
+    return out
+
+
+def class_reach_table(groups: list[Group]) -> list[str]:
+    """Markdown: per event class and strategy, the median labelled fraction at which a run's
+    IoU of that class reaches (and stays at) the reference's IoU of that class − 0.01,
+    against the study reference and the ceiling; runs that never reach count as needing
+    more than their schedule."""
+    classes = sorted({k[4:] for g in groups for runs in g.rows.values() for rows in runs.values()
+                      for k in (rows[0] if rows else {}) if k.startswith("iou_")})
+    out = ["| class | strategy | study: runs reaching | study: median labels | "
+           "ceiling: runs reaching | ceiling: median labels |", "|---|---|---|---|---|---|"]
+    for c in classes:
+        key = f"iou_{c}"
+        for label in MAIN:
+            cells = []
+            for which in ("study", "ceiling"):
+                hit, never = [], 0
+                for g in groups:
+                    ref = g.reference if which == "study" else getattr(g, "ceiling", None)
+                    if ref is None or ref.get(key) is None:
+                        continue
+                    for rows in g.rows.get(label, {}).values():
+                        r = _reach(rows, float(ref[key]) - TOL, key)
+                        hit, never = (hit + [r], never) if r is not None else (hit, never + 1)
+                n = len(hit) + never
+                need = _median([r["fraction"] for r in hit] + [math.inf] * never)
+                cells += ["-", "-"] if not n else [
+                    f"{len(hit)} of {n}", "> end" if math.isinf(need) else f"{need:.1%}"]
+            if cells != ["-"] * 4:
+                out.append(f"| {c} | {label} | " + " | ".join(cells) + " |")
     return out
 
 

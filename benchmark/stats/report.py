@@ -134,7 +134,7 @@ def _verdicts(res: Results, out: Path) -> list[str]:
     from sedal.benchmark.stats.family import cell, world_of
     from sedal.benchmark.stats.family_claims import evaluate_family
     from sedal.benchmark.stats.figures import realisation_curves
-    from sedal.benchmark.stats.reach import cost_ranking, reach_table
+    from sedal.benchmark.stats.reach import class_reach_table, cost_ranking, reach_table
 
     pre = prereg.load()
     worlds = sorted({world_of(g.info.get("library", "")) for g in res.groups})
@@ -180,7 +180,9 @@ def _verdicts(res: Results, out: Path) -> list[str]:
                "kernel chosen by source-grouped cross-validation on the training split "
                "(`sedbench ceiling`). Target: reference − 0.01 total IoU, and staying there. "
                "Hours: `sedal.benchmark.stats.cost` (every cost parameter is an assumption).",
-               "", *reach_table(groups), "", "Strategies by median annotator hours to reach "
+               "", *reach_table(groups), "", "Per class (the class's IoU against the "
+               "reference's IoU of that class − 0.01):", "", *class_reach_table(groups), "",
+               "Strategies by median annotator hours to reach "
                "the study reference (runs that never reach count as infinite):", "",
                *cost_ranking(groups), "", "### Cold starts", "",
                *reviewer.cold_start_table(groups, pre.low_budget), "",
