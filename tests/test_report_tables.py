@@ -97,3 +97,24 @@ def test_per_class_reach_uses_each_class_iou_against_the_reference_of_that_class
     cells = {c[1]: c for c in ([x.strip() for x in r.strip("|").split("|")] for r in baby)}
     assert cells[top][2:4] == ["0 of 3", "> end"]
     assert cells[rnd][2:4] == ["3 of 3", "10.0%"]
+
+
+def test_the_hours_figure_puts_each_iteration_at_its_annotator_hours(tmp_path):
+    from sedal.benchmark.stats.cost import COST_MODELS
+    from sedal.benchmark.stats.figures import hours_curves, mean_hours_curve
+
+    g = _group({"random": {}}, full=0.5)
+    for seed in range(2):
+        g.rows["random"][seed] = [
+            {"fraction": f, "total_iou": 0.1 * i, "n_labelled": 10 * (i + 1),
+             "labelled_seconds": 100.0 * (i + 1), "labelled_events": 3 * i}
+            for i, f in enumerate(F)]
+    assert hours_curves(g, ["random"], tmp_path, "hours_t", "t")
+    assert (tmp_path / "hours_t.png").stat().st_size > 0 and (tmp_path / "hours_t.svg").exists()
+    m = COST_MODELS[0]
+    h, y, n = mean_hours_curve(g, "random", m)
+    # iteration i: 100 (i + 1) s of audio, 3 i boxes, 10 (i + 1) files
+    want = [(100 * (i + 1) * m.listen + 3 * i * m.per_box + 10 * (i + 1) * m.per_file) / 3600
+            for i in range(len(F))]
+    assert n == 2 and np.allclose(h, want) and np.allclose(y, 0.1 * np.arange(len(F)))
+    assert not hours_curves(_group({"mean": {}}), ["random"], tmp_path, "none", "t")

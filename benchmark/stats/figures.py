@@ -176,3 +176,56 @@ def realisation_curves(groups: list[Group], labels, out: Path, stem: str, title:
     _save(fig, out, stem)
     plt.close(fig)
     return len(same)
+
+
+def hours_curves(g: Group, labels, out: Path, stem: str, title: str) -> bool:
+    """Total IoU against annotator hours (the default cost model of
+    :mod:`sedal.benchmark.stats.cost`): per strategy the mean over seeds, at each iteration,
+    of the labelled set's hours and of the test IoU. False when no run has the rows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sedal.benchmark.stats.cost import COST_MODELS
+
+    model = COST_MODELS[0]
+    fig, ax = plt.subplots(figsize=(7.0, 4.2), dpi=110)
+    drawn = False
+    for label in labels:
+        curve = mean_hours_curve(g, label, model)
+        if curve is None:
+            continue
+        h, y, n = curve
+        ax.plot(h, y, marker="o", ms=3, color=colour(label), label=f"{label} (n={n})")
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return False
+    full = g.full_iou()
+    if full is not None:
+        ax.axhline(full, color="k", ls="--", lw=1, label=f"fully supervised ({full:.3f})")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"annotator hours of the labelled set (cost model: {model.name}; log)")
+    ax.set_ylabel("total IoU (test)")
+    ax.set_title(title, fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    _save(fig, out, stem)
+    plt.close(fig)
+    return True
+
+
+def mean_hours_curve(g: Group, label: str, model) -> tuple | None:
+    """(mean annotator hours, mean total IoU, runs) per iteration over a strategy's seeds;
+    ``None`` when it has no runs or their schedules differ."""
+    from sedal.benchmark.stats.cost import row_hours
+
+    runs = [rows for rows in g.rows.get(label, {}).values() if rows]
+    if not runs or len({len(r) for r in runs}) != 1:
+        return None
+    h = np.mean([[row_hours(r, model) for r in rows] for rows in runs], axis=0)
+    y = np.nanmean([[np.nan if r["total_iou"] is None else r["total_iou"] for r in rows]
+                    for rows in runs], axis=0)
+    return h, y, len(runs)

@@ -39,6 +39,7 @@ from sedal.benchmark.stats.figures import (
     MAIN,
     _plot_curves,
     _plot_panel,
+    hours_curves,
 )
 from sedal.benchmark.stats.results import (
     Results,
@@ -91,6 +92,10 @@ def _write_report(res: Results, out: Path, notes: str) -> Path:
         if check:
             body += [check, ""]
         body += [f"![{g.name}]({stem}.png)", f"([SVG]({stem}.svg))", ""]
+        if hours_curves(g, labels, out, f"hours_{stem[7:]}", f"Cost in hours, {g.name}"):
+            body += ["The same runs against annotator hours (`sedal.benchmark.stats.cost`, "
+                     "the default setting; every cost parameter is an assumption):", "",
+                     f"![hours]({f'hours_{stem[7:]}'}.png)", ""]
         ks = sorted((lab for lab in g.curves if re.match(r"top_k\(K=\d+\)$", lab)),
                     key=lambda s: int(s[8:-1]))
         if len(ks) > 1:
