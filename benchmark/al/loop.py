@@ -310,9 +310,10 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
     event_classes = list(data.classes[1:])
     from sedal.benchmark.al.querying import file_mean_embeddings
 
-    labelled = P.draw_seed_set(train, counts[0], seed_rng, cfg.seed_set,
-                               [{e[2] for e in evs} for evs in data.events], event_classes,
-                               file_features=lambda: file_mean_embeddings(data))
+    with threadpool_limits(limits=1):  # TypiClust's distances: the same bytes on any BLAS
+        labelled = P.draw_seed_set(train, counts[0], seed_rng, cfg.seed_set,
+                                   [{e[2] for e in evs} for evs in data.events], event_classes,
+                                   file_features=lambda: file_mean_embeddings(data))
     start = P.cold_start(data.events, labelled, event_classes)
     train_rows, train_off = data.rows(train), data.local_offsets(train)
     X_train, X_test = data.X[train_rows], data.X[data.rows(test)]  # gathered once per run
@@ -325,7 +326,7 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
         for it, target in enumerate(counts):
             if it > 0:
                 labelled = query_batch(data, cfg, train, train_off, labelled, target,
-                                       probs_train, query_rng)
+                                       probs_train, query_rng, labels)
             if trace is not None:
                 trace.append(labelled.copy())
             t0 = time.perf_counter()

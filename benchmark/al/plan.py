@@ -14,6 +14,7 @@ from sedal.benchmark.al.loop import (
     cut_schedule,
     validate_schedule,
 )
+from sedal.benchmark.al.strategies import uses_k
 from sedal.benchmark.errors import BenchmarkError
 from sedal.generator.builtin import DEFAULT_BUILTIN
 from sedal.generator.spec import STUDY_GRID, DatasetSpec
@@ -233,7 +234,7 @@ def experiments_from_config(cfg: dict, base: Path) -> list[Experiment]:
             raise BenchmarkError(str(exc)) from None
         for s in e["strategies"]:
             for d in e.get("diversify", ["none"]):
-                for k in (e.get("k", [10]) if s == "top_k" else [10]):
+                for k in (e.get("k", [10]) if uses_k(s) else [10]):
                     exps.append(Experiment(ds, s, int(k), d))
     return exps
 

@@ -68,6 +68,13 @@ def typiclust(train: np.ndarray, n: int, features: np.ndarray, rng: np.random.Ge
         d2 = np.maximum(sq[members, None] + sq[None, :] - 2 * X[members] @ X.T, 0.0)
         d = np.sqrt(np.sort(d2, axis=1)[:, 1:kk + 1]) if kk > 0 else np.zeros((len(members), 1))
         chosen.append(int(train[members[np.argmin(d.mean(axis=1))]]))
+    if len(chosen) < n:  # k-means left a cluster empty (duplicate files): most typical rest
+        d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * X @ X.T, 0.0)
+        typ = np.sqrt(np.sort(d2, axis=1)[:, 1:kk + 1]).mean(axis=1) if kk > 0 \
+            else np.zeros(len(X))
+        rest = [int(train[i]) for i in np.argsort(typ, kind="stable")
+                if int(train[i]) not in chosen]
+        chosen += rest[:n - len(chosen)]
     return np.sort(np.array(chosen, dtype=np.int64))
 
 

@@ -20,8 +20,10 @@ def file_mean_embeddings(data) -> np.ndarray:
     return data.file_means
 
 
-def query_batch(data, cfg, train, train_off, labelled, target, probs_train, rng) -> np.ndarray:
-    """The labelled files after one query of ``target - len(labelled)`` files (sorted)."""
+def query_batch(data, cfg, train, train_off, labelled, target, probs_train, rng,
+                labels=None) -> np.ndarray:
+    """The labelled files after one query of ``target - len(labelled)`` files (sorted);
+    ``labels``: the segment labels the run trains on (a noisy oracle's), if not the true."""
     pool = np.setdiff1d(train, labelled)
     batch = target - len(labelled)
     if cfg.strategy in strategies.BATCH_STRATEGIES:
@@ -34,7 +36,8 @@ def query_batch(data, cfg, train, train_off, labelled, target, probs_train, rng)
         local = file_rows(train_off, np.searchsorted(train, pool))
         probs = probs_train[local]
         if cfg.strategy in strategies.ENSEMBLE_STRATEGIES:
-            probs = _bootstrap_probs(data, cfg, labelled, data.X[data.rows(pool)], probs, rng)
+            probs = _bootstrap_probs(data, cfg, labelled, data.X[data.rows(pool)], probs, rng,
+                                     data.labels if labels is None else labels)
         score = strategies.extra_file_scores if cfg.strategy in strategies.SCORE_STRATEGIES \
             else aggregation.file_scores
         scores = score(cfg.strategy, probs, data.local_offsets(pool), k=cfg.k)
@@ -70,7 +73,7 @@ def _batch_strategy(data, cfg, train, train_off, labelled, pool, batch, probs_tr
     return strategies.kmeanspp_seeds(g, batch, rng)
 
 
-def _bootstrap_probs(data, cfg, labelled, X_pool, current, rng) -> np.ndarray:
+def _bootstrap_probs(data, cfg, labelled, X_pool, current, rng, labels) -> np.ndarray:
     """Pool probabilities of :data:`~sedal.benchmark.al.strategies.BALD_MEMBERS` detectors,
     each fitted on the labelled files resampled with replacement [members, n, classes] (the
     current model's where a resample holds one class)."""
@@ -80,7 +83,7 @@ def _bootstrap_probs(data, cfg, labelled, X_pool, current, rng) -> np.ndarray:
     for _ in range(strategies.BALD_MEMBERS):
         files = np.sort(rng.choice(labelled, size=len(labelled), replace=True))
         rows = data.rows(files)
-        y = data.labels[rows]
+        y = labels[rows]
         if len(np.unique(y)) < 2:
             out.append(current)
             continue

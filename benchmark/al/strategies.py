@@ -33,7 +33,8 @@ Diverse by construction (they pick the whole batch themselves; ``--diversify`` i
   scikit-activeml's ``Badge`` computes per-sample gradients of a sample-level classifier, not
   sums over a file's segments, so the embedding and the seeding are written here.
 
-Not here yet (issue 28): a cold-start seed set (TypiClust / ProbCover), the noisy oracle.
+The cold-start seed set (TypiClust) is in :mod:`sedal.benchmark.al.pool` and the noisy
+oracle in :mod:`sedal.benchmark.al.oracle`.
 """
 
 from __future__ import annotations

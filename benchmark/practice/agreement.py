@@ -69,6 +69,14 @@ def annotator_agreement(audio: str | os.PathLike, labels: str | os.PathLike, *,
         raise BenchmarkError(f"no readable recording in {audio}")
     events = {n: collect_annotations(root / n, recs, label_column=label_column,
                                      classes=classes).events for n in names}
+    # one spelling per class across annotators ("Dog" and "dog" are one class), as within
+    # one annotator's folder
+    from sedal.sed.annotations import merge_classes
+
+    mapping, _ = merge_classes(sorted({e[2] for evs in events.values() for v in evs.values()
+                                       for e in v}), classes)
+    events = {n: {k: [(a, b, mapping.get(c, c)) for a, b, c, *_ in v] for k, v in evs.items()}
+              for n, evs in events.items()}
     cls = sorted({e[2] for evs in events.values() for v in evs.values() for e in v})
     pairs = []
     for a, b in itertools.permutations(names, 2):

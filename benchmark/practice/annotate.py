@@ -212,7 +212,8 @@ class AnnotationSession(ClipStateMixin):
             saved, boxes, src = self.events.get(rel), self.boxes.get(rel), self.sources.get(rel)
         if saved is None or boxes is not None:
             return boxes
-        return bands_from_table(src, Path(rel).name, saved, self.full_band(rel))
+        return bands_from_table(src, Path(rel).name, saved, self.full_band(rel),
+                                self.recording(rel).sr / 2)
 
     # -- drafts: unsaved edits survive a closed tab or a crash ---------------------------
     def draft_path(self, rel: str) -> Path:

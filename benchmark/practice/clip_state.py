@@ -50,21 +50,27 @@ def check_band(event: dict, full: tuple[float, float], sr: int) -> tuple[float, 
     return lo, hi
 
 
-def bands_from_table(source: str | None, name: str, events, full: tuple[float, float]):
+def bands_from_table(source: str | None, name: str, events, full: tuple[float, float],
+                     nyquist: float):
     """``events`` ``(onset_s, offset_s, label)`` with the bands their label file gives
-    (Raven Low/High Freq matched by time, rows for the recording named ``name`` or for the
-    file's own), else ``full``."""
-    from sedal.sed.annotations import read_label_file
+    (Raven Low/High Freq matched by time and class, case-insensitively; rows for the
+    recording named ``name`` or for the file's own), clipped to 0-``nyquist`` Hz (a BirdNET
+    table's 15 kHz on a 16 kHz recording), else ``full``."""
+    from sedal.sed.annotations import normalise_label, read_label_file
 
     bands = {}
     try:
         for row in read_label_file(Path(source)) if source else []:
-            if row.low_hz is not None and row.recording in (None, name):
-                bands.setdefault((round(row.onset, 6), round(row.offset, 6)),
-                                 (row.low_hz, row.high_hz))
+            if row.low_hz is None or row.recording not in (None, name, Path(name).stem):
+                continue
+            lo, hi = round(min(row.low_hz, nyquist), 1), round(min(row.high_hz, nyquist), 1)
+            if lo < hi:
+                bands.setdefault((round(row.onset, 6), round(row.offset, 6),
+                                  normalise_label(row.label)), (lo, hi))
     except (OSError, SedalError):  # read already at start; a file changed since: no bands
         bands = {}
-    return [(a, b, c, *bands.get((round(a, 6), round(b, 6)), full)) for a, b, c in events]
+    return [(a, b, c, *bands.get((round(a, 6), round(b, 6), normalise_label(c)), full))
+            for a, b, c in events]
 
 
 # -- clip statuses -----------------------------------------------------------------------
@@ -197,7 +203,10 @@ def validate_boxes(events: object, classes: list[str], duration: float, sr: int,
             a, b, lab = round(float(vals[0]), 6), round(float(vals[1]), 6), vals[2]
         except OverflowError:
             a = b = math.inf
-        if not (math.isfinite(a) and math.isfinite(b)) or not 0.0 <= a < b <= duration + 1e-3:
+        # an offset up to 1 ms past the end is the end (browsers round); the onset must
+        # still come before it
+        if not (math.isfinite(a) and math.isfinite(b)) or not (
+                0.0 <= a < b <= duration + 1e-3 and a < round(min(b, duration), 6)):
             raise BenchmarkError(f"event {a:g}-{b:g} s is not inside the recording "
                                  f"(0-{duration:g} s) or shorter than 1 us")
         if lab not in classes:

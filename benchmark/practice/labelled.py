@@ -133,7 +133,10 @@ class _Matcher:
             return
         targets: dict[str, list] = {} if own is None else {own.key: []}
         for row in rows:
-            if row.recording is None:
+            # a row naming the table's own recording (by file name, as per-recording
+            # BirdNET-style tables do) is that recording's, whatever other folders hold
+            if row.recording is None or (own is not None and row.recording in (
+                    Path(own.rel).name, Path(own.rel).stem)):
                 targets[own.key].append(row)
                 continue
             cands = self.by_file.get(row.recording) or self.by_name.get(
