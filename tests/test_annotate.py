@@ -598,6 +598,9 @@ def test_shift_drag_on_the_spectrogram_gives_a_box_its_band_in_the_browser(serve
             m = 2595 * math.log10(1 + 8000 / 700)
             return 700 * (10 ** (frac * m / 2595) - 1)
 
+        shot = os.environ.get("SEDAL_SCREENSHOT_BAND")  # the band on the spectrogram
+        if shot:
+            d.save_screenshot(shot)
         body.send_keys(Keys.ENTER)  # accept + next
         path = session.labels / f"{rel[:-4]}.Table.1.selections.txt"
         _wait(path.exists, what="the Raven file")
@@ -608,9 +611,6 @@ def test_shift_drag_on_the_spectrogram_gives_a_box_its_band_in_the_browser(serve
         px = 2.0 / height  # a pixel or two of the drag, as a fraction of the height
         assert at(0.25 - px) <= low <= at(0.25 + px)
         assert at(0.75 - px) <= high <= at(0.75 + px)
-        shot = os.environ.get("SEDAL_SCREENSHOT_BAND")
-        if shot:
-            d.save_screenshot(shot)
 
 
 def test_clip_statuses_are_kept_beside_the_labels_and_shown_in_the_queue(server, collection,
