@@ -321,11 +321,27 @@ def _app_page(server):
         d.quit()
 
 
+def _draw_one_box(d, js, body):
+    """Delete every box shown, then drag one box over 20-40 % of the recording on the
+    waveform; the #wave element."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    while js("return window.sedal.regions.getRegions().length") > 0:
+        js("window.sedal.selected = window.sedal.regions.getRegions()[0]")
+        body.send_keys(Keys.DELETE)
+    wave = d.find_element(By.ID, "wave")
+    w = wave.size["width"]
+    ActionChains(d).move_to_element_with_offset(wave, int(-0.3 * w), -60).click_and_hold() \
+        .move_by_offset(int(0.1 * w), 0).move_by_offset(int(0.1 * w), 0).release().perform()
+    return wave
+
+
 @pytest.mark.browser
 def test_label_a_recording_in_the_browser(server, tmp_path):
     """Open the queue, open a recording, play, add a box, relabel it, save; the Raven file
     is on disk, the model refits and the queue re-ranks."""
-    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -343,13 +359,7 @@ def test_label_a_recording_in_the_browser(server, tmp_path):
         body.send_keys(Keys.SPACE)  # pause
         assert js("return window.sedal.ws.isPlaying()") is False
         # clear the predictions, then draw one box over 20-40 % of the recording
-        while js("return window.sedal.regions.getRegions().length") > 0:
-            js("window.sedal.selected = window.sedal.regions.getRegions()[0]")
-            body.send_keys(Keys.DELETE)
-        wave = d.find_element(By.ID, "wave")
-        w = wave.size["width"]
-        ActionChains(d).move_to_element_with_offset(wave, int(-0.3 * w), -60).click_and_hold() \
-            .move_by_offset(int(0.1 * w), 0).move_by_offset(int(0.1 * w), 0).release().perform()
+        _draw_one_box(d, js, body)
         boxes = _wait(lambda: js("return window.sedal.regions.getRegions().map("
                                  "r => [r.start, r.end, r.sedalLabel])"), what="a drawn box")
         assert len(boxes) == 1 and boxes[0][2] == CLASSES[0]
@@ -559,19 +569,12 @@ def test_shift_drag_on_the_spectrogram_gives_a_box_its_band_in_the_browser(serve
     import math
 
     from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
     base, token, session = server
     with _app_page(server) as (d, js, body):
         rel = js("return window.sedal.rel")
-        while js("return window.sedal.regions.getRegions().length") > 0:
-            js("window.sedal.selected = window.sedal.regions.getRegions()[0]")
-            body.send_keys(Keys.DELETE)
-        wave = d.find_element(By.ID, "wave")
-        w = wave.size["width"]
-        ActionChains(d).move_to_element_with_offset(wave, int(-0.3 * w), -60).click_and_hold() \
-            .move_by_offset(int(0.1 * w), 0).move_by_offset(int(0.1 * w), 0).release().perform()
+        wave = _draw_one_box(d, js, body)
         _wait(lambda: js("return window.sedal.regions.getRegions().length") == 1,
               what="a drawn box")
         # offsets from the centre of #wave to 3/4 and 1/4 of the spectrogram's height
