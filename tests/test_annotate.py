@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import threading
@@ -338,6 +339,18 @@ def _draw_one_box(d, js, body):
     return wave
 
 
+def _wait_for_one_box(js):
+    _wait(lambda: js("return window.sedal.regions.getRegions().length") == 1,
+          what="a drawn box")
+
+
+def _mel_hz(frac: float) -> float:
+    """The frequency (Hz) at a fraction of the spectrogram's height from its bottom, on the
+    page's mel axis from 0 to 8000 Hz."""
+    m = 2595 * math.log10(1 + 8000 / 700)
+    return 700 * (10 ** (frac * m / 2595) - 1)
+
+
 @pytest.mark.browser
 def test_label_a_recording_in_the_browser(server, tmp_path):
     """Open the queue, open a recording, play, add a box, relabel it, save; the Raven file
@@ -566,7 +579,6 @@ def test_shift_drag_on_the_spectrogram_gives_a_box_its_band_in_the_browser(serve
     """A box drawn in time, then shift + drag from 3/4 to 1/4 of the spectrogram's height
     gives it a band (mel axis: 0 Hz at the bottom, 8 kHz at the top), shown on the
     spectrogram and saved to the Raven table's Low/High Freq (Hz)."""
-    import math
 
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
@@ -575,8 +587,7 @@ def test_shift_drag_on_the_spectrogram_gives_a_box_its_band_in_the_browser(serve
     with _app_page(server) as (d, js, body):
         rel = js("return window.sedal.rel")
         wave = _draw_one_box(d, js, body)
-        _wait(lambda: js("return window.sedal.regions.getRegions().length") == 1,
-              what="a drawn box")
+        _wait_for_one_box(js)
         # offsets from the centre of #wave to 3/4 and 1/4 of the spectrogram's height
         box = js("const w = document.getElementById('wave').getBoundingClientRect();"
                  "const s = window.sedal.spectro.wrapper.getBoundingClientRect();"
@@ -597,10 +608,6 @@ def test_shift_drag_on_the_spectrogram_gives_a_box_its_band_in_the_browser(serve
                    "return r.element.querySelector('.sedal-band') !== null;")
         assert shown
 
-        def at(frac):  # the frequency at a fraction of the height from the bottom (mel)
-            m = 2595 * math.log10(1 + 8000 / 700)
-            return 700 * (10 ** (frac * m / 2595) - 1)
-
         shot = os.environ.get("SEDAL_SCREENSHOT_BAND")  # the band on the spectrogram
         if shot:
             d.save_screenshot(shot)
@@ -612,8 +619,84 @@ def test_shift_drag_on_the_spectrogram_gives_a_box_its_band_in_the_browser(serve
         low = float(row[head.index("Low Freq (Hz)")])
         high = float(row[head.index("High Freq (Hz)")])
         px = 2.0 / height  # a pixel or two of the drag, as a fraction of the height
-        assert at(0.25 - px) <= low <= at(0.25 + px)
-        assert at(0.75 - px) <= high <= at(0.75 + px)
+        assert _mel_hz(0.25 - px) <= low <= _mel_hz(0.25 + px)
+        assert _mel_hz(0.75 - px) <= high <= _mel_hz(0.75 + px)
+
+
+@pytest.mark.browser
+def test_dragging_edges_resizes_a_box_in_time_and_its_band_in_frequency(server):
+    """A box with a typed band (1000-4000 Hz): dragging the band's top edge to 3/4 of the
+    spectrogram's height moves only its high frequency, the bottom edge to 1/4 only its low
+    frequency, the box's right edge from 40 % to 50 % of the recording only its offset; the
+    Raven table saved says so (within two pixels of each drag)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    base, token, session = server
+    with _app_page(server) as (d, js, body):
+        rel = js("return window.sedal.rel")
+        wave = _draw_one_box(d, js, body)
+        _wait_for_one_box(js)
+        js("const g = window.sedal.regions.getRegions()[0]; window.sedal.selected = g;"
+           "document.getElementById('low').value = 1000;"
+           "document.getElementById('high').value = 4000;"
+           "document.getElementById('low').dispatchEvent(new Event('change'));")
+        _wait(lambda: js("const g = window.sedal.regions.getRegions()[0];"
+                         "return g.sedalLow === 1000 && g.sedalHigh === 4000 &&"
+                         "  g.element.querySelector('.sedal-band-edge') !== null;"),
+              what="the typed band with its edges")
+        start = js("return window.sedal.regions.getRegions()[0].start")
+        centre = js("const w = document.getElementById('wave').getBoundingClientRect();"
+                    "return [w.left + w.width / 2, w.top + w.height / 2];")
+        geo = js("const s = window.sedal.spectro.wrapper.getBoundingClientRect();"
+                 "return [s.top, s.height, s.left, s.width];")
+        top, height, left, width = geo
+
+        def drag(selector, x1, y1):
+            """Press on the centre of the element (inside the box), move to (x1, y1)."""
+            r = js("const e = window.sedal.regions.getRegions()[0].element"
+                   f"  .querySelector(\"{selector}\").getBoundingClientRect();"
+                   "return [e.left + e.width / 2, e.top + e.height / 2];")
+            x0, y0 = r
+            ActionChains(d).move_to_element_with_offset(
+                wave, int(x0 - centre[0]), int(y0 - centre[1])).click_and_hold() \
+                .move_by_offset(int((x1 - x0) / 2), int((y1 - y0) / 2)) \
+                .move_by_offset(int(x1 - x0) - int((x1 - x0) / 2),
+                                int(y1 - y0) - int((y1 - y0) / 2)).release().perform()
+
+        def band():
+            return js("const g = window.sedal.regions.getRegions()[0];"
+                      "return [g.sedalLow, g.sedalHigh, g.start, g.end];")
+
+        drag(".sedal-band-edge[data-edge=high]", left + 0.35 * width, top + 0.25 * height)
+        _wait(lambda: band()[1] != 4000, what="the high edge moved")
+        assert band()[0] == 1000
+        x_band = js("const e = window.sedal.regions.getRegions()[0].element"
+                    "  .querySelector('.sedal-band').getBoundingClientRect();"
+                    "return e.left + e.width / 2;")
+        drag(".sedal-band-edge[data-edge=low]", x_band, top + 0.75 * height)
+        _wait(lambda: band()[0] != 1000, what="the low edge moved")
+        assert js("return window.sedal.regions.getRegions().length") == 1  # not a new box
+        end_x = js("const w = window.sedal.spectro.wrapper.getBoundingClientRect();"
+                   "return w.left + w.width * 0.5;")
+        drag("[part~='region-handle-right']", end_x, top + 0.9 * height)
+        duration = js("return window.sedal.ws.getDuration()")
+        _wait(lambda: abs(band()[3] - 0.5 * duration) < 0.05 * duration,
+              what="the offset moved")
+        offset = band()[3]
+
+        body.send_keys(Keys.ENTER)  # accept + next
+        path = session.labels / f"{rel[:-4]}.Table.1.selections.txt"
+        _wait(path.exists, what="the Raven file")
+        rows = [line.split("\t") for line in path.read_text().splitlines()]
+        head, (row,) = rows[0], rows[1:]
+        px = 2.0 / height
+        assert _mel_hz(0.25 - px) <= float(row[head.index("Low Freq (Hz)")]) <= _mel_hz(0.25 + px)
+        assert _mel_hz(0.75 - px) <= float(row[head.index("High Freq (Hz)")]) <= _mel_hz(0.75 + px)
+        begin, end = float(row[head.index("Begin Time (s)")]), \
+            float(row[head.index("End Time (s)")])
+        assert abs(begin - start) < 0.01  # the onset stayed
+        assert abs(end - offset) < 0.01 and abs(end - 0.5 * duration) < 0.05 * duration
 
 
 def test_clip_statuses_are_kept_beside_the_labels_and_shown_in_the_queue(server, collection,

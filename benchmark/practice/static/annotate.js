@@ -424,6 +424,16 @@ function drawBands() {
       Object.assign(band.style, {position: "absolute", left: "0", right: "0",
                                  border: "2px solid #fff", boxSizing: "border-box",
                                  pointerEvents: "none"});
+      for (const edge of ["high", "low"]) {  // resize handles: drag an edge up or down
+        const h = document.createElement("div");
+        h.className = "sedal-band-edge";
+        h.dataset.edge = edge;
+        h.title = `drag to move the band's ${edge} frequency`;
+        Object.assign(h.style, {position: "absolute", left: "0", right: "0", height: "8px",
+                                cursor: "ns-resize", pointerEvents: "auto",
+                                [edge === "high" ? "top" : "bottom"]: "-5px"});
+        band.appendChild(h);
+      }
       el.appendChild(band);
     }
     const top = el.getBoundingClientRect().top;
@@ -436,20 +446,49 @@ window.addEventListener("resize", drawBands);
 // Shift + drag up or down on the spectrogram: the selected box's band (drawn again to change
 // it; both fields empty: every frequency).
 let bandDrag = null;
+let edgeDrag = null;  // an edge of a band being dragged: {region, edge: "low"|"high", r}
 document.getElementById("wave").addEventListener("pointerdown", e => {
   const r = spectroRect();
+  const hit = e.composedPath()[0];  // the element inside the waveform's shadow root
+  if (r && hit && hit.classList && hit.classList.contains("sedal-band-edge")) {
+    e.stopPropagation(); e.preventDefault();  // neither a new box nor a move in time
+    const region = state.regions.getRegions().find(g => g.element && g.element.contains(hit));
+    if (!region) return;
+    select(region);
+    edgeDrag = {region, edge: hit.dataset.edge, r};
+    return;
+  }
   if (!e.shiftKey || !r || e.clientY < r.top || e.clientY > r.bottom) return;
   e.stopPropagation(); e.preventDefault();  // not a new box
   if (!state.selected) { setStatus("select a box first, then shift + drag its band"); return; }
   bandDrag = {region: state.selected, y0: e.clientY, r};
 }, true);
+// The band with one edge at page height y, the other edge kept (at least 1 Hz apart).
+function movedEdge(drag, y) {
+  const f = yToHz(y, drag.r), g = drag.region;
+  return drag.edge === "high" ? [g.sedalLow, Math.max(f, g.sedalLow + 1)]
+                              : [Math.min(f, g.sedalHigh - 1), g.sedalHigh];
+}
 document.addEventListener("pointermove", e => {
+  if (edgeDrag) {
+    [edgeDrag.region.sedalLow, edgeDrag.region.sedalHigh] = movedEdge(edgeDrag, e.clientY);
+    drawBands();
+    return;
+  }
   if (!bandDrag) return;
   const a = yToHz(bandDrag.y0, bandDrag.r), b = yToHz(e.clientY, bandDrag.r);
   bandDrag.region.sedalLow = Math.min(a, b); bandDrag.region.sedalHigh = Math.max(a, b);
   drawBands();
 }, true);
 document.addEventListener("pointerup", e => {
+  if (edgeDrag) {
+    const [low, high] = movedEdge(edgeDrag, e.clientY).map(Math.round);
+    edgeDrag = null;
+    document.getElementById("low").value = low;
+    document.getElementById("high").value = Math.max(high, low + 1);
+    setBand();
+    return;
+  }
   if (!bandDrag) return;
   const {region, y0, r} = bandDrag;
   bandDrag = null;
