@@ -48,13 +48,19 @@ def source_folds(data: RunData, sources: list[tuple[str, ...]], train: np.ndarra
     return out
 
 
-def choose(data: RunData, cfg: RunConfig) -> dict:
+def choose(data: RunData, cfg: RunConfig, files: np.ndarray | None = None) -> dict:
     """The grid point (class_weight, C, median kernel) with the best mean validation total
     IoU over the grouped folds; only training files are read (``data.sources[i]``: file
-    ``i``'s foreground clips)."""
+    ``i``'s foreground clips) -- all of them, or only ``files`` (training-file indices, e.g.
+    an AL run's labelled files)."""
     from threadpoolctl import threadpool_limits
 
     train = np.flatnonzero(data.splits == "train")
+    if files is not None:
+        files = np.sort(np.asarray(files, dtype=np.int64))
+        if not np.isin(files, train).all():
+            raise ValueError("choose: files must be training files")
+        train = files
     folds = source_folds(data, data.sources, train)
     scores: dict[tuple, list[float]] = {}
     with threadpool_limits(limits=1):

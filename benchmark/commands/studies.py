@@ -112,9 +112,11 @@ def add_study(sub) -> None:
                                      "pre-registered confirmatory study), stratified "
                                      "(stratified seed sets on the main cell), worlds (the "
                                      "main cell on the clean and the real-recordings worlds), "
-                                     "strategies (every query strategy) or oracle (noisy "
-                                     "annotators)")
-    p.add_argument("name", choices=STUDIES, help="which study")
+                                     "strategies (every query strategy), oracle (noisy "
+                                     "annotators) or transfer (the main strategies' "
+                                     "selections at 5 and 10 %% given to the ceiling's rule "
+                                     "and the field detector)")
+    p.add_argument("name", choices=STUDIES + ("transfer",), help="which study")
     p.add_argument("--out", type=Path, default=None, help="results dir (default results-NAME)")
     p.add_argument("--data", type=Path, default=Path("data"),
                    help="where the datasets are found or built")
@@ -123,9 +125,31 @@ def add_study(sub) -> None:
                         "are used)")
     p.add_argument("--sources", type=Path, default=Path("../shared/real-sources"),
                    help="worlds: the folder of real recordings (default %(default)s)")
+    p.add_argument("--results", type=Path, default=None,
+                   help="transfer: the main job's results dir; each replayed run is checked "
+                        "against its stored rows there")
     p.add_argument("--jobs", type=int, default=1, help="local worker processes")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address")
     add_output_options(p)
+
+
+def _run_transfer(args) -> int:
+    import time
+
+    from sedal.benchmark.al import plan as al_plan
+    from sedal.benchmark.al import transfer
+
+    if args.results is not None and not (args.results / "runs").is_dir():
+        raise BenchmarkError(f"--results {args.results} is not a results dir (no runs/)")
+    out = args.out or Path("results-transfer")
+    t0 = time.perf_counter()
+    summary = transfer.run_study(args.data, al_plan.parse_seeds(args.dataset_seeds)[:3], out,
+                                 results=args.results, jobs=args.jobs,
+                                 progress=not args.quiet)
+    print(transfer.format_markdown(summary), end="")
+    print(f"study transfer: {time.perf_counter() - t0:.0f} s; wrote {out / 'transfer.md'} "
+          "and transfer.json")
+    return 0
 
 
 def run_study(args) -> int:
@@ -137,6 +161,8 @@ def run_study(args) -> int:
 
     if args.jobs < 1:
         raise BenchmarkError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.name == "transfer":
+        return _run_transfer(args)
     pre = prereg.load()
     if args.name == "confirm":
         exps = study_grids.confirm_grid(args.data, pre.confirm)
