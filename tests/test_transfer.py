@@ -102,7 +102,7 @@ def test_a_field_store_of_other_files_is_refused(toy):
 def test_summary_is_paired_on_realisations_with_a_t_interval():
     rows = []
     for ds, (top, rnd) in {"d0": (0.50, 0.40), "d1": (0.45, 0.40), "d2": (0.60, 0.42)}.items():
-        for seed, jitter in ((0, -0.01), (1, 0.01)):  # seed means are the values above
+        for _seed, jitter in ((0, -0.01), (1, 0.01)):  # seed means are the values above
             rows.append({"label": "top_k(K=10)", "fraction": 0.05, "detector": "field",
                          "dataset_id": ds, "total_iou": top + jitter})
             rows.append({"label": "random", "fraction": 0.05, "detector": "field",

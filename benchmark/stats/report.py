@@ -160,6 +160,7 @@ def _verdicts(res: Results, out: Path) -> list[str]:
     md += [*verdicts.verdict_table(found), "", "![forest plot](forest.png) "
            "([SVG](forest.svg))", "", "### Every claim in detail", "",
            *verdicts.detail_table(found), ""]
+    md += _noise_verdicts(res, pre, worlds, out)
     for w in worlds:
         groups = cell(res, w, 0.0, 0.2)
         if not groups:
@@ -197,6 +198,25 @@ def _verdicts(res: Results, out: Path) -> list[str]:
                "iterations in a row (stabilizing predictions).", "",
                *reviewer.stopping_table(groups), ""]
     return md
+
+
+def _noise_verdicts(res: Results, pre, worlds: list[str], out: Path) -> list[str]:
+    """The claims the oracle study can decide, under each noisy oracle of the results
+    (:mod:`sedal.benchmark.stats.noise`); also written to ``claims-noise.json``."""
+    from sedal.benchmark.stats import verdicts
+    from sedal.benchmark.stats.noise import NOISE_CLAIMS, noise_verdicts
+
+    noisy = [r for w in worlds for r in noise_verdicts(res.groups, pre, w)]
+    if not noisy:
+        return []
+    verdicts.write_claims_json(noisy, out / "claims-noise.json")
+    return ["### The claims under a noisy annotator", "",
+            f"Claims ({', '.join(NOISE_CLAIMS)}) decided on the runs of each noisy oracle "
+            "(`sedal.benchmark.al.oracle`: SNR-dependent misses, boundary jitter, class "
+            "confusion, spurious boxes; the model trains on the noisy labels, the test split "
+            "is clean) with the same tests and SESOI, Holm over these claims per oracle. "
+            "Machine-readable: [claims-noise.json](claims-noise.json).", "",
+            *verdicts.verdict_table(noisy), "", *verdicts.detail_table(noisy), ""]
 
 
 def _confirm_floor(found, alpha: float) -> list[str]:
