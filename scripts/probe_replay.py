@@ -2,7 +2,8 @@
 
 Usage::
 
-    python scripts/probe_replay.py --root IMPORT_ROOT --out FILE.json [--seed-cache DIR]
+    python scripts/probe_replay.py --root IMPORT_ROOT --out FILE.json \
+        [--seed-cache DIR] [--label TEXT] [--only A1,L2,...] [--keep]
 
 IMPORT_ROOT is a folder holding ``sedal/`` (with ``sedal/generator``, ``sedal/sed`` and
 ``sedal/benchmark`` laid out as the installed package); it is put first on ``PYTHONPATH``
@@ -20,6 +21,13 @@ silently wrong output, lost or overwritten data), ``not expressible at this comm
 
 ``--seed-cache DIR`` copies ``DIR/yamnet`` (a sedal cache's converted YAMNet weights) into
 the replay's own ``SEDAL_CACHE`` and sets ``SEDAL_OFFLINE=1``, so nothing is downloaded.
+The two full-disk probes mount a 1 MB tmpfs and so need root (else: not replayed).
+
+An import root for a commit, from a throwaway worktree::
+
+    git worktree add /tmp/old-C C && mkdir -p /tmp/root-C
+    cp -r /tmp/old-C/sedal /tmp/root-C/sedal
+    for d in generator sed benchmark; do cp -r /tmp/old-C/$d /tmp/root-C/sedal/$d; done
 """
 
 from __future__ import annotations
@@ -87,6 +95,7 @@ class Outcome:
 
     id: str
     issue: str
+    probe: str
     rule: str
     verdict: str
     why: str
@@ -101,7 +110,7 @@ class Outcome:
 def outcome(pid: str, issue: str, rule: str, run: Run | None, verdict: str, why: str,
             **detail) -> Outcome:
     """An :class:`Outcome` filled from ``run`` (the probe's main command or request)."""
-    o = Outcome(pid, issue, rule, verdict, why, detail=detail)
+    o = Outcome(pid, issue, "", rule, verdict, why, detail=detail)
     if run is not None:
         o.command, o.exit, o.traceback, o.first_line = (run.command, run.exit, run.traceback,
                                                          run.first_line())
@@ -163,10 +172,12 @@ class Replay:
         self.server_proc: subprocess.Popen | None = None
 
     def argv(self, tool: str, args: list[str]) -> list[str]:
+        """The command line that runs ``tool`` from the import root (``-P``: no cwd)."""
         code = SEDBENCH if tool == "sedbench" else SEDGEN
         return [sys.executable, "-P", "-c", code, *map(str, args)]
 
     def shown(self, tool: str, args: list[str]) -> str:
+        """``tool args`` as recorded: shell-quoted, the scratch folder written ``$W``."""
         return shlex.join([tool, *map(str, args)]).replace(str(self.work), "$W")
 
     def run(self, tool: str, args: list[str], *, timeout: float = 600) -> Run:
@@ -178,6 +189,10 @@ class Replay:
                                errors="replace")
         except subprocess.TimeoutExpired:
             return Run(shown, None, "", f"timed out after {timeout:g} s")
+        unknown = re.search(r"error: (unrecognized arguments: .*|argument \S+: invalid choice.*)",
+                            p.stderr)
+        if p.returncode == 2 and unknown:
+            raise NotExpressible(f"{shown}: {unknown.group(1)}")
         return Run(shown, p.returncode, p.stdout, p.stderr)
 
     def imported_file(self) -> str:
@@ -199,6 +214,7 @@ class Replay:
         return value
 
     def folder(self, pid: str) -> Path:
+        """A new folder for one probe or fixture."""
         path = self.work / pid
         path.mkdir()
         return path
@@ -206,6 +222,10 @@ class Replay:
 
 class NotReplayed(Exception):
     """A probe (or a fixture it needs) could not be set up: recorded as not replayed."""
+
+
+class NotExpressible(Exception):
+    """The command line of this commit has no option the probe needs."""
 
 
 # -- synthetic recordings and labels ---------------------------------------------------
@@ -372,13 +392,16 @@ def probe_l9_same_stem_labels(rp: Replay, pid: str, issue: str) -> Outcome:
 
 
 # -- audio folders ---------------------------------------------------------------------
-def query_on(rp: Replay, pid: str, extra: dict[str, np.ndarray]) -> tuple[Run, Path]:
+def query_on(rp: Replay, pid: str, extra: dict[str, np.ndarray | bytes]) -> tuple[Run, Path]:
     """``sedbench query`` (batch = every recording) on the shared collection plus ``extra``
-    recordings (name -> samples)."""
+    files (name -> samples, or raw bytes)."""
     base = rp.folder(pid)
     audio, labels = make_collection(base)
     for name, x in extra.items():
-        sf.write(str(audio / name), x, SR)
+        if isinstance(x, bytes):
+            (audio / name).write_bytes(x)
+        else:
+            sf.write(str(audio / name), x, SR)
     r = rp.run("sedbench", ["query", audio, "--labels", labels, "--out", base / "out",
                             "--batch", "20", "-q"])
     return r, base / "out"
@@ -399,18 +422,21 @@ def probe_f1_one_sample_wav(rp: Replay, pid: str, issue: str) -> Outcome:
 
 
 def probe_f2_newline_in_file_name(rp: Replay, pid: str, issue: str) -> Outcome:
-    """A recording named 'evil\\nrow.wav' in the collection ``sedbench query`` ranks."""
-    rule = ("held iff no traceback and no .md/.txt/.tsv output holds a line starting with "
-            "'row.wav' (the raw name split into a forged line); CSV quoting is not counted")
-    x = (0.05 * np.random.default_rng(5).standard_normal(3 * SR)).astype(np.float32)
-    r, out = query_on(rp, pid, {"evil\nrow.wav": x})
-    forged = [str(p.relative_to(out)) for p in (out.rglob("*") if out.is_dir() else [])
-              if p.suffix in (".md", ".txt", ".tsv") and p.is_file()
+    """An unreadable file named 'evil\nrow.wav' (so that query's summary.md lists it as
+    skipped) in the collection ``sedbench query`` ranks."""
+    rule = ("held iff no traceback, no .md/.txt/.tsv output holds a line starting with "
+            "'row.wav' (the raw name split into a forged line; CSV quoting is not counted) "
+            "and no output file name holds a newline")
+    r, out = query_on(rp, pid, {"evil\nrow.wav": b"not audio\n" * 10})
+    files = [p for p in out.rglob("*") if p.is_file()] if out.is_dir() else []
+    forged = [str(p.relative_to(out)) for p in files if p.suffix in (".md", ".txt", ".tsv")
               and re.search(r"^row\.wav", p.read_text(errors="replace"), flags=re.M)]
-    ok = not r.traceback and r.exit in (0, 2) and not forged
+    raw_names = [str(p.relative_to(out)) for p in files if "\n" in str(p.relative_to(out))]
+    ok = not r.traceback and r.exit in (0, 2) and not forged and not raw_names
     return outcome(pid, issue, rule, r, HELD if ok else FAILED,
                    "the name is never written raw" if ok else
-                   f"exit {r.exit}; forged lines in {forged}")
+                   f"exit {r.exit}; forged lines in {forged}; file names with a newline: "
+                   f"{raw_names}")
 
 
 def probe_f3_same_stem_detect(rp: Replay, pid: str, issue: str) -> Outcome:
@@ -470,14 +496,17 @@ def detect_with(rp: Replay, pid: str, **damage) -> tuple[Run, Path]:
                                base / "out", "-q"]), base / "out"
 
 
-MODEL_RULE = "held iff detect ends with a one-line error, exit 2 (no traceback, no output)"
+MODEL_RULE = ("held iff detect ends with exit 2 and one 'error:' line naming the model folder "
+              "(no traceback)")
 
 
 def model_outcome(pid: str, issue: str, r: Run, rule: str = MODEL_RULE, **detail) -> Outcome:
     """Verdict of a tampered-model probe by :data:`MODEL_RULE`."""
-    ok = one_line_error(r)
-    why = message(r) if ok else (
-        "traceback" if r.traceback else f"exit {r.exit}: {r.stdout.strip()[-200:]!r}")
+    named = f"/{pid}/model" in message(r)
+    ok = one_line_error(r) and named
+    why = message(r) if ok else "traceback" if r.traceback else (
+        f"one line, naming no model file: {message(r)}" if one_line_error(r)
+        else f"exit {r.exit}: {r.stdout.strip()[-200:]!r}")
     return outcome(pid, issue, rule, r, HELD if ok else FAILED, why, **detail)
 
 
@@ -493,13 +522,22 @@ def probe_m2_shape(rp: Replay, pid: str, issue: str) -> Outcome:
     return model_outcome(pid, issue, r)
 
 
+def probe_m2b_columns_beyond_the_embedding(rp: Replay, pid: str, issue: str) -> Outcome:
+    """Arrays that fit one another, but a feature column (``cols``) beyond the embedding's
+    1024 dimensions: a shape that does not match the features detect computes."""
+    def cols(a):
+        c = a["cols"].copy()
+        c[-1] = 5000
+        return c
+    r, _ = detect_with(rp, pid, npz={"cols": cols})
+    return model_outcome(pid, issue, r)
+
+
 def probe_m3_classifier_name(rp: Replay, pid: str, issue: str) -> Outcome:
-    """model.json's detector named 'no-such-detector'."""
-    def renamed(meta: dict) -> dict:
-        return {**meta.get("detector", {}), "name": "no-such-detector"}
-    model = saved_model(rp)
-    doc = json.loads((model / "model.json").read_text())
-    r, _ = detect_with(rp, pid, meta={"detector": renamed(doc)})
+    """model.json's classifier given as a name ('no-such-classifier') instead of its
+    settings object. (The detector's own 'name' key is only a label: both commits ignore it
+    and detect with the settings, modes and recipe stored beside it.)"""
+    r, _ = detect_with(rp, pid, meta={"classifier": "no-such-classifier"})
     return model_outcome(pid, issue, r)
 
 
@@ -561,8 +599,9 @@ def server(rp: Replay) -> Server:
         log = base / "server.log"
         args = ["annotate", audio, "--labels", labels, "--out", base / "out", "--no-browser",
                 "--port", "0", "-q"]
-        rp.server_proc = subprocess.Popen(rp.argv("sedbench", args), env=rp.env, cwd=rp.work,
-                                          stdout=subprocess.PIPE, stderr=open(log, "wb"))
+        with open(log, "wb") as err:  # the child keeps its own copy of the descriptor
+            rp.server_proc = subprocess.Popen(rp.argv("sedbench", args), env=rp.env,
+                                              cwd=rp.work, stdout=subprocess.PIPE, stderr=err)
         url = _wait_for_url(rp.server_proc, timeout=300)
         if url is None:
             raise NotReplayed(f"the annotate server did not start: {rp.shown('sedbench', args)}"
@@ -645,6 +684,7 @@ def probe_a2_token_header(rp: Replay, pid: str, issue: str) -> Outcome:
 
 
 def _digits_body() -> bytes:
+    """An events body whose onset is a 400-digit integer."""
     return ('{"events": [{"onset": ' + "9" * 400 + ', "offset": 2, "label": "dog"}]}').encode()
 
 
@@ -674,7 +714,7 @@ def probe_a6_body_size(rp: Replay, pid: str, issue: str) -> Outcome:
     """``PUT /api/labels`` declaring a 300 MB body; if the server waits for it, a real
     3 MiB body (valid JSON padded with spaces) is sent to see whether it is accepted."""
     rule = ("held iff the declared 300 MB body is answered 4xx (one-line JSON) from the "
-            "header alone; failed if the server waits to read it and accepts a 3 MiB body")
+            "header alone; else failed (then a real 3 MiB body shows whether it is accepted)")
     srv = server(rp)
     path = f"/api/labels?rel={srv.rel}"
     r = request(srv, "PUT", path, token=True, declared=300_000_000, timeout=10)
@@ -682,8 +722,7 @@ def probe_a6_body_size(rp: Replay, pid: str, issue: str) -> Outcome:
         return app_outcome(pid, issue, r, rule)
     big = request(srv, "PUT", path, token=True,
                   body=b'{"events": []' + b" " * (3 << 20) + b"}")
-    verdict = FAILED if big.exit == 200 else HELD if json_error(big) else FAILED
-    return outcome(pid, issue, rule, big, verdict,
+    return outcome(pid, issue, rule, big, FAILED,
                    f"no answer to the 300 MB header within 10 s (the server waits for the "
                    f"body); a 3 MiB body got HTTP {big.exit}", declared_only=r.stderr)
 
@@ -886,6 +925,8 @@ PROBES: list[tuple[str, str, Callable[[Replay, str, str], Outcome]]] = [
      probe_f3_same_stem_detect),
     ("M1", "saved model: truncated model.npz -> traceback", probe_m1_truncated_npz),
     ("M2", "saved model: a shape that does not match -> traceback", probe_m2_shape),
+    ("M2b", "saved model: a shape that does not match (the features) -> traceback",
+     probe_m2b_columns_beyond_the_embedding),
     ("M3", "saved model: a wrong classifier name -> traceback", probe_m3_classifier_name),
     ("M4", "saved model: a 0-d mean -> traceback", probe_m4_zero_d_mean),
     ("M5", "saved model: a non-numeric post-processing value -> traceback",
@@ -910,9 +951,10 @@ def replay_one(rp: Replay, pid: str, issue: str, fn: Callable) -> Outcome:
     try:
         o = fn(rp, pid, issue)
     except NotReplayed as exc:
-        o = Outcome(pid, issue, fn.__doc__.split("\n")[0], NOT_REPLAYED, str(exc))
-    if o.exit == 2 and "unrecognized arguments" in o.first_line + o.why:
-        o.verdict, o.why = NOT_EXPRESSIBLE, f"the command line has no such option: {o.first_line}"
+        o = Outcome(pid, issue, "", "", NOT_REPLAYED, str(exc))
+    except NotExpressible as exc:
+        o = Outcome(pid, issue, "", "", NOT_EXPRESSIBLE, str(exc))
+    o.probe = " ".join(fn.__doc__.split())
     o.seconds = round(time.monotonic() - t0, 1)
     o.why, o.first_line = (x.replace(str(rp.work), "$W") for x in (o.why, o.first_line))
     return o
@@ -944,6 +986,7 @@ def check_root(root: Path, rp: Replay) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options, checked; ReplayError (one line) for anything wrong."""
     class OneLine(argparse.ArgumentParser):
         def error(self, message: str):
             raise ReplayError(message)
@@ -953,6 +996,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", required=True, type=Path, help="JSON file to write")
     p.add_argument("--seed-cache", type=Path,
                    help="a sedal cache folder whose yamnet/ is copied in (nothing fetched)")
+    p.add_argument("--label", default="", help="what the root is (e.g. a commit), recorded")
     p.add_argument("--only", help="comma-separated probe ids (default: all)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = p.parse_args(argv)
@@ -989,13 +1033,14 @@ def replay(args: argparse.Namespace) -> dict:
     counts: dict[str, int] = {}
     for o in results:
         counts[o["verdict"]] = counts.get(o["verdict"], 0) + 1
-    return {"root": str(root), "imported": imported, "python": sys.version.split()[0],
-            "started": started.isoformat(timespec="seconds"),
+    return {"label": args.label, "root": str(root), "imported": imported,
+            "python": sys.version.split()[0], "started": started.isoformat(timespec="seconds"),
             "seconds": round((datetime.now(UTC) - started).total_seconds()),
             "counts": counts, "probes": results}
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Replay, write the JSON, print the counts; 2 with one ``error:`` line on bad input."""
     try:
         args = parse_args(argv)
         doc = replay(args)

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from sedal.sed.detections import DetectionScore, Event, offsets_of
 
 from .detector import PRESETS, DetectorSpec
+from .errors import SedError
 from .evaluate import DetectorSettings, fit_segments, iou_metrics
 from .grid import HOP_S, SEGMENT_S
 from .model import RowView
@@ -222,6 +223,13 @@ class Detector(ClassifierMixin, BaseEstimator):
         elif self.n_features_in_ is not None and rows.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {rows.shape[1]} features, but Detector is expecting "
                              f"{self.n_features_in_} features as input")
+        elif self.n_features_in_ is None:  # a loaded model knows only the columns it reads
+            cols = getattr(getattr(self, "classifier_", None), "cols_", None)
+            if cols is not None and len(cols) and int(cols.max()) >= rows.shape[1]:
+                where = getattr(self, "saved_from_", None)
+                raise SedError(f"{where + ': ' if where else ''}the model reads feature "
+                               f"column {int(cols.max())} but the features have "
+                               f"{rows.shape[1]} columns (a model for other features?)")
         return rows
 
     def fit(self, X, y, groups=None) -> Detector:
@@ -381,4 +389,5 @@ class Detector(ClassifierMixin, BaseEstimator):
         det.classes_ = np.arange(len(meta["classes"]))
         det.class_names_ = list(meta["classes"])
         det.n_features_in_ = None
+        det.saved_from_ = str(path)
         return det, meta

@@ -301,6 +301,7 @@ def _tamper_json(path, **changes):
     ("int_classes", "'classes' must be a list"),
     ("newline_class", "control character"),
     ("classifier_C", "classifier C"),
+    ("classifier_name", "'classifier' must be an object"),
     ("class_weight", "class_weight 'heavy'"),
 ])
 def test_a_tampered_saved_model_is_one_error(tmp_path, damage, match):
@@ -332,11 +333,27 @@ def test_a_tampered_saved_model_is_one_error(tmp_path, damage, match):
         _tamper_json(m, classes=["background", "cat\nevil", "baby"])
     elif damage == "classifier_C":
         _tamper_json(m, classifier={"C": "x"})
+    elif damage == "classifier_name":  # a classifier given by a name, not its settings
+        _tamper_json(m, classifier="no-such-classifier")
     elif damage == "class_weight":
         _tamper_json(m, classifier={"class_weight": "heavy"})
     assert mean.ndim == 1
     with pytest.raises(SedError, match=match):
         load_model(m)
+
+
+def test_a_saved_model_for_wider_features_is_one_error_naming_it(tmp_path):
+    """A model whose arrays fit together but read a column the features lack (saved for
+    other features, or tampered) is refused when it meets the features, naming its folder
+    (was an IndexError traceback in detect)."""
+    from sedal.sed.estimator import Detector
+
+    m = _saved(tmp_path)
+    det, _ = Detector.load(m)
+    assert det.predict_proba(np.zeros((5, 16), np.float32)).shape == (5, 3)
+    with pytest.raises(SedError, match=f"{m}: the model reads feature column 15 but the "
+                                       "features have 8 columns"):
+        det.predict_proba(np.zeros((5, 8), np.float32))
 
 
 def test_the_same_box_under_two_selection_numbers_is_counted_once_with_a_warning(audio,
