@@ -203,12 +203,26 @@ def study_runs(data_root, dataset_seeds: list[int], seeds=(0, 1, 2)) -> list[Run
     return runs
 
 
+#: Per worker process: the last run data of each recipe (the field store is ~3.4 GB for
+#: 2500 files, so one of each; runs are ordered by dataset, so neighbours share it).
+_LAST: dict[str, tuple[tuple, RunData]] = {}
+
+
+def _cached(path: str, features: str, recipe: str) -> RunData:
+    from sedal.benchmark.al.loop import open_run_data
+
+    key = (path, features, recipe)
+    if recipe not in _LAST or _LAST[recipe][0] != key:
+        _LAST.pop(recipe, None)  # free the old one first
+        _LAST[recipe] = (key, open_run_data(path, features, recipe)[0])
+    return _LAST[recipe][1]
+
+
 def _cell(cfg: RunConfig, results, out) -> list[dict]:
     """One run's transfer rows, from ``out/cells`` if done before (resumable)."""
     import json
     from pathlib import Path
 
-    from sedal.benchmark.al.loop import open_run_data
     from sedal.benchmark.al.runner import ResultsStore
     from sedal.core.fsutil import write_json_atomic
     from sedal.sed.detector import FIELD_DETECTOR
@@ -220,10 +234,18 @@ def _cell(cfg: RunConfig, results, out) -> list[dict]:
     stored = None
     if results is not None and ResultsStore(results).done(cfg.key):
         stored = json.loads(ResultsStore(results).run_path(cfg.key).read_text())["rows"]
-    data = open_run_data(cfg.dataset, cfg.features)[0]
-    field = open_run_data(cfg.dataset, FeatureParams().name(), FIELD_DETECTOR.recipe())[0]
+    data = _cached(cfg.dataset, cfg.features, "")
+    field = _cached(cfg.dataset, FeatureParams().name(), FIELD_DETECTOR.recipe())
     rows = transfer_cell(data, cfg, field, stored)
     write_json_atomic(path, {"key": cfg.key, "rows": rows})
+    return rows
+
+
+def _chunk(cfgs: list[RunConfig], results, out) -> list[dict]:
+    rows = []
+    for cfg in cfgs:
+        rows += _cell(cfg, results, out)
+    _LAST.clear()
     return rows
 
 
@@ -242,15 +264,21 @@ def run_study(data_root, dataset_seeds: list[int], out, *, results=None, jobs: i
     for path in sorted({c.dataset for c in runs}):
         detector_store(path, FIELD_DETECTOR, FeatureParams(), yamnet_path=yamnet,
                        progress=progress)
-    bar = progress_bar(len(runs), desc="transfer", unit="run", enabled=progress)
+    # chunks of one dataset's runs, so that a worker loads each store once per chunk
+    chunks = []
+    for path in sorted({c.dataset for c in runs}):
+        mine = [c for c in runs if c.dataset == path]
+        half = (len(mine) + 1) // 2 if jobs > 1 else len(mine)
+        chunks += [mine[i:i + half] for i in range(0, len(mine), half)]
+    bar = progress_bar(len(chunks), desc="transfer", unit="chunk", enabled=progress)
     rows: list[dict] = []
     if jobs > 1:
         from joblib import Parallel, delayed
 
         results_iter = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-            delayed(_cell)(c, results, out) for c in runs)
+            delayed(_chunk)(c, results, out) for c in chunks)
     else:
-        results_iter = (_cell(c, results, out) for c in runs)
+        results_iter = (_chunk(c, results, out) for c in chunks)
     for got in results_iter:
         rows += got
         bar.update(1)
