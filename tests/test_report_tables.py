@@ -118,3 +118,18 @@ def test_the_hours_figure_puts_each_iteration_at_its_annotator_hours(tmp_path):
             for i in range(len(F))]
     assert n == 2 and np.allclose(h, want) and np.allclose(y, 0.1 * np.arange(len(F)))
     assert not hours_curves(_group({"mean": {}}), ["random"], tmp_path, "none", "t")
+
+
+def test_the_stopping_signal_is_drawn_beside_each_strategys_test_curve(tmp_path):
+    from sedal.benchmark.stats import reviewer
+
+    g = _group({"random": {0: F * 2}, "top_k(K=10)": {0: F * 3}})
+    for label, per_seed in g.curves.items():
+        for seed, (f, y) in per_seed.items():
+            g.rows[label][seed] = [{"fraction": a, "total_iou": b, "stop_kappa": None if i == 0
+                                    else 0.5 + 0.05 * i} for i, (a, b) in enumerate(zip(f, y))]
+    g.info["manifest_sha256"] = "a" * 64
+    assert reviewer.column_curve([g], "random", "stop_kappa", 0.1)[1] == pytest.approx(
+        [0.55, 0.6, 0.65, 0.7])
+    reviewer.stopping_panels([g], tmp_path, "stop", "t")
+    assert (tmp_path / "stop.png").stat().st_size > 0 and (tmp_path / "stop.svg").exists()

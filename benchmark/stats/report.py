@@ -196,7 +196,11 @@ def _verdicts(res: Results, out: Path) -> list[str]:
                f"Cohen's kappa between successive models' decisions on the training split; "
                f"stop when it is ≥ {reviewer.STOP_KAPPA} on {reviewer.STOP_WINDOW} "
                "iterations in a row (stabilizing predictions).", "",
-               *reviewer.stopping_table(groups), ""]
+               *reviewer.stopping_table(groups), "",
+               f"![stopping signal beside the test curve](stopping_{_slug(w)}.png)", ""]
+        reviewer.stopping_panels(groups, out, f"stopping_{_slug(w)}",
+                                 f"SNR 0, r 0.2, {w}: test IoU and the stopping signal "
+                                 f"(means over {len(groups)} realisations)")
     return md
 
 

@@ -156,3 +156,41 @@ def stopping_table(groups: list[Group]) -> list[str]:
 
 def _mean(x) -> str:
     return f"{np.mean(x):.3f}" if len(x) else "—"
+
+
+def stopping_panels(groups: list[Group], out: Path, stem: str, title: str,
+                    hi: float = 0.10) -> None:
+    """One panel per main strategy: the test total IoU (left axis) and the label-free
+    stopping signal, kappa between successive models (right axis, with the stopping level
+    :data:`STOP_KAPPA`), both means over realisations against the labelled fraction."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [lab for lab in MAIN if any(lab in g.rows for g in groups)]
+    if not labels:
+        return
+    fig, axes = plt.subplots(1, len(labels), figsize=(3.0 * len(labels), 2.8), squeeze=False)
+    twins = []
+    for ax, label in zip(axes.flat, labels):
+        f, m, n = column_curve(groups, label, "total_iou", hi)
+        ax.plot(f * 100, m, marker="o", ms=3, color=colour(label), label="test total IoU")
+        ax.set_ylabel("test total IoU", fontsize=8)
+        k_ax = ax.twinx()
+        twins.append(k_ax)
+        f, k, _ = column_curve(groups, label, "stop_kappa", hi)
+        k_ax.plot(f * 100, k, ls="--", color="k", lw=1, label="kappa (no labels)")
+        k_ax.axhline(STOP_KAPPA, color="grey", lw=0.6, ls=":")
+        k_ax.set_ylim(0.0, 1.02)
+        k_ax.set_ylabel("kappa, successive models", fontsize=8)
+        _percent_axis(ax)
+        ax.set_title(f"{label} ({n} realisations)", fontsize=9)
+        ax.set_xlabel("labelled files (%)", fontsize=8)
+    h1, l1 = axes.flat[0].get_legend_handles_labels()
+    h2, l2 = twins[0].get_legend_handles_labels()
+    axes.flat[0].legend(h1 + h2, l1 + l2, fontsize=6, loc="lower right")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, out, stem)
+    plt.close(fig)
