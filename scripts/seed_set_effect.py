@@ -10,16 +10,15 @@ and prints a Markdown table: the mean over realisations with a 95 % t interval (
 
 from __future__ import annotations
 
-import math
 import sys
 
 
 def main(argv: list[str]) -> int:
     import numpy as np
-    from scipy import stats
 
     from sedal.benchmark.al.runner import ResultsStore
     from sedal.benchmark.errors import BenchmarkError
+    from sedal.benchmark.stats.claims import t_ci
     from sedal.benchmark.stats.figures import MAIN
     from sedal.benchmark.stats.results import LOW_BUDGET, Results
 
@@ -54,8 +53,8 @@ def main(argv: list[str]) -> int:
         d = np.array(diffs)
         ci = ""
         if n > 1:
-            half = float(stats.t.ppf(0.975, n - 1)) * d.std(ddof=1) / math.sqrt(n)
-            ci = f" [{d.mean() - half:+.3f}, {d.mean() + half:+.3f}]"
+            lo, hi = t_ci(d)
+            ci = f" [{lo:+.3f}, {hi:+.3f}]"
         print(f"| {label} | {n} | {np.mean(a_all):.3f} | {np.mean(b_all):.3f} | "
               f"{d.mean():+.3f}{ci} |")
     return 0

@@ -21,7 +21,6 @@ realisations of the paired difference from random.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,7 +131,7 @@ def summarize(rows: list[dict], baseline: str = "random") -> list[dict]:
     """Per (strategy label, fraction, detector): the mean total IoU over realisations
     (each realisation the mean over its seeds), and the paired difference from
     ``baseline`` with a 95 % t interval over realisations (df = n - 1)."""
-    from scipy import stats
+    from sedal.benchmark.stats.claims import t_ci
 
     cell: dict[tuple, dict[str, list[float]]] = {}
     for r in rows:
@@ -149,9 +148,7 @@ def summarize(rows: list[dict], baseline: str = "random") -> list[dict]:
         n = len(diff)
         lo = hi = None
         if n >= 2 and label != baseline:
-            se = float(diff.std(ddof=1)) / math.sqrt(n)
-            t = float(stats.t.ppf(0.975, n - 1))
-            lo, hi = float(diff.mean() - t * se), float(diff.mean() + t * se)
+            lo, hi = t_ci(diff)
         out.append({"label": label, "fraction": frac, "detector": det,
                     "n_realisations": len(by), "mean_total_iou": float(np.mean(list(
                         by.values()))),
