@@ -70,4 +70,8 @@ def test_the_strategy_and_oracle_studies_cover_every_strategy_on_three_realisati
     assert all(e.max_fraction == CLAIM_BUDGET for e in exps)
     noisy = oracle_grid(Path("data"), [0, 1, 2])
     assert {e.oracle for e in noisy} == {"noisy", "noisy-high"}
-    assert {e.strategy for e in noisy} == set(STUDY_STRATEGIES)
+    assert {e.strategy for e in noisy if e.oracle == "noisy-high"} == set(STUDY_STRATEGIES)
+    assert {e.strategy for e in noisy if e.oracle == "noisy"} == (set(STUDY_STRATEGIES)
+                                                                  | set(EXTRA_STRATEGIES))
+    assert all(e.diversify == "none" for e in noisy)
+    assert {e.spec["seed"] for e in noisy} == {0, 1, 2}

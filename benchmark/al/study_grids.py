@@ -17,8 +17,8 @@
   Top-10 and random, and the score-based ones also diversified by farthest traversal, cut at
   the claims' budget (issue 28);
 - ``oracle``: the main cell's first three realisations, the five strategies under the
-  ``noisy`` and ``noisy-high`` oracles (:mod:`sedal.benchmark.al.oracle`), cut at the claims'
-  budget.
+  ``noisy`` and ``noisy-high`` oracles (:mod:`sedal.benchmark.al.oracle`) and the strategies
+  of the ``strategies`` study (undiversified) under ``noisy``, cut at the claims' budget.
 """
 
 from __future__ import annotations
@@ -109,12 +109,18 @@ def strategies_grid(data_root: Path, dataset_seeds: list[int]) -> list[Experimen
 
 
 def oracle_grid(data_root: Path, dataset_seeds: list[int]) -> list[Experiment]:
-    """The five strategies under the two noisy oracles on the main job's datasets."""
+    """The five strategies under the two noisy oracles, and the strategies of
+    :data:`sedal.benchmark.al.strategies.EXTRA_STRATEGIES` (undiversified) under the
+    ``noisy`` oracle, on the main job's datasets: the leaderboard's noisy columns."""
     import dataclasses
+
+    from sedal.benchmark.al.strategies import EXTRA_STRATEGIES
 
     exps = []
     for ds in dataset_seeds[:OTHER_REALISATIONS]:
+        base = _cell(Path(data_root), int(ds), 0.2, 0)
         for oracle in ("noisy", "noisy-high"):
-            exps += [dataclasses.replace(e, oracle=oracle)
-                     for e in _cell(Path(data_root), int(ds), 0.2, 0)]
+            exps += [dataclasses.replace(e, oracle=oracle) for e in base]
+        exps += [dataclasses.replace(base[0], strategy=s, oracle="noisy")
+                 for s in EXTRA_STRATEGIES]
     return exps
