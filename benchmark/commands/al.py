@@ -225,8 +225,11 @@ def run_compare(args) -> int:
 
 
 def add_report(sub) -> None:
-    p = sub.add_parser("report", help="Markdown + HTML report of a results dir")
-    p.add_argument("results", type=Path, help="results dir")
+    p = sub.add_parser("report", help="Markdown + HTML report of a results dir (or of "
+                                      "several read as one)")
+    p.add_argument("results", type=Path, nargs="+",
+                   help="results dir(s); several are read as one (a run found in two must "
+                        "agree)")
     p.add_argument("--out", type=Path, default=None, help="report folder (default RESULTS/report)")
     add_output_options(p)
 
@@ -234,7 +237,7 @@ def add_report(sub) -> None:
 def run_report(args) -> int:
     from sedal.benchmark.stats.report import write_report
 
-    out = write_report(args.results, args.out, progress=not args.quiet)
+    out = write_report(list(args.results), args.out, progress=not args.quiet)
     print(f"wrote {out / 'report.md'} and {out / 'report.html'}")
     return 0
 

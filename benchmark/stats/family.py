@@ -100,12 +100,40 @@ class ClaimResult:
 
 
 # -- measurements per (realisation, seed) ---------------------------------------------------
-def cell(res: Results, world: str, snr: float, ratio: float) -> list[Group]:
-    """Every realisation (group) of a study cell in ``world``, by library then dataset seed."""
+def seed_set_of(g: Group) -> str:
+    """The seed-set rule of a group's runs (``random`` for runs that do not record one)."""
+    for runs in g.rows.values():
+        for rows in runs.values():
+            return rows[0].get("seed_set") or "random"
+    return "random"
+
+
+def cell(res: Results, world: str, snr: float, ratio: float,
+         seed_set: str | None = "auto") -> list[Group]:
+    """Every realisation (group) of a study cell in ``world``, by library then dataset seed.
+
+    ``seed_set``: keep the groups whose runs drew their seed sets by this rule; ``"auto"``
+    keeps the ``random`` ones when there are any, else the one rule present (a results dir of
+    one study, e.g. the stratified one), so that runs from other seed-set rules never pool
+    as extra seeds of a realisation; ``None`` keeps every group.
+    """
     out = [g for g in res.groups if world_of(g.info.get("library", "")) == world
            and g.spec.get("snr_range") is None
            and math.isclose(float(g.spec.get("snr", math.nan)), snr)
            and math.isclose(float(g.spec.get("event_ratio", math.nan)), ratio)]
+    if seed_set == "auto":
+        present = {seed_set_of(g) for g in out}
+        if "random" in present:
+            seed_set = "random"
+        elif len(present) > 1:
+            from sedal.benchmark.errors import BenchmarkError
+
+            raise BenchmarkError(f"cell SNR {snr:g}, r {ratio:g} of {world} mixes seed-set "
+                                 f"rules {', '.join(sorted(present))}; report them apart")
+        else:
+            seed_set = None
+    if seed_set is not None:
+        out = [g for g in out if seed_set_of(g) == seed_set]
     return sorted(out, key=lambda g: (g.info.get("library", ""), g.spec.get("seed", 0)))
 
 

@@ -115,30 +115,41 @@ def evaluate_family(res: Results, pre: Preregistration, world: str) -> list[F.Cl
     parts = claim_parts(res, pre, world)
     out = []
     for cid, spec in pre.claims.items():
-        ps = parts.get(cid, [])
         r = F.ClaimResult(id=cid, text=spec["text"], world=world,
                           cell="SNR -10 vs 0 and +10 dB, r 0.2" if cid == "i"
                           else _cell_name(CELLS.get(cid, MAIN)),
                           test=spec["test"], claims_sha256=pre.sha256,
                           sesoi=pre.sesoi_relative_gain if cid == "i" else
-                          (0.0 if cid == "a" else pre.sesoi_iou),
-                          parts=ps)
-        ok = [p for p in ps if math.isfinite(p.p)]
-        if not ps or len(ok) < len(ps):
-            r.note = "a part lacks data (fewer than 2 realisations with both strategies)"
-        if ok:
-            worst = max(ok, key=lambda p: p.p)
-            head = ps[-1] if cid == "b" else ps[0]
-            r.effect, r.ci = head.effect, head.ci
-            r.p = max(p.p for p in ps) if len(ok) == len(ps) else math.nan
-            r.confirming_p = (max(p.confirm_p for p in ps) if len(ok) == len(ps)
-                              else math.nan)
-            r.confirming_test = worst.confirm_test
-            r.n_realisations = min(p.n_realisations for p in ps)
-            r.n_seeds = min(p.n_seeds for p in ps)
-            r.power_at_sesoi, r.needed_realisations = worst.power, worst.needed_n
-            r.underpowered = not (worst.power >= pre.power)
-        out.append(r)
+                          (0.0 if cid == "a" else pre.sesoi_iou))
+        out.append(summarise_parts(r, parts.get(cid, []), head=-1 if cid == "b" else 0,
+                                   power=pre.power))
+    return decide_family(out, pre.alpha)
+
+
+def summarise_parts(r: F.ClaimResult, ps: list, *, head: int = 0,
+                    power: float = 0.8) -> F.ClaimResult:
+    """Fill a claim from its parts (an intersection-union test: its p is the largest p of
+    its parts); ``head`` is the part whose effect and CI the claim shows."""
+    r.parts = ps
+    ok = [p for p in ps if math.isfinite(p.p)]
+    if not ps or len(ok) < len(ps):
+        r.note = "a part lacks data (fewer than 2 realisations with both strategies)"
+    if ok:
+        worst = max(ok, key=lambda p: p.p)
+        r.effect, r.ci = ps[head].effect, ps[head].ci
+        r.p = max(p.p for p in ps) if len(ok) == len(ps) else math.nan
+        r.confirming_p = max(p.confirm_p for p in ps) if len(ok) == len(ps) else math.nan
+        r.confirming_test = worst.confirm_test
+        r.n_realisations = min(p.n_realisations for p in ps)
+        r.n_seeds = min(p.n_seeds for p in ps)
+        r.power_at_sesoi, r.needed_realisations = worst.power, worst.needed_n
+        r.underpowered = not (worst.power >= power)
+    return r
+
+
+def decide_family(out: list[F.ClaimResult], alpha: float) -> list[F.ClaimResult]:
+    """Holm over the claims of one family (primary and confirming p separately), then each
+    claim's verdict (:func:`sedal.benchmark.stats.family.decide`) and its notes."""
     for key, adj_key in (("p", "p_adj"), ("confirming_p", "confirming_p_adj")):
         adj = holm([getattr(r, key) for r in out])
         for r, a in zip(out, adj):
@@ -147,13 +158,13 @@ def evaluate_family(res: Results, pre: Preregistration, world: str) -> list[F.Cl
         if not math.isfinite(r.p_adj):
             r.verdict = r.confirming_verdict = INCONCLUSIVE
             continue
-        failing = [p for p in r.parts if p.fails_p < pre.alpha]
+        failing = [p for p in r.parts if p.fails_p < alpha]
         fails = bool(failing)
         if failing:
             r.note = (r.note + " " if r.note else "") + "FAILS because " + "; ".join(
                 f"{p.name}: {_why_fails(p.kind)}" for p in failing) + " (both analyses)."
-        r.verdict = F.decide(r.p_adj, r.confirming_p_adj, fails, pre.alpha)
-        r.confirming_verdict = (FAILS if fails else "HOLDS" if r.confirming_p_adj < pre.alpha
+        r.verdict = F.decide(r.p_adj, r.confirming_p_adj, fails, alpha)
+        r.confirming_verdict = (FAILS if fails else "HOLDS" if r.confirming_p_adj < alpha
                                 else INCONCLUSIVE)
         if r.underpowered and r.verdict not in ("HOLDS", FAILS):
             need = r.needed_realisations

@@ -43,14 +43,19 @@ def claims_sha256(path: Path = CLAIMS_FILE) -> str:
         raise BenchmarkError(f"cannot read the claims file {path}: {exc.strerror}") from None
 
 
-def load(path: Path = CLAIMS_FILE) -> Preregistration:
-    """Read and check the claims file (a missing key or a bad value is a one-line error)."""
+def _read_toml(path: Path) -> tuple[bytes, dict]:
+    """(bytes, parsed TOML) of a claims file; one-line error when it cannot be read."""
     try:
         raw = Path(path).read_bytes()
-        d = tomllib.loads(raw.decode("utf-8"))
+        return raw, tomllib.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise BenchmarkError(f"cannot read the claims file {path}: "
                              f"{' '.join(str(exc).split())}") from None
+
+
+def load(path: Path = CLAIMS_FILE) -> Preregistration:
+    """Read and check the claims file (a missing key or a bad value is a one-line error)."""
+    raw, d = _read_toml(path)
     try:
         claims = {str(c["id"]): {k: str(c[k]) for k in ("text", "contrast", "test")}
                   for c in d["claim"]}
@@ -83,3 +88,38 @@ def changed_since(recorded: set[str], path: Path = CLAIMS_FILE) -> str | None:
                 f"{', '.join(o[:12] for o in other)}, the file is now {now[:12]} "
                 f"(git log -- benchmark/claims.toml shows when)")
     return None
+
+
+STRATEGY_CLAIMS_FILE = CLAIMS_FILE.parent / "claims-strategies.toml"
+
+
+@dataclass(frozen=True)
+class StrategyPreregistration:
+    """The strategy family (``benchmark/claims-strategies.toml``): Top-10 against each listed
+    strategy, AULC over ``low_budget``, superiority with SESOI ``sesoi_iou``."""
+
+    sha256: str
+    alpha: float
+    sesoi_iou: float
+    low_budget: tuple[float, float]
+    family: str
+    reference: str
+    strategies: tuple[str, ...]
+    test: str
+
+
+def load_strategies(path: Path = STRATEGY_CLAIMS_FILE) -> StrategyPreregistration:
+    """Read and check the strategy family's file (one-line errors, as :func:`load`)."""
+    raw, d = _read_toml(path)
+    try:
+        sp = StrategyPreregistration(
+            sha256=sha256_bytes(raw), alpha=float(d["alpha"]), sesoi_iou=float(d["sesoi_iou"]),
+            low_budget=(float(d["low_budget"][0]), float(d["low_budget"][1])),
+            family=str(d["family"]), reference=str(d["reference"]),
+            strategies=tuple(str(s) for s in d["strategies"]), test=str(d["test"]))
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise BenchmarkError(f"the claims file {path} lacks or mistypes {exc}") from None
+    if not 0 < sp.alpha < 1 or sp.sesoi_iou <= 0 or not sp.strategies:
+        raise BenchmarkError(f"the claims file {path}: alpha must be in (0, 1), the SESOI "
+                             "positive and the strategy list not empty")
+    return sp

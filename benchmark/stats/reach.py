@@ -70,7 +70,7 @@ def reach_table(groups: list[Group]) -> list[str]:
             need = _median_need(groups, label, which)
             hours = []
             for m in COST_MODELS:
-                med = _median([row_hours(r, m) for r in hit] + [math.inf] * never)
+                med = median_inf([row_hours(r, m) for r in hit] + [math.inf] * never)
                 hours.append("> end" if math.isinf(med) else f"{med:.2f}")
             speed = ("n/a" if label == "random" or not (math.isfinite(need) and need > 0)
                      else (f"> {end / need:.1f}x (Random: > {end:.0%})" if math.isinf(rnd)
@@ -104,7 +104,7 @@ def class_reach_table(groups: list[Group]) -> list[str]:
                         r = _reach(rows, float(ref[key]) - TOL, key)
                         hit, never = (hit + [r], never) if r is not None else (hit, never + 1)
                 n = len(hit) + never
-                need = _median([r["fraction"] for r in hit] + [math.inf] * never)
+                need = median_inf([r["fraction"] for r in hit] + [math.inf] * never)
                 cells += ["-", "-"] if not n else [
                     f"{len(hit)} of {n}", "> end" if math.isinf(need) else f"{need:.1%}"]
             if cells != ["-"] * 4:
@@ -112,7 +112,7 @@ def class_reach_table(groups: list[Group]) -> list[str]:
     return out
 
 
-def _median(values) -> float:
+def median_inf(values) -> float:
     """Median that keeps infinities (runs that never reach); nan for no values."""
     v = sorted(values)
     if not v:
@@ -123,7 +123,7 @@ def _median(values) -> float:
 
 def _median_need(groups, label, which) -> float:
     hit, never = reach_runs(groups, label, which)
-    return _median([r["fraction"] for r in hit] + [math.inf] * never)
+    return median_inf([r["fraction"] for r in hit] + [math.inf] * never)
 
 
 def cost_ranking(groups: list[Group]) -> list[str]:
@@ -136,7 +136,7 @@ def cost_ranking(groups: list[Group]) -> list[str]:
         for label in MAIN:
             hit, never = reach_runs(groups, label, "study")
             if hit or never:
-                med[label] = _median([row_hours(r, m) for r in hit] + [math.inf] * never)
+                med[label] = median_inf([row_hours(r, m) for r in hit] + [math.inf] * never)
         order = sorted(med, key=lambda k: (med[k], k))
         orders.append(order)
         lines.append(f"- {m.name}: " + " < ".join(

@@ -51,18 +51,25 @@ from sedal.benchmark.stats.tables import (
 
 
 # -- the report --------------------------------------------------------------------
-def write_report(results_dir: str | Path, out: str | Path | None = None, *,
+def write_report(results_dir: str | Path | list, out: str | Path | None = None, *,
                  notes: str = "", progress: bool = False) -> Path:
     """Write ``report.md``, a self-contained ``report.html`` and PNG + SVG figures.
 
-    The results are read and checked first (a damaged record is one error before any
-    progress line); ``progress`` then prints a start and an end line for the writing.
+    ``results_dir`` may be a list of results dirs, read as one
+    (:class:`sedal.benchmark.stats.results.MergedStores`; the default ``out`` is then the
+    first one's ``report``). The results are read and checked first (a damaged record is
+    one error before any progress line); ``progress`` then prints a start and an end line
+    for the writing.
     """
+    from sedal.benchmark.stats.results import MergedStores
     from sedal.core.progress import stage
 
-    store = ResultsStore(results_dir)
-    if not (store.root / "runs").is_dir():
-        raise BenchmarkError(f"{results_dir} is not a results dir (no runs/)")
+    dirs = list(results_dir) if isinstance(results_dir, list | tuple) else [results_dir]
+    stores = [ResultsStore(d) for d in dirs]
+    for d, st in zip(dirs, stores):
+        if not (st.root / "runs").is_dir():
+            raise BenchmarkError(f"{d} is not a results dir (no runs/)")
+    store = stores[0] if len(stores) == 1 else MergedStores(stores)
     res = Results(store)
     out = Path(out) if out is not None else store.root / "report"
     with stage("writing the report", enabled=progress):
@@ -135,7 +142,7 @@ def _write_report(res: Results, out: Path, notes: str) -> Path:
 def _verdicts(res: Results, out: Path) -> list[str]:
     """The opening: pre-registration check, verdict table, forest plot, claims.json, Fig. 3
     on realisations and the reviewer's metrics of the main cell, per world."""
-    from sedal.benchmark.stats import prereg, reviewer, verdicts
+    from sedal.benchmark.stats import leaderboard, prereg, reviewer, verdicts
     from sedal.benchmark.stats.family import cell, world_of
     from sedal.benchmark.stats.family_claims import evaluate_family
     from sedal.benchmark.stats.figures import realisation_curves
@@ -144,7 +151,6 @@ def _verdicts(res: Results, out: Path) -> list[str]:
     pre = prereg.load()
     worlds = sorted({world_of(g.info.get("library", "")) for g in res.groups})
     found = [r for w in worlds for r in evaluate_family(res, pre, w)]
-    verdicts.write_claims_json(found, out / "claims.json")
     verdicts.forest_plot(found, out, "forest")
     md = ["## Verdicts", "",
           f"Pre-registered in `benchmark/claims.toml` (sha256 `{pre.sha256[:12]}`): "
@@ -161,9 +167,14 @@ def _verdicts(res: Results, out: Path) -> list[str]:
            "([SVG](forest.svg))", "", "### Every claim in detail", "",
            *verdicts.detail_table(found), ""]
     md += _noise_verdicts(res, pre, worlds, out)
+    strategy_claims = []
     for w in worlds:
+        board, fam = leaderboard.section(cell(res, w, 0.0, 0.2, seed_set=None), pre, w, out,
+                                         f"leaderboard_{_slug(w)}")
+        strategy_claims += fam
         groups = cell(res, w, 0.0, 0.2)
         if not groups:
+            md += board
             continue
         stem = f"fig3_{_slug(w)}"
         n = realisation_curves(groups, list(MAIN), out, stem,
@@ -201,6 +212,9 @@ def _verdicts(res: Results, out: Path) -> list[str]:
         reviewer.stopping_panels(groups, out, f"stopping_{_slug(w)}",
                                  f"SNR 0, r 0.2, {w}: test IoU and the stopping signal "
                                  f"(means over {len(groups)} realisations)")
+        md += board
+    # claims.json: the main family and the strategy family (ids s-<strategy>), every world
+    verdicts.write_claims_json(found + strategy_claims, out / "claims.json")
     return md
 
 

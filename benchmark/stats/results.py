@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pathlib import Path
+
 from sedal.benchmark.al.runner import ResultsStore
 from sedal.benchmark.errors import BenchmarkError
 from sedal.benchmark.stats import claims as C
@@ -137,8 +139,52 @@ def _check_unseen(records: list[dict]) -> None:
         raise BenchmarkError(str(exc)) from None
 
 
+class MergedStores:
+    """Several results dirs read as one (``sedbench report A B ...``): their runs, references
+    and ceilings. A run key found in two dirs is one run (same configuration); it must have
+    the same rows in both, else the dirs disagree and nothing is reported."""
+
+    def __init__(self, stores: list[ResultsStore]):
+        if not stores:
+            raise BenchmarkError("no results dir given")
+        self.stores = stores
+        self.root = stores[0].root
+
+    def records(self) -> list[dict]:
+        seen: dict[str, tuple[dict, Path]] = {}
+        for st in self.stores:
+            for rec in st.records():
+                old = seen.get(rec["key"])
+                if old is None:
+                    seen[rec["key"]] = (rec, st.root)
+                elif _curve_of(old[0]) != _curve_of(rec):
+                    raise BenchmarkError(
+                        f"run {rec['key']} differs between {old[1]} and {st.root} (same "
+                        "configuration, other total IoU); report them apart")
+        return [rec for rec, _ in seen.values()]
+
+    def references(self) -> dict[str, dict]:
+        return self._merge("references")
+
+    def ceilings(self) -> dict[str, dict]:
+        return self._merge("ceilings")
+
+    def _merge(self, what: str) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for st in self.stores:
+            for k, v in getattr(st, what)().items():
+                out.setdefault(k, v)
+        return out
+
+
+def _curve_of(rec: dict) -> list:
+    return [(r.get("iteration"), r.get("n_labelled"), r.get("total_iou"))
+            for r in sorted(rec["rows"], key=lambda r: r["iteration"])]
+
+
 class Results:
-    """Finished runs of a results dir, grouped by dataset content and settings."""
+    """Finished runs of a results dir (or of :class:`MergedStores`), grouped by dataset
+    content and settings."""
 
     def __init__(self, store: ResultsStore):
         records = store.records()
