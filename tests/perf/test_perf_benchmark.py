@@ -4,6 +4,8 @@
 - one AL iteration (fit + test evaluation + pool scoring) at 10 %, 30 % and 50 % labels
   on a 2500-file dataset (synthetic 205-d embeddings shaped like the compacted YAMNet
   patch embeddings, 4 classes, 20 % event files);
+- one query step per strategy on the 2000-file pool at 10 % labelled (selection cost; the
+  BALD strategies' includes fitting their bootstrap ensemble);
 - one AL classifier fit on 66 k correlated segments, by solver (the whitened L-BFGS default
   against scikit-learn's lbfgs): what the main job's time is made of;
 - YAMNet embedding, network alone and ``sedbench embed`` end to end, per engine (LiteRT and
@@ -165,3 +167,41 @@ def test_al_fit_by_solver(benchmark, correlated_segments, solver):
     clf = benchmark.pedantic(fit_once, rounds=2, iterations=1)
     benchmark.extra_info["lbfgs_iterations"] = clf.n_iter_
     assert clf.converged_
+
+
+def _every_strategy():
+    from sedal.benchmark.al.strategies import EXTRA_STRATEGIES
+
+    return ("random", "top_k", "mean") + EXTRA_STRATEGIES
+
+
+@pytest.mark.parametrize("strategy", _every_strategy())
+def test_query_selection_cost(benchmark, data, strategy):
+    """One query step on the 2000-file training pool at 10 % labelled (a 1 % batch): the
+    strategy's selection cost alone, the model's pool probabilities given (for the BALD
+    strategies it includes fitting their bootstrap ensemble, which is their real cost)."""
+    from threadpoolctl import threadpool_limits
+
+    from sedal.benchmark.al.querying import query_batch
+
+    cfg = RunConfig("synthetic", "0" * 64, strategy, 0)
+    train = np.flatnonzero(data.splits == "train")
+    train_off = data.local_offsets(train)
+    rng = np.random.default_rng(3)
+    labelled = np.sort(rng.choice(train, len(train) // 10, replace=False))
+    with threadpool_limits(1):
+        det = fit(data, labelled, new_detector(data, cfg))
+        probs_train = det.predict_proba(data.X[data.rows(train)])
+    target = len(labelled) + len(train) // 100
+
+    def step():
+        with threadpool_limits(1):
+            return query_batch(data, cfg, train, train_off, labelled, target, probs_train,
+                               np.random.default_rng(4))
+
+    # one warm-up round: the first call imports scikit-activeml (core-set), once per process
+    chosen = benchmark.pedantic(step, rounds=3, iterations=1, warmup_rounds=1)
+    benchmark.extra_info["pool_files"] = int(len(train) - len(labelled))
+    # what was timed did its job: the labelled set grew by exactly the batch, from the pool
+    assert len(chosen) == target and set(labelled) <= set(chosen.tolist())
+    assert len(np.unique(chosen)) == target
