@@ -18,7 +18,8 @@ from sedal.sed.errors import SedError
 
 #: Every command: name -> (module holding add_NAME and run_NAME), in help order.
 COMMANDS = {"embed": al, "supervised": al, "run": al, "query": practice, "detect": practice,
-            "annotate": practice, "weights": practice, "labels": practice,
+            "annotate": practice, "weights": practice, "license": practice,
+            "labels": practice,
             "difficulty": studies, "detectors": studies, "compare": al, "report": al,
             "ceiling": al, "study": studies}
 

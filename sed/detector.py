@@ -75,6 +75,12 @@ class DetectorSpec:
     def feature_params(self, base: FeatureParams | None = None) -> list[FeatureParams]:
         """The embedding stores this detector reads (``base`` gives segment, hop, dtype)."""
         base = base or FeatureParams()
+        if base.backbone != "yamnet":  # one store of that backbone (its own window mode)
+            if self.modes != ("patch",):
+                raise SedError(f"the {self.name} detector reads YAMNet's "
+                               f"{'+'.join(self.modes)} embeddings; with --backbone "
+                               f"{base.backbone} use a detector on one embedding (paper)")
+            return [base]
         return [dataclasses.replace(base, mode=m) for m in self.modes]
 
     def recipe(self) -> str:

