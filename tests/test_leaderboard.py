@@ -50,7 +50,7 @@ def _world(n_real=10, *, gain=0.10, new=("margin_top_k", "coreset")):
     for ds in range(n_real):
         shift = rng.normal(0, 0.01)
         for oracle in ("perfect", "noisy"):
-            def ys(delta):
+            def ys(delta, shift=shift):
                 return [BASE + shift + delta + rng.normal(0, 0.002, len(FR)) for _ in range(3)]
             curves = {("top_k", "top_k(K=10)"): ys(0.0), ("random", "random"): ys(-0.08),
                       (new[0], f"{new[0]}(K=10)"): ys(-gain), (new[1], new[1]): ys(0.0)}
