@@ -171,3 +171,27 @@ def test_several_results_dirs_read_as_one_and_disagreeing_runs_are_refused():
     c = _Store("c", [_rec("k2", 0.41)])
     with pytest.raises(BenchmarkError, match="k2 differs between a and c"):
         MergedStores([a, c]).records()
+
+
+def _full_rec(key, seed, fr, ious, label="top_k(K=10)"):
+    info = {"manifest_sha256": "ab" * 32, "name": "d0", "library": "builtin-field-v6-seed0",
+            "spec": {"n_files": 2500, "snr": 0.0, "event_ratio": 0.2, "seed": 0}}
+    return {"key": key, "settings_key": "s", "reference_key": "r", "dataset_info": info,
+            "config": {}, "rows": [{"iteration": i, "fraction": f, "total_iou": v,
+                                    "label": label, "seed": seed}
+                                   for i, (f, v) in enumerate(zip(fr, ious))]}
+
+
+def test_a_run_cut_at_a_smaller_budget_is_read_as_the_start_of_the_full_run():
+    from sedal.benchmark.stats.results import Results
+
+    full = _full_rec("k-full", 0, [0.005, 0.01, 0.1, 0.5], [0.1, 0.2, 0.3, 0.4])
+    cut = _full_rec("a-cut", 0, [0.005, 0.01, 0.1], [0.1, 0.2, 0.3])  # read first by name
+    other = _full_rec("b-other", 1, [0.005, 0.01, 0.1, 0.5], [0.1, 0.2, 0.3, 0.5])
+    res = Results(_Store("x", [cut, full, other]))
+    (g,) = res.groups
+    assert sorted(g.curves["top_k(K=10)"]) == [0, 1] and not g.odd
+    assert len(g.curves["top_k(K=10)"][0][0]) == 4  # the full run's curve
+    bad = _full_rec("a-bad", 0, [0.005, 0.01, 0.1], [0.1, 0.25, 0.3])
+    with pytest.raises(BenchmarkError, match="disagree"):
+        Results(_Store("x", [bad, full]))

@@ -181,6 +181,13 @@ def _curve_of(rec: dict) -> list:
             for r in sorted(rec["rows"], key=lambda r: r["iteration"])]
 
 
+def _prefix_of(f_short, y_short, f_long, y_long) -> bool:
+    """Whether a curve is the start of another (same fractions and the same IoUs)."""
+    n = len(f_short)
+    return (n <= len(f_long) and np.allclose(f_short, f_long[:n])
+            and np.array_equal(y_short, y_long[:n], equal_nan=True))
+
+
 class Results:
     """Finished runs of a results dir (or of :class:`MergedStores`), grouped by dataset
     content and settings."""
@@ -195,6 +202,9 @@ class Results:
         self.claims_sha256 = {rec["claims_sha256"] for rec in records
                               if isinstance(rec.get("claims_sha256"), str)}
         groups: dict[tuple[str, str], Group] = {}
+        # longer runs first (stable): a run cut at a smaller budget by a study beside the main
+        # job is then recognised as the start of the main job's run of that seed
+        records = sorted(records, key=lambda r: -len(r["rows"]))
         for rec in records:
             info = rec.get("dataset_info")
             if not isinstance(info, dict) or "settings_key" not in rec:
@@ -211,6 +221,11 @@ class Results:
             g.fits += len(rows)
             g.not_converged += sum(1 for r in rows if r.get("converged") is False)
             have = g.curves[label]
+            if seed in have:  # the same run cut at a smaller budget (a study beside the job)
+                if not _prefix_of(f, y, *have[seed]):
+                    raise BenchmarkError(f"{label} seed {seed} on {info.get('name')}: two runs "
+                                         "of one configuration disagree; report them apart")
+                continue  # the longer run, read first, holds this one
             if have:
                 f0 = next(iter(have.values()))[0]
                 if len(f0) != len(f) or not np.allclose(f0, f):
