@@ -65,3 +65,24 @@ def macro_iou(reference, estimated, classes: list[str]) -> float | None:
     undefined, if none)."""
     vals = [v for v in per_class_iou(reference, estimated, classes).values() if v is not None]
     return float(np.mean(vals)) if vals else None
+
+
+def file_intersections_unions(reference, estimated, offsets, n_classes: int
+                              ) -> tuple[np.ndarray, np.ndarray]:
+    """Per file and class, the segment counts ``|pred ∩ ref|`` and ``|pred ∪ ref|``
+    ([n_files, n_classes] each, int64; files by ``offsets`` [n_files + 1]). Summed over
+    files they are :func:`intersections_unions`, so test files can be resampled: a resample's
+    total IoU is the ratio of its sums over the event classes."""
+    reference = np.asarray(reference)
+    estimated = np.asarray(estimated)
+    validate(reference, estimated, n_classes)
+    offsets = np.asarray(offsets, np.int64)
+    n_files = len(offsets) - 1
+    fid = np.repeat(np.arange(n_files), np.diff(offsets))
+    same = reference == estimated
+    size = n_files * n_classes
+    both = np.bincount(fid[same] * n_classes + reference[same], minlength=size)
+    ref_n = np.bincount(fid * n_classes + reference, minlength=size)
+    est_n = np.bincount(fid * n_classes + estimated, minlength=size)
+    both, ref_n, est_n = (a.reshape(n_files, n_classes) for a in (both, ref_n, est_n))
+    return both, ref_n + est_n - both

@@ -100,7 +100,11 @@ def ceiling_reference(data: RunData, cfg: RunConfig) -> dict:
         rows = data.rows(train)
         det.fit(data.X[rows], data.labels[rows])
         out = evaluate(data, det, test, costly=True)
-    return {**out, "chosen": chosen, "reference_key": cfg.reference_key,
+    from sedal.benchmark.al.metrics import TEST_IU, encode_test_iu
+
+    iu = out.pop(TEST_IU)
+    return {**out, "test_iu": encode_test_iu([iu], [data.file_ids[i] for i in test]),
+            "chosen": chosen, "reference_key": cfg.reference_key,
             "kind": "ceiling", "seconds": round(time.perf_counter() - t0, 1),
             "dataset_info": data.describe(cfg.manifest_sha256)}
 

@@ -282,10 +282,11 @@ def fit(data: RunData, files: np.ndarray, detector: Detector,
     return detector.fit(data.X[rows], (data.labels if labels is None else labels)[rows])
 
 
-def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None = None
-           ) -> list[dict]:
+def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None = None,
+           test_iu: list | None = None) -> list[dict]:
     """Run one AL configuration; returns one row per iteration (``trace``: a list that gets
-    each iteration's labelled file indices, for replaying the fits).
+    each iteration's labelled file indices, for replaying the fits; ``test_iu``: a list that
+    gets each iteration's per-test-file intersections and unions, [n_files, n_classes, 2]).
 
     Randomness: the seed set depends only on (seed, dataset) (and the seed-set rule), so
     every strategy starts from the same labelled files for a given seed; query tie-breaks
@@ -296,7 +297,7 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
     from threadpoolctl import threadpool_limits
 
     from sedal.benchmark.al import pool as P
-    from sedal.benchmark.al.metrics import costly_iterations
+    from sedal.benchmark.al.metrics import TEST_IU, costly_iterations
     from sedal.benchmark.al.oracle import ORACLES, noisy_labels
     from sedal.benchmark.al.querying import query_batch
 
@@ -333,6 +334,9 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
             fit(data, labelled, det, labels)
             fit_s = time.perf_counter() - t0
             metrics = evaluate(data, det, test, costly=it in costly, X_test=X_test)
+            iu = metrics.pop(TEST_IU)
+            if test_iu is not None:
+                test_iu.append(iu)
             probs_train = det.predict_proba(X_train)
             decisions = det.decide_proba(probs_train, train_off)
             kappa = P.agreement(previous, decisions)
@@ -362,6 +366,8 @@ def supervised_reference(data: RunData, cfg: RunConfig) -> dict:
     very same code and detector settings as the run's fits (from scratch, to ``tol``)."""
     from threadpoolctl import threadpool_limits
 
+    from sedal.benchmark.al.metrics import TEST_IU, encode_test_iu
+
     train = np.flatnonzero(data.splits == "train")
     test = np.flatnonzero(data.splits == "test")
     with threadpool_limits(limits=1):
@@ -369,7 +375,9 @@ def supervised_reference(data: RunData, cfg: RunConfig) -> dict:
         det = fit(data, train, Detector.from_spec(cfg.detector, classes=list(data.classes)))
         fit_s = time.perf_counter() - t0
         out = evaluate(data, det, test, costly=True)
-    return {**out, "fit_seconds": round(fit_s, 3), "n_train_files": int(len(train)),
+    iu = out.pop(TEST_IU)
+    return {**out, "test_iu": encode_test_iu([iu], [data.file_ids[i] for i in test]),
+            "fit_seconds": round(fit_s, 3), "n_train_files": int(len(train)),
             "solver_iterations": det.n_iter_, "converged": det.converged_,
             "reference_key": cfg.reference_key, "manifest_sha256": cfg.manifest_sha256,
             "features": cfg.features, "detector": cfg.settings.to_dict(),

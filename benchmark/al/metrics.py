@@ -14,12 +14,45 @@ import numpy as np
 from sedal.sed.estimator import Detector
 from sedal.sed.evaluate import iou_metrics
 from sedal.sed.event_metrics import event_and_segment_f1, event_hits
+from sedal.sed.metrics import file_intersections_unions
 from sedal.sed.postprocess import smooth
 from sedal.sed.psds import PSDS1, PSDS2, psds
 
 #: Labelled fractions at which the costly metrics (PSDS 1 and 2, segment F1) are computed:
 #: the first schedule step at or above each (measured cost: docs/benchmark.md).
 PSDS_BUDGETS = (0.01, 0.05, 0.10, 0.20, 0.50)
+#: Key of :func:`evaluate_test`'s per-test-file intersections and unions
+#: ([n_files, n_event_classes, 2] int32, segments): not a row column.
+TEST_IU = "_test_iu"
+
+
+def encode_test_iu(arrays: list[np.ndarray], file_ids: list[str]) -> dict:
+    """The per-iteration test intersections and unions of a run, compactly for its record:
+    shape [n_iterations, n_files, n_event_classes, 2] int32, zlib + base64, with the sha256
+    of the test file ids in order (so that resamples pair the same files across runs)."""
+    import base64
+    import zlib
+
+    from sedal.core.fsutil import sha256_bytes
+
+    a = np.ascontiguousarray(np.stack(arrays).astype("<i4"))
+    return {"shape": list(a.shape), "dtype": "int32", "unit": "segments",
+            "test_files_sha256": sha256_bytes("\n".join(file_ids).encode()),
+            "data": base64.b64encode(zlib.compress(a.tobytes(), 6)).decode("ascii")}
+
+
+def decode_test_iu(d: dict) -> np.ndarray:
+    """Inverse of :func:`encode_test_iu` (ValueError on a damaged field)."""
+    import base64
+    import binascii
+    import zlib
+
+    try:
+        raw = zlib.decompress(base64.b64decode(d["data"], validate=True))
+        a = np.frombuffer(raw, dtype="<i4").reshape([int(n) for n in d["shape"]])
+    except (KeyError, TypeError, ValueError, binascii.Error, zlib.error) as exc:
+        raise ValueError(f"damaged test_iu field: {exc}") from None
+    return a.astype(np.int64)
 
 
 def costly_iterations(fractions: list[float]) -> set[int]:
@@ -70,6 +103,9 @@ def evaluate_test(detector: Detector, X: np.ndarray, y: np.ndarray, offsets: np.
     m = iou_metrics(y, dec, classes)
     out = {"total_iou": m["total_iou"], "macro_iou": m["macro_iou"]}
     out.update({f"iou_{c}": v for c, v in m["per_class_iou"].items()})
+    inter, union = file_intersections_unions(y, dec, offsets, len(classes))
+    # per test file and event class (segments); popped by the callers into their records
+    out[TEST_IU] = np.stack([inter[:, 1:], union[:, 1:]], axis=-1).astype(np.int32)
     est = {f: [tuple(e[:3]) for e in detector.events_from_proba(probs[a:b], dec[a:b],
                                                                 duration_s)]
            for f, a, b in zip(file_ids, offsets[:-1], offsets[1:])}

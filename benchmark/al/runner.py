@@ -20,6 +20,8 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from sedal.benchmark.al.loop import (
     RunConfig,
 )
@@ -51,11 +53,15 @@ def execute_run(cfg: RunConfig) -> dict:
     from sedal.benchmark.al.loop import run_al
 
     data = _run_data(cfg.dataset, cfg.features, cfg.recipe)
+    from sedal.benchmark.al.metrics import encode_test_iu
     from sedal.benchmark.stats.prereg import claims_sha256
 
-    rows = run_al(data, cfg)
+    iu: list = []
+    rows = run_al(data, cfg, test_iu=iu)
+    test = np.flatnonzero(data.splits == "test")
     return {"key": cfg.key, "config": {"dataset": cfg.dataset, **cfg.key_dict()},
             "claims_sha256": claims_sha256(),
+            "test_iu": encode_test_iu(iu, [data.file_ids[i] for i in test]),
             "reference_key": cfg.reference_key, "settings_key": cfg.settings_key,
             "dataset_info": data.describe(cfg.manifest_sha256), "rows": rows}
 

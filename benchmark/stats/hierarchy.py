@@ -240,3 +240,71 @@ def needed_realisations(sesoi: float, n_seeds: int, sd_real: float, sd_seed: flo
         if power_at(sesoi, n, n_seeds, sd_real, sd_seed, alpha=alpha, kind=kind) >= power:
             return n
     return None
+
+
+def file_bootstrap(units: list[dict], fractions: np.ndarray, low_budget: tuple[float, float],
+                   *, n_boot: int = 2000, level: float = 0.95, random_state: int = 0
+                   ) -> tuple[float, tuple[float, float]]:
+    """Hierarchical bootstrap of an AULC contrast A − B that also resamples test files:
+    library → realisation → AL seed → test file (each level with replacement, within the
+    level above; one test-file resample per realisation, shared by both strategies and every
+    seed, so the contrast stays paired).
+
+    Parameters
+    ----------
+    units : list of dict
+        One per realisation: ``{"library": str, "a": {seed: iu}, "b": {seed: iu}}``, ``iu``
+        the run's per-iteration per-test-file intersections and unions, [n_iterations,
+        n_files, n_classes, 2] (segments; :func:`sedal.benchmark.al.metrics.decode_test_iu`).
+    fractions : array
+        Labelled fraction of each iteration (the same grid for every run).
+    low_budget : (lo, hi)
+        The AULC's budget range.
+
+    Returns
+    -------
+    (estimate, (lo, hi))
+        The contrast on the data as they are (mean over libraries of the mean over
+        realisations of the mean over seeds) and the percentile interval.
+    """
+    from sedal.benchmark.stats.results import aulc
+
+    f = np.asarray(fractions, float)
+
+    def curve(iu: np.ndarray, w: np.ndarray) -> np.ndarray:
+        s = np.tensordot(w, iu, axes=([0], [1]))  # [n_iter, n_classes, 2]
+        inter, union = s[..., 0].sum(axis=1), s[..., 1].sum(axis=1)
+        return np.where(union > 0, inter / np.maximum(union, 1), np.nan)
+
+    def unit_value(u: dict, w: np.ndarray, seeds: list) -> float:
+        return float(np.mean([aulc(f, curve(u["a"][s], w), *low_budget)
+                              - aulc(f, curve(u["b"][s], w), *low_budget) for s in seeds]))
+
+    units = [u for u in units if set(u["a"]) & set(u["b"])]
+    if not units:
+        return math.nan, (math.nan, math.nan)
+    libs = sorted({u["library"] for u in units})
+    by_lib = [[u for u in units if u["library"] == lib] for lib in libs]
+    paired = {id(u): sorted(set(u["a"]) & set(u["b"])) for u in units}
+    n_files = {id(u): next(iter(u["a"].values())).shape[1] for u in units}
+
+    def estimate(pick_unit, pick_files, pick_seeds) -> float:
+        top = []
+        for group in pick_unit():
+            vals = [unit_value(u, pick_files(u), pick_seeds(u, paired[id(u)])) for u in group]
+            top.append(np.mean(vals))
+        return float(np.mean(top))
+
+    point = estimate(lambda: by_lib, lambda u: np.ones(n_files[id(u)]), lambda u, s: s)
+    rng = np.random.default_rng(random_state)
+    reps = []
+    for _ in range(n_boot):
+        chosen_libs = [by_lib[i] for i in rng.integers(0, len(by_lib), len(by_lib))]
+        picked = [[g[i] for i in rng.integers(0, len(g), len(g))] for g in chosen_libs]
+        reps.append(estimate(
+            lambda picked=picked: picked,
+            lambda u: np.bincount(rng.integers(0, n_files[id(u)], n_files[id(u)]),
+                                  minlength=n_files[id(u)]).astype(float),
+            lambda u, s: [s[i] for i in rng.integers(0, len(s), len(s))]))
+    alpha = (1 - level) / 2
+    return point, (float(np.quantile(reps, alpha)), float(np.quantile(reps, 1 - alpha)))

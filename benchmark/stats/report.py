@@ -182,6 +182,9 @@ def _verdicts(res: Results, out: Path) -> list[str]:
         classes = reviewer._classes(groups[0])
         reviewer.metric_panels(groups, classes, out, f"reviewer_{_slug(w)}",
                                f"SNR 0, r 0.2, {w}: means over {len(groups)} realisations")
+        from sedal.benchmark.stats import filesample
+
+        md += filesample.table(groups, pre.low_budget, [r for r in found if r.world == w])
         md += [f"## Learning curves on realisations (study Fig. 3), `{w}`", "",
                f"Every band from the same {n} realisations (mean of each realisation's mean "
                "over seeds; 95 % t interval over realisations), budgets to 10 %.", "",

@@ -77,6 +77,7 @@ class Group:
     fits: int = 0
     not_converged: int = 0
     odd: list = field(default_factory=list)  # runs left out of a curve, with the reason
+    test_iu: dict = field(default_factory=lambda: defaultdict(dict))  # label -> seed -> field
     reference: dict | None = None
     ceiling: dict | None = None  # the cross-validated ceiling reference, if computed
     name: str = ""
@@ -233,6 +234,8 @@ class Results:
                     continue
             have[seed] = (f, y)
             g.rows[label][seed] = rows
+            if isinstance(rec.get("test_iu"), dict):
+                g.test_iu[label][seed] = rec["test_iu"]
         _check_unseen(records)
         by_manifest = defaultdict(list)
         for (msha, _), g in groups.items():
