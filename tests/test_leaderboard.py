@@ -72,9 +72,11 @@ def test_top10_holds_against_a_clearly_worse_strategy_and_fails_against_an_equal
         assert worse.verdict == "HOLDS" and abs(worse.effect - 0.10) < 0.01
         assert worse.n_realisations == 10 and worse.n_seeds == 3
         assert equal.verdict == "FAILS" and abs(equal.effect) < 0.01
-    # only the strategies that ran are claims; the family's file is recorded
-    assert {r.id for r in fam} == {"s-margin_top_k", "s-coreset"}
+    # every pre-registered strategy is a claim; those that did not run have no data
+    assert {r.id for r in fam} == {f"s-{s}" for s in sp.strategies}
     assert all(r.claims_sha256 == sp.sha256 for r in fam)
+    missing = by[("s-badge", WORLD)]
+    assert missing.verdict == "INCONCLUSIVE" and "lacks data" in missing.note
 
 
 def test_three_realisations_can_never_hold_whatever_the_effect():
@@ -135,7 +137,7 @@ def test_the_section_writes_the_table_and_the_family(tmp_path):
     assert "| margin_top_k(K=10) | perfect | 3 x 3 |" in text
     assert "| top_k(K=10) [typiclust seed set] | perfect | 3 x 3 |" in text
     assert (tmp_path / "lb.png").is_file() and (tmp_path / "lb_forest.png").is_file()
-    assert {r.id for r in fam} == {"s-margin_top_k", "s-coreset"}
+    assert {"s-margin_top_k", "s-coreset", "s-badge"} <= {r.id for r in fam}
     # no new strategy on these realisations: no section
     only_main = [g for g in _world(2)]
     for g in only_main:
@@ -195,3 +197,11 @@ def test_a_run_cut_at_a_smaller_budget_is_read_as_the_start_of_the_full_run():
     bad = _full_rec("a-bad", 0, [0.005, 0.01, 0.1], [0.1, 0.25, 0.3])
     with pytest.raises(BenchmarkError, match="disagree"):
         Results(_Store("x", [bad, full]))
+
+
+def test_two_settings_of_one_row_on_a_realisation_are_refused():
+    groups = _world(2)
+    twin = _group(0, "perfect", {("top_k", "top_k(K=10)"): [BASE] * 3})
+    twin.settings_key = "other-features"
+    with pytest.raises(BenchmarkError, match="two settings"):
+        L.collect(groups + [twin])

@@ -18,10 +18,19 @@ CONTRASTS = (("b", F.TOP10, F.RANDOM), ("c", F.TOP10, F.MEAN), ("d", F.MEAN, F.M
              ("e", F.MEDIAN, F.RANDOM), ("f", F.RANDOM, F.MEAN_EVENT))
 
 
-def units(groups: list[Group], a: str, b: str) -> tuple[list[dict], np.ndarray | None]:
-    """The bootstrap's units (one per realisation with both labels and their test_iu) and
-    the common fraction grid; ``([], None)`` when a run lacks its test_iu or grids differ."""
+def units(groups: list[Group], a: str, b: str, hi: float = 1.0
+          ) -> tuple[list[dict], np.ndarray | None]:
+    """The bootstrap's units (one per realisation with both labels and their test_iu) on the
+    budgets up to ``hi`` (so that realisations run to other budgets share one grid), and
+    that grid; ``([], None)`` when a run lacks its test_iu or the grids differ up to ``hi``.
+
+    Raises
+    ------
+    BenchmarkError
+        A damaged test_iu field, or paired runs of a realisation scored on other test files.
+    """
     from sedal.benchmark.al.metrics import decode_test_iu
+    from sedal.benchmark.errors import BenchmarkError
 
     out, grid = [], None
     for g in groups:
@@ -31,16 +40,23 @@ def units(groups: list[Group], a: str, b: str) -> tuple[list[dict], np.ndarray |
         if not seeds or any(s not in g.test_iu.get(lab, {}) for lab in (a, b) for s in seeds):
             return [], None
         u = {"library": g.info.get("library", ""), "a": {}, "b": {}}
+        files = {g.test_iu[lab][s].get("test_files_sha256") for lab in (a, b) for s in seeds}
+        if len(files) > 1:
+            raise BenchmarkError(f"{g.name}: runs of {a} and {b} were scored on different "
+                                 "test files; they cannot be resampled together")
         for key, lab in (("a", a), ("b", b)):
             for s in seeds:
                 f = g.curves[lab][s][0]
-                iu = decode_test_iu(g.test_iu[lab][s])
-                n = min(len(f), iu.shape[0])
+                keep = int(np.sum(f <= hi + 1e-9))
+                try:
+                    iu = decode_test_iu(g.test_iu[lab][s])
+                except ValueError as exc:
+                    raise BenchmarkError(f"{g.name}, {lab} seed {s}: {exc}") from None
                 if grid is None:
-                    grid = f[:n]
-                if n < len(grid) or not np.allclose(f[:len(grid)], grid):
+                    grid = f[:keep]
+                if keep != len(grid) or iu.shape[0] < keep or not np.allclose(f[:keep], grid):
                     return [], None
-                u[key][s] = iu[:len(grid)]
+                u[key][s] = iu[:keep].astype(float)
         out.append(u)
     return out, grid
 
@@ -51,7 +67,7 @@ def table(groups: list[Group], low_budget: tuple[float, float], found: list) -> 
     by = {r.id: r for r in found}
     lines = []
     for cid, a, b in CONTRASTS:
-        us, grid = units(groups, a, b)
+        us, grid = units(groups, a, b, low_budget[1])
         if len(us) < 2:
             continue
         est, (lo, hi) = file_bootstrap(us, grid, low_budget)

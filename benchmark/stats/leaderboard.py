@@ -54,17 +54,25 @@ def collect(groups: list[Group]) -> dict:
     """``{(name, annotator): {manifest: {seed: rows}}}`` over the groups of one cell, and
     ``{(name, annotator): strategy}`` (the strategy as run, diversification and seed set
     aside: ``None`` for rows that are not plain runs of one strategy)."""
+    from sedal.benchmark.errors import BenchmarkError
+
     table: dict = defaultdict(lambda: defaultdict(dict))
     plain: dict = {}
+    source: dict = {}
     for g in groups:
         m = g.info["manifest_sha256"]
         for label, runs in g.rows.items():
             for seed, rows in runs.items():
                 key = entry_name(rows, label)
+                if source.setdefault((key, m), g.settings_key) != g.settings_key:
+                    raise BenchmarkError(
+                        f"{g.name}: runs of {key[0]} ({key[1]} annotator) with two settings "
+                        "(features, detector or schedule settings differ); report them apart")
                 table[key][m][seed] = rows
                 r0 = rows[0]
                 plain[key] = (r0.get("strategy") if r0.get("diversify", "none") == "none"
-                              and r0.get("seed_set", "random") in (None, "random") else None)
+                              and r0.get("seed_set", "random") in (None, "random")
+                              and r0.get("k") in (None, 10) else None)
     return table, plain
 
 
@@ -156,12 +164,16 @@ def strategy_family(table: dict, plain: dict, manifests: list[str], pre, sp, wor
     ref = sp.reference
     out = []
     for annot in sorted({a for _, a in table}, key=lambda a: (a != PERFECT, a)):
+        if not any(k[1] == annot and plain.get(k) in sp.strategies for k in table):
+            continue  # no strategy of the family ran with this annotator
         fam = []
         for s in sp.strategies:
             key = next((k for k in table if k[1] == annot and plain.get(k) == s), None)
-            if key is None or (ref, annot) not in table:
-                continue
-            data = _contrast(table, (ref, annot), key, manifests, sp.low_budget)
+            if key is None or (ref, annot) not in table:  # pre-registered, not run: no data
+                data = (np.array([]), np.array([]), np.array([]))
+                key = (s, annot)
+            else:
+                data = _contrast(table, (ref, annot), key, manifests, sp.low_budget)
             part = F.measure_part(f"Top-10 - {key[0]}", "superiority", data, pre_s,
                                   sp.sesoi_iou)
             r = F.ClaimResult(id=f"s-{s}", text=f"Top-10 beats {s}",
