@@ -205,3 +205,13 @@ def test_two_settings_of_one_row_on_a_realisation_are_refused():
     twin.settings_key = "other-features"
     with pytest.raises(BenchmarkError, match="two settings"):
         L.collect(groups + [twin])
+
+
+def test_the_family_warns_when_runs_recorded_no_or_another_claims_file(tmp_path):
+    sp = prereg.load_strategies()
+    md, _ = L.section(_world(3), prereg.load(), WORLD, tmp_path, "lb", recorded=set())
+    assert any("record no sha256" in line for line in md)
+    md, _ = L.section(_world(3), prereg.load(), WORLD, tmp_path, "lb", recorded={"0" * 64})
+    assert any("changed after results were made" in line for line in md)
+    md, _ = L.section(_world(3), prereg.load(), WORLD, tmp_path, "lb", recorded={sp.sha256})
+    assert not any("Warning" in line for line in md)

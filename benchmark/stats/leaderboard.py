@@ -259,10 +259,11 @@ def markdown_table(rows: list[dict]) -> list[str]:
     return out
 
 
-def section(groups: list[Group], pre, world: str, out: Path, stem: str
-            ) -> tuple[list[str], list[F.ClaimResult]]:
+def section(groups: list[Group], pre, world: str, out: Path, stem: str,
+            recorded: set[str] | None = None) -> tuple[list[str], list[F.ClaimResult]]:
     """The report's leaderboard section for the main-cell ``groups`` of ``world`` and the
-    strategy family's claims (empty when no new strategy ran on them)."""
+    strategy family's claims (empty when no new strategy ran on them); ``recorded``: the
+    sha256 of ``benchmark/claims-strategies.toml`` that the runs recorded."""
     from sedal.benchmark.stats import prereg, verdicts
     from sedal.benchmark.stats.figures import realisation_curves
 
@@ -294,7 +295,15 @@ def section(groups: list[Group], pre, world: str, out: Path, stem: str
           f"![every strategy]({stem}.png) ([SVG]({stem}.svg)) — the curves of the plain "
           f"strategies on the {n} realisations where all of them ran.", ""]
     if fam:
+        other = sorted(r for r in (recorded or set()) if r != sp.sha256)
+        warn = ("the runs record no sha256 of `benchmark/claims-strategies.toml` (they were "
+                "made before runs recorded it): that the file came first rests on git history "
+                "(git log -- benchmark/claims-strategies.toml)" if not recorded else
+                f"the strategy claims file changed after results were made: runs record "
+                f"{', '.join(o[:12] for o in other)}, the file is now {sp.sha256[:12]}"
+                if other else "")
         md += ["### Top-10 against each new strategy (pre-registered family)", "",
+               *([f"**Warning: {warn}.**", ""] if warn else []),
                f"`benchmark/claims-strategies.toml` (sha256 `{sp.sha256[:12]}`): {sp.family}; "
                f"test: {sp.test}; SESOI {sp.sesoi_iou:g}; alpha {sp.alpha:g}. Same rules as "
                "the main family (primary: mixed model; confirming: exact sign-flip over "

@@ -170,7 +170,8 @@ def _verdicts(res: Results, out: Path) -> list[str]:
     strategy_claims = []
     for w in worlds:
         board, fam = leaderboard.section(cell(res, w, 0.0, 0.2, seed_set=None), pre, w, out,
-                                         f"leaderboard_{_slug(w)}")
+                                         f"leaderboard_{_slug(w)}",
+                                         recorded=res.strategy_claims_sha256)
         strategy_claims += fam
         groups = cell(res, w, 0.0, 0.2)
         if not groups:

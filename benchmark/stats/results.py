@@ -208,6 +208,8 @@ class Results:
         self.detectors: set[str] = set()
         self.claims_sha256 = {rec["claims_sha256"] for rec in records
                               if isinstance(rec.get("claims_sha256"), str)}
+        self.strategy_claims_sha256 = {rec["strategy_claims_sha256"] for rec in records
+                                       if isinstance(rec.get("strategy_claims_sha256"), str)}
         groups: dict[tuple[str, str], Group] = {}
         # longer runs first (stable): a run cut at a smaller budget by a study beside the main
         # job is then recognised as the start of the main job's run of that seed
