@@ -142,7 +142,7 @@ def _write_report(res: Results, out: Path, notes: str) -> Path:
 def _verdicts(res: Results, out: Path) -> list[str]:
     """The opening: pre-registration check, verdict table, forest plot, claims.json, Fig. 3
     on realisations and the reviewer's metrics of the main cell, per world."""
-    from sedal.benchmark.stats import leaderboard, prereg, reviewer, verdicts
+    from sedal.benchmark.stats import filesample, leaderboard, prereg, reviewer, verdicts
     from sedal.benchmark.stats.family import cell, world_of
     from sedal.benchmark.stats.family_claims import evaluate_family
     from sedal.benchmark.stats.figures import realisation_curves
@@ -183,8 +183,6 @@ def _verdicts(res: Results, out: Path) -> list[str]:
         classes = reviewer._classes(groups[0])
         reviewer.metric_panels(groups, classes, out, f"reviewer_{_slug(w)}",
                                f"SNR 0, r 0.2, {w}: means over {len(groups)} realisations")
-        from sedal.benchmark.stats import filesample
-
         md += filesample.table(groups, pre.low_budget, [r for r in found if r.world == w])
         md += [f"## Learning curves on realisations (study Fig. 3), `{w}`", "",
                f"Every band from the same {n} realisations (mean of each realisation's mean "
