@@ -188,6 +188,16 @@ def _curve_of(rec: dict) -> list:
             for r in sorted(rec["rows"], key=lambda r: r["iteration"])]
 
 
+def _design_of(g: Group) -> str:
+    """What sets a settings group apart in words: its oracle and seed-set rule when they are
+    not the study's ("" otherwise)."""
+    oracles = sorted({lab.split("@", 1)[1] for lab in g.curves if "@" in lab})
+    seed_sets = sorted({(rows[0].get("seed_set") or "random") for runs in g.rows.values()
+                        for rows in runs.values()} - {"random"})
+    words = [f"{o} oracle" for o in oracles] + [f"{s} seed set" for s in seed_sets]
+    return (", ".join(words) + ", ") if words else ""
+
+
 def _prefix_of(f_short, y_short, f_long, y_long) -> bool:
     """Whether a curve is the start of another (same fractions and the same IoUs)."""
     n = len(f_short)
@@ -254,7 +264,7 @@ class Results:
                 g.ceiling = ceilings.get(g.reference_key)
                 g.name = f"{g.info['name']} ({g.info['manifest_sha256'][:8]})"
                 if len(gs) > 1:
-                    g.name += f" · settings {g.settings_key}"
+                    g.name += f" · {_design_of(g)}settings {g.settings_key}"
         self.groups = sorted(groups.values(), key=lambda g: g.name)
 
     def find(self, snr: float, ratio: float, library: str, *, need=()) -> Group | None:
