@@ -71,6 +71,21 @@ def test_rows_for_every_iteration_and_report(results_1, capsys):
         assert fields <= set(c)
         # one dataset realisation decides nothing
         assert c["verdict"] == "INCONCLUSIVE" and c["underpowered"]
+    # the same results give the same report bytes, figures included
+    assert main(["report", str(results_1), "--out", str(results_1 / "again"), "-q"]) == 0
+    for f in sorted(rep.iterdir()):
+        assert (results_1 / "again" / f.name).read_bytes() == f.read_bytes(), f.name
+    # every run records the per-test-file counts of each iteration (summing to its IoU)
+    from sedal.benchmark.al.metrics import decode_test_iu
+
+    rec = json.loads(next((results_1 / "runs").glob("*.json")).read_text())
+    iu = decode_test_iu(rec["test_iu"])
+    assert iu.shape[0] == len(rec["rows"]) and iu.shape[-1] == 2
+    for r, a in zip(sorted(rec["rows"], key=lambda r: r["iteration"]), iu):
+        u = a[..., 1].sum()
+        assert (r["total_iou"] is None) == (u == 0)
+        if u:
+            assert a[..., 0].sum() / u == pytest.approx(r["total_iou"], abs=1e-12)
 
 
 def test_finished_runs_are_skipped(results_1, al_dataset, capsys, monkeypatch):

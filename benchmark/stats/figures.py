@@ -71,7 +71,7 @@ def _draw(ax, g: Group, labels, *, band: tuple | None = None, legend_n: bool = T
 
 def _save(fig, out: Path, stem: str) -> None:
     fig.savefig(out / f"{stem}.png")
-    fig.savefig(out / f"{stem}.svg")
+    fig.savefig(out / f"{stem}.svg", metadata={"Date": None})  # same bytes per run
 
 
 def _plot_curves(g: Group, labels, out: Path, stem: str, title: str, band=None) -> None:

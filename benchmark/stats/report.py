@@ -72,7 +72,12 @@ def write_report(results_dir: str | Path | list, out: str | Path | None = None, 
     store = stores[0] if len(stores) == 1 else MergedStores(stores)
     res = Results(store)
     out = Path(out) if out is not None else store.root / "report"
-    with stage("writing the report", enabled=progress):
+    import matplotlib
+
+    # fixed SVG element ids (and no date, see figures._save): the same results give the same
+    # figure bytes
+    with stage("writing the report", enabled=progress), matplotlib.rc_context(
+            {"svg.hashsalt": "sedal"}):
         return _write_report(res, out, notes)
 
 
