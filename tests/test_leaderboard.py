@@ -105,11 +105,11 @@ def test_other_seed_sets_never_pool_as_seeds_of_the_main_family_cell():
     class Res:
         groups = _world(2)
 
-    assert {F.seed_set_of(g) for g in F.cell(Res, WORLD, 0.0, 0.2)} == {"random"}
+    assert {g.seed_set for g in F.cell(Res, WORLD, 0.0, 0.2)} == {"random"}
     assert len(F.cell(Res, WORLD, 0.0, 0.2, seed_set=None)) == 6
 
     class OnlyTypi:
-        groups = [g for g in _world(2) if F.seed_set_of(g) == "typiclust"]
+        groups = [g for g in _world(2) if g.seed_set == "typiclust"]
 
     assert len(F.cell(OnlyTypi, WORLD, 0.0, 0.2)) == 2  # one rule present: that one
 

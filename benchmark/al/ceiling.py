@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from sedal.benchmark.al.loop import RunConfig, RunData, evaluate
+from sedal.benchmark.al.loop import RunConfig, RunData, evaluate, test_iu_field
 from sedal.sed.estimator import Detector
 from sedal.sed.evaluate import iou_metrics
 
@@ -99,11 +99,9 @@ def ceiling_reference(data: RunData, cfg: RunConfig) -> dict:
                        median_kernel=chosen["kernel"])
         rows = data.rows(train)
         det.fit(data.X[rows], data.labels[rows])
-        out = evaluate(data, det, test, costly=True)
-    from sedal.benchmark.al.metrics import TEST_IU, encode_test_iu
-
-    iu = out.pop(TEST_IU)
-    return {**out, "test_iu": encode_test_iu([iu], [data.file_ids[i] for i in test]),
+        iu: list = []
+        out = evaluate(data, det, test, costly=True, test_iu=iu)
+    return {**out, "test_iu": test_iu_field(data, iu),
             "chosen": chosen, "reference_key": cfg.reference_key,
             "kind": "ceiling", "seconds": round(time.perf_counter() - t0, 1),
             "dataset_info": data.describe(cfg.manifest_sha256)}

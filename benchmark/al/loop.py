@@ -254,10 +254,12 @@ def open_run_data(path, features: str | None = None, recipe: str = "",
 
 
 def evaluate(data: RunData, detector: Detector, test: np.ndarray, *,
-             costly: bool = True, X_test: np.ndarray | None = None) -> dict:
+             costly: bool = True, X_test: np.ndarray | None = None,
+             test_iu: list | None = None) -> dict:
     """Every metric of a fitted detector on the test files
     (:func:`sedal.benchmark.al.metrics.evaluate_test`); ``costly``: also PSDS and segment
-    F1; ``X_test``: the test files' rows of ``data.X``, if the caller holds them already."""
+    F1; ``X_test``: the test files' rows of ``data.X``, if the caller holds them already;
+    ``test_iu``: a list that gets the per-test-file intersections and unions."""
     from sedal.benchmark.al.metrics import evaluate_test
 
     rows = data.rows(test)
@@ -265,7 +267,17 @@ def evaluate(data: RunData, detector: Detector, test: np.ndarray, *,
     ref = {data.file_ids[i]: list(data.events[i]) for i in test}
     X = data.X[rows] if X_test is None else X_test
     return evaluate_test(detector, X, data.labels[rows], data.local_offsets(test),
-                         ids, ref, float(data.durations[test[0]]), costly=costly)
+                         ids, ref, float(data.durations[test[0]]), costly=costly,
+                         test_iu=test_iu)
+
+
+def test_iu_field(data: RunData, arrays: list[np.ndarray]) -> dict:
+    """The record field of per-iteration test-file counts
+    (:func:`sedal.benchmark.al.metrics.encode_test_iu`, with the test files' ids)."""
+    from sedal.benchmark.al.metrics import encode_test_iu
+
+    test = np.flatnonzero(data.splits == "test")
+    return encode_test_iu(arrays, [data.file_ids[i] for i in test])
 
 
 def new_detector(data: RunData, cfg: RunConfig) -> Detector:
@@ -297,7 +309,7 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
     from threadpoolctl import threadpool_limits
 
     from sedal.benchmark.al import pool as P
-    from sedal.benchmark.al.metrics import TEST_IU, costly_iterations
+    from sedal.benchmark.al.metrics import costly_iterations
     from sedal.benchmark.al.oracle import ORACLES, noisy_labels
     from sedal.benchmark.al.querying import query_batch
 
@@ -333,10 +345,8 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
             t0 = time.perf_counter()
             fit(data, labelled, det, labels)
             fit_s = time.perf_counter() - t0
-            metrics = evaluate(data, det, test, costly=it in costly, X_test=X_test)
-            iu = metrics.pop(TEST_IU)
-            if test_iu is not None:
-                test_iu.append(iu)
+            metrics = evaluate(data, det, test, costly=it in costly, X_test=X_test,
+                               test_iu=test_iu)
             probs_train = det.predict_proba(X_train)
             decisions = det.decide_proba(probs_train, train_off)
             kappa = P.agreement(previous, decisions)
@@ -366,17 +376,15 @@ def supervised_reference(data: RunData, cfg: RunConfig) -> dict:
     very same code and detector settings as the run's fits (from scratch, to ``tol``)."""
     from threadpoolctl import threadpool_limits
 
-    from sedal.benchmark.al.metrics import TEST_IU, encode_test_iu
-
     train = np.flatnonzero(data.splits == "train")
     test = np.flatnonzero(data.splits == "test")
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
         det = fit(data, train, Detector.from_spec(cfg.detector, classes=list(data.classes)))
         fit_s = time.perf_counter() - t0
-        out = evaluate(data, det, test, costly=True)
-    iu = out.pop(TEST_IU)
-    return {**out, "test_iu": encode_test_iu([iu], [data.file_ids[i] for i in test]),
+        iu: list = []
+        out = evaluate(data, det, test, costly=True, test_iu=iu)
+    return {**out, "test_iu": test_iu_field(data, iu),
             "fit_seconds": round(fit_s, 3), "n_train_files": int(len(train)),
             "solver_iterations": det.n_iter_, "converged": det.converged_,
             "reference_key": cfg.reference_key, "manifest_sha256": cfg.manifest_sha256,

@@ -21,9 +21,6 @@ from sedal.sed.psds import PSDS1, PSDS2, psds
 #: Labelled fractions at which the costly metrics (PSDS 1 and 2, segment F1) are computed:
 #: the first schedule step at or above each (measured cost: docs/benchmark.md).
 PSDS_BUDGETS = (0.01, 0.05, 0.10, 0.20, 0.50)
-#: Key of :func:`evaluate_test`'s per-test-file intersections and unions
-#: ([n_files, n_event_classes, 2] int32, segments): not a row column.
-TEST_IU = "_test_iu"
 
 
 def encode_test_iu(arrays: list[np.ndarray], file_ids: list[str]) -> dict:
@@ -92,10 +89,11 @@ def event_f1_by_class(reference: dict, estimated: dict, classes: list[str]) -> d
 
 def evaluate_test(detector: Detector, X: np.ndarray, y: np.ndarray, offsets: np.ndarray,
                   file_ids: list[str], reference: dict, duration_s: float, *,
-                  costly: bool) -> dict:
+                  costly: bool, test_iu: list | None = None) -> dict:
     """Every metric of a fitted detector on the test files (rows ``X``, segment labels ``y``
     as class indices, ``offsets`` [n_files + 1] local to ``X``); ``reference`` maps each file
-    id to its events ``(onset_s, offset_s, label)``."""
+    id to its events ``(onset_s, offset_s, label)``; ``test_iu``: a list that gets the
+    per-test-file intersections and unions ([n_files, n_event_classes, 2], segments)."""
     classes = list(detector.class_names_)
     events = classes[1:]
     probs = detector.predict_proba(X)
@@ -103,9 +101,9 @@ def evaluate_test(detector: Detector, X: np.ndarray, y: np.ndarray, offsets: np.
     m = iou_metrics(y, dec, classes)
     out = {"total_iou": m["total_iou"], "macro_iou": m["macro_iou"]}
     out.update({f"iou_{c}": v for c, v in m["per_class_iou"].items()})
-    inter, union = file_intersections_unions(y, dec, offsets, len(classes))
-    # per test file and event class (segments); popped by the callers into their records
-    out[TEST_IU] = np.stack([inter[:, 1:], union[:, 1:]], axis=-1).astype(np.int32)
+    if test_iu is not None:  # per test file and event class, segments [n_files, n_cls, 2]
+        inter, union = file_intersections_unions(y, dec, offsets, len(classes))
+        test_iu.append(np.stack([inter[:, 1:], union[:, 1:]], axis=-1).astype(np.int32))
     est = {f: [tuple(e[:3]) for e in detector.events_from_proba(probs[a:b], dec[a:b],
                                                                 duration_s)]
            for f, a, b in zip(file_ids, offsets[:-1], offsets[1:])}

@@ -20,8 +20,6 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
-
 from sedal.benchmark.al.loop import (
     RunConfig,
 )
@@ -50,19 +48,17 @@ def _run_data(path: str, features: str, recipe: str = ""):
 
 def execute_run(cfg: RunConfig) -> dict:
     """Run one configuration (in any process) and return its record."""
-    from sedal.benchmark.al.loop import run_al
+    from sedal.benchmark.al.loop import run_al, test_iu_field
 
     data = _run_data(cfg.dataset, cfg.features, cfg.recipe)
-    from sedal.benchmark.al.metrics import encode_test_iu
     from sedal.benchmark.stats.prereg import STRATEGY_CLAIMS_FILE, claims_sha256
 
     iu: list = []
     rows = run_al(data, cfg, test_iu=iu)
-    test = np.flatnonzero(data.splits == "test")
     return {"key": cfg.key, "config": {"dataset": cfg.dataset, **cfg.key_dict()},
             "claims_sha256": claims_sha256(),
             "strategy_claims_sha256": claims_sha256(STRATEGY_CLAIMS_FILE),
-            "test_iu": encode_test_iu(iu, [data.file_ids[i] for i in test]),
+            "test_iu": test_iu_field(data, iu),
             "reference_key": cfg.reference_key, "settings_key": cfg.settings_key,
             "dataset_info": data.describe(cfg.manifest_sha256), "rows": rows}
 

@@ -100,14 +100,6 @@ class ClaimResult:
 
 
 # -- measurements per (realisation, seed) ---------------------------------------------------
-def seed_set_of(g: Group) -> str:
-    """The seed-set rule of a group's runs (``random`` for runs that do not record one)."""
-    for runs in g.rows.values():
-        for rows in runs.values():
-            return rows[0].get("seed_set") or "random"
-    return "random"
-
-
 def cell(res: Results, world: str, snr: float, ratio: float,
          seed_set: str | None = "auto") -> list[Group]:
     """Every realisation (group) of a study cell in ``world``, by library then dataset seed.
@@ -122,7 +114,7 @@ def cell(res: Results, world: str, snr: float, ratio: float,
            and math.isclose(float(g.spec.get("snr", math.nan)), snr)
            and math.isclose(float(g.spec.get("event_ratio", math.nan)), ratio)]
     if seed_set == "auto":
-        present = {seed_set_of(g) for g in out}
+        present = {g.seed_set for g in out}
         if "random" in present:
             seed_set = "random"
         elif len(present) > 1:
@@ -133,7 +125,7 @@ def cell(res: Results, world: str, snr: float, ratio: float,
         else:
             seed_set = None
     if seed_set is not None:
-        out = [g for g in out if seed_set_of(g) == seed_set]
+        out = [g for g in out if g.seed_set == seed_set]
     return sorted(out, key=lambda g: (g.info.get("library", ""), g.spec.get("seed", 0)))
 
 

@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from sedal.benchmark.stats import family as F
-from sedal.benchmark.stats.claims import UNIT_RANGE, stay_fraction, t_ci
+from sedal.benchmark.stats.claims import UNIT_RANGE, t_ci
 from sedal.benchmark.stats.cost import COST_MODELS, row_hours
-from sedal.benchmark.stats.reach import median_inf
+from sedal.benchmark.stats.reach import median_inf, reach_row
 from sedal.benchmark.stats.results import Group, aulc
 
 TOL = 0.01
@@ -105,14 +105,9 @@ def reach(rows: list[dict], target: float, hi: float = 1.0) -> tuple[float, floa
     that runs with longer schedules are judged on the same budgets); (inf, inf) when it
     never does."""
     rows = sorted((r for r in rows if r["fraction"] <= hi + 1e-9), key=lambda r: r["iteration"])
-    if not rows:
-        return math.inf, math.inf
-    f, y = _curve(rows)
-    s = stay_fraction(f, y, target)
-    if s is None:
-        return math.inf, math.inf
-    r = next(r for r in rows if math.isclose(r["fraction"], s))
-    return float(s), row_hours(r, COST_MODELS[0])
+    r = reach_row(rows, target) if rows else None
+    return (math.inf, math.inf) if r is None else (float(r["fraction"]),
+                                                   row_hours(r, COST_MODELS[0]))
 
 
 def cluster_median(per_unit: list[list[float]], *, random_state: int = 0,

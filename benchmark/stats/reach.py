@@ -17,7 +17,7 @@ from sedal.benchmark.stats.results import Group
 TOL = 0.01
 
 
-def _reach(rows: list[dict], target: float, key: str = "total_iou") -> dict | None:
+def reach_row(rows: list[dict], target: float, key: str = "total_iou") -> dict | None:
     """The row from which the run's ``key`` stays at or above ``target`` (None: it never
     does)."""
     f = [r["fraction"] for r in rows]
@@ -37,7 +37,7 @@ def reach_runs(groups: list[Group], label: str, which: str) -> tuple[list[dict],
         if ref is None:
             continue
         for rows in g.rows.get(label, {}).values():
-            r = _reach(rows, ref - TOL)
+            r = reach_row(rows, ref - TOL)
             if r is None:
                 never += 1
             else:
@@ -101,7 +101,7 @@ def class_reach_table(groups: list[Group]) -> list[str]:
                     if ref is None or ref.get(key) is None:
                         continue
                     for rows in g.rows.get(label, {}).values():
-                        r = _reach(rows, float(ref[key]) - TOL, key)
+                        r = reach_row(rows, float(ref[key]) - TOL, key)
                         hit, never = (hit + [r], never) if r is not None else (hit, never + 1)
                 n = len(hit) + never
                 need = median_inf([r["fraction"] for r in hit] + [math.inf] * never)

@@ -86,6 +86,15 @@ class Group:
     def spec(self) -> dict:
         return self.info.get("spec", {})
 
+    @property
+    def seed_set(self) -> str:
+        """The seed-set rule of the group's runs (one per settings group; ``random`` for
+        runs that do not record one)."""
+        for runs in self.rows.values():
+            for rows in runs.values():
+                return rows[0].get("seed_set") or "random"
+        return "random"
+
     def full_iou(self) -> float | None:
         return None if self.reference is None else float(self.reference["total_iou"])
 
@@ -191,10 +200,11 @@ def _curve_of(rec: dict) -> list:
 def _design_of(g: Group) -> str:
     """What sets a settings group apart in words: its oracle and seed-set rule when they are
     not the study's ("" otherwise)."""
-    oracles = sorted({lab.split("@", 1)[1] for lab in g.curves if "@" in lab})
-    seed_sets = sorted({(rows[0].get("seed_set") or "random") for runs in g.rows.values()
-                        for rows in runs.values()} - {"random"})
-    words = [f"{o} oracle" for o in oracles] + [f"{s} seed set" for s in seed_sets]
+    from sedal.benchmark.stats.noise import oracles_of
+
+    words = [f"{o} oracle" for o in oracles_of([g])]
+    if g.seed_set != "random":
+        words.append(f"{g.seed_set} seed set")
     return (", ".join(words) + ", ") if words else ""
 
 
