@@ -65,6 +65,10 @@ class Detector(ClassifierMixin, BaseEstimator):
         plain runs of equal decisions).
     min_confidence : float
         Events whose mean class probability is below it are dropped (0: none).
+    onset, offset : float, optional
+        Hysteresis thresholds (probabilities) deciding the median-filtered segments
+        (:func:`sedal.sed.postprocess.hysteresis`) instead of the argmax; both or neither
+        (``None``: the argmax, the study's decision).
     segment_s, hop_s : float
         The segment grid the rows come from (seconds).
     warm_start : bool
@@ -94,7 +98,8 @@ class Detector(ClassifierMixin, BaseEstimator):
     def __init__(self, classes=None, modes=("patch",), stack=0, pool=(), scores=False,
                  C=1.0, tol=1e-5, max_iter=10_000, class_weight=None, median_kernel=3,
                  bg_prior=1.0, merge_gap_s=0.0, min_duration_s=0.0, min_confidence=0.0,
-                 segment_s=SEGMENT_S, hop_s=HOP_S, warm_start=False, threads=1, name="custom"):
+                 onset=None, offset=None, segment_s=SEGMENT_S, hop_s=HOP_S, warm_start=False,
+                 threads=1, name="custom"):
         self.classes = classes
         self.modes = modes
         self.stack = stack
@@ -109,6 +114,8 @@ class Detector(ClassifierMixin, BaseEstimator):
         self.merge_gap_s = merge_gap_s
         self.min_duration_s = min_duration_s
         self.min_confidence = min_confidence
+        self.onset = onset
+        self.offset = offset
         self.segment_s = segment_s
         self.hop_s = hop_s
         self.warm_start = warm_start
@@ -161,9 +168,26 @@ class Detector(ClassifierMixin, BaseEstimator):
 
     @property
     def postprocess(self) -> dict:
-        """The event post-processing (:func:`sedal.sed.postprocess.clean_events` keywords)."""
-        return {"merge_gap": self.merge_gap_s, "min_duration": self.min_duration_s,
+        """The post-processing after the median filter: the
+        :func:`sedal.sed.postprocess.clean_events` keywords, and ``onset`` / ``offset``
+        when hysteresis thresholds decide the segments (absent: the argmax)."""
+        post = {"merge_gap": self.merge_gap_s, "min_duration": self.min_duration_s,
                 "min_confidence": self.min_confidence}
+        if self.thresholds is not None:
+            post.update(onset=self.thresholds[0], offset=self.thresholds[1])
+        return post
+
+    @property
+    def thresholds(self) -> tuple[float, float] | None:
+        """``(onset, offset)`` of the hysteresis decision, or ``None`` (the argmax)."""
+        if self.onset is None and self.offset is None:
+            return None
+        if self.onset is None or self.offset is None:
+            raise ValueError("hysteresis needs both onset and offset thresholds")
+        on, off = float(self.onset), float(self.offset)
+        if not 0.0 <= off <= on <= 1.0:
+            raise ValueError("hysteresis thresholds need 0 <= offset <= onset <= 1")
+        return on, off
 
     def with_postprocess(self, post: dict | None) -> Detector:
         """This detector with :meth:`postprocess` set from ``post`` (``None``: unchanged; a
@@ -171,7 +195,9 @@ class Detector(ClassifierMixin, BaseEstimator):
         if post:
             self.set_params(merge_gap_s=post.get("merge_gap", self.merge_gap_s),
                             min_duration_s=post.get("min_duration", self.min_duration_s),
-                            min_confidence=post.get("min_confidence", self.min_confidence))
+                            min_confidence=post.get("min_confidence", self.min_confidence),
+                            onset=post.get("onset", self.onset),
+                            offset=post.get("offset", self.offset))
         return self
 
     def features(self, dataset, base=None, *, yamnet_path=None, progress: bool = False,
@@ -308,7 +334,7 @@ class Detector(ClassifierMixin, BaseEstimator):
     def decide_proba(self, probs: np.ndarray, offsets) -> np.ndarray:
         """Median-filtered decisions (class indices) from raw probabilities ``probs``."""
         return decode(probs, offsets_of(len(probs), None, offsets), int(self.median_kernel),
-                      float(self.bg_prior))
+                      float(self.bg_prior), self.thresholds)
 
     def decide(self, X, groups=None, *, offsets=None) -> np.ndarray:
         """Per-segment class indices [n]: the median filter within each file, then the
@@ -319,7 +345,8 @@ class Detector(ClassifierMixin, BaseEstimator):
         """(raw probabilities, file offsets, decisions) of the rows ``X``."""
         probs = self.predict_proba(X)
         off = offsets_of(len(probs), groups, offsets)
-        return probs, off, decode(probs, off, int(self.median_kernel), float(self.bg_prior))
+        return probs, off, decode(probs, off, int(self.median_kernel), float(self.bg_prior),
+                                  self.thresholds)
 
     def events_from_proba(self, probs: np.ndarray, decisions: np.ndarray,
                           duration_s: float | None = None) -> list[Event]:
@@ -327,7 +354,10 @@ class Detector(ClassifierMixin, BaseEstimator):
         clipped to ``duration_s`` when given."""
         raw = events_with_confidence(probs, decisions, self.class_names_, self.segment_s,
                                      self.hop_s)
-        events = clean_events(raw, **self.postprocess)
+        post = self.postprocess
+        events = clean_events(raw, merge_gap=post["merge_gap"],
+                              min_duration=post["min_duration"],
+                              min_confidence=post["min_confidence"])
         if duration_s is not None:
             end = round(float(duration_s), 6)
             events = [(a, min(b, end), lab, c) for a, b, lab, c in events]

@@ -42,11 +42,19 @@ def event_hits(reference: list, estimated: list, *, t_collar: float = 0.2,
     int
         The number of matched pairs.
     """
+    return int(np.sum(_matching(reference, estimated, t_collar, percentage_of_length) >= 0))
+
+
+def _matching(reference: list, estimated: list, t_collar: float,
+              percentage_of_length: float) -> np.ndarray:
+    """For each reference event the index of its matched estimated event, or -1
+    (the maximum one-to-one matching of :func:`event_hits`)."""
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import maximum_bipartite_matching
 
+    none = np.full(len(reference), -1, dtype=np.int64)
     if not reference or not estimated:
-        return 0
+        return none
     ref = np.array([(float(e[0]), float(e[1])) for e in reference])
     est = np.array([(float(e[0]), float(e[1])) for e in estimated])
     same = (np.array([e[2] for e in reference], dtype=object)[:, None]
@@ -56,9 +64,74 @@ def event_hits(reference: list, estimated: list, *, t_collar: float = 0.2,
     offset_ok = np.abs(ref[:, 1:] - est[None, :, 1]) <= tol + 1e-9
     hit = same & onset_ok & offset_ok
     if not hit.any():
-        return 0
-    match = maximum_bipartite_matching(csr_matrix(hit.astype(np.int8)), perm_type="column")
-    return int(np.sum(match >= 0))
+        return none
+    return np.asarray(maximum_bipartite_matching(csr_matrix(hit.astype(np.int8)),
+                                                 perm_type="column"), dtype=np.int64)
+
+
+#: The kinds of :func:`event_errors`, reference side then estimated side.
+ERROR_KINDS = ("hit", "fragmented", "mislocated", "confused", "missed", "false_alarm")
+
+
+def event_errors(reference: dict, estimated: dict, classes: list[str], *,
+                 t_collar: float = 0.2, percentage_of_length: float = 0.2) -> dict:
+    """What limits event F1, per class: each reference event and each unmatched estimated
+    event put in one kind.
+
+    Reference events (matched as :func:`event_hits` matches):
+
+    - ``hit``: matched;
+    - ``fragmented``: not matched, overlapped by two or more estimated events of its class;
+    - ``mislocated``: not matched, overlapped by exactly one of its class (onset or offset
+      outside the collars);
+    - ``confused``: overlapped by no estimated event of its class but by one of another;
+    - ``missed``: overlapped by no estimated event at all.
+
+    Estimated events: ``false_alarm`` when matched to nothing and overlapping no reference
+    event of its class (unmatched ones that do overlap are counted on the reference side).
+
+    Parameters
+    ----------
+    reference, estimated : dict
+        ``{recording: [(onset_s, offset_s, label, ...), ...]}``.
+    classes : list of str
+        The event classes to count.
+
+    Returns
+    -------
+    dict
+        ``{class: {kind: count, "n_reference": .., "n_estimated": ..}}``.
+
+    Examples
+    --------
+    >>> ref = {"a": [(1.0, 2.0, "dog"), (5.0, 6.0, "dog"), (8.0, 9.0, "dog")]}
+    >>> est = {"a": [(1.05, 2.0, "dog"), (5.0, 5.4, "dog"), (5.6, 6.0, "dog"),
+    ...              (8.0, 9.0, "baby"), (3.0, 3.5, "dog")]}
+    >>> e = event_errors(ref, est, ["dog"])["dog"]
+    >>> [e[k] for k in ERROR_KINDS]
+    [1, 1, 0, 1, 0, 1]
+    """
+    out = {c: {**dict.fromkeys(ERROR_KINDS, 0), "n_reference": 0, "n_estimated": 0}
+           for c in classes}
+    for f in reference:
+        ref = [e for e in reference[f] if e[2] in out]
+        est = [e for e in estimated.get(f, []) if e[2] in out]
+        match = _matching(ref, est, t_collar, percentage_of_length)
+        matched = set(int(m) for m in match if m >= 0)
+        for r, m in zip(ref, match):
+            c = out[r[2]]
+            c["n_reference"] += 1
+            over = [e for e in estimated.get(f, []) if e[0] < r[1] and e[1] > r[0]]
+            own = sum(1 for e in over if e[2] == r[2])
+            kind = ("hit" if m >= 0 else "fragmented" if own >= 2 else "mislocated"
+                    if own == 1 else "confused" if over else "missed")
+            c[kind] += 1
+        for j, e in enumerate(est):
+            out[e[2]]["n_estimated"] += 1
+            if j not in matched and not any(r[2] == e[2] and r[0] < e[1] and r[1] > e[0]
+                                            for r in ref):
+                out[e[2]]["false_alarm"] += 1
+    return out
 
 
 def event_f1(reference: dict, estimated: dict, *, t_collar: float = 0.2,

@@ -156,9 +156,14 @@ def _check_meta(meta: dict, path: Path) -> list[str]:
     if not isinstance(post, dict):
         raise SedError(f"{path}/model.json: 'postprocess' must be an object")
     for key, v in post.items():
-        if key not in ("merge_gap", "min_duration", "min_confidence") or not _number(v):
+        if key not in ("merge_gap", "min_duration", "min_confidence", "onset", "offset") \
+                or not _number(v):
             raise SedError(f"{path}/model.json: post-processing {key!r} = {v!r} is not a "
                            "known setting with a finite non-negative number")
+    if ("onset" in post) != ("offset" in post) or "onset" in post and not (
+            post["offset"] <= post["onset"] <= 1):
+        raise SedError(f"{path}/model.json: post-processing needs both 'onset' and 'offset', "
+                       "with offset <= onset <= 1")
     for key in ("features", "detector", "trained_on"):
         if meta.get(key) is not None and not isinstance(meta[key], dict):
             raise SedError(f"{path}/model.json: {key!r} must be an object")

@@ -191,7 +191,11 @@ def test_detect_on_real_recordings_writes_tables_that_read_back(real_sources, tm
     summary = (out / "summary.md").read_text()
     assert "chosen by 5-fold cross-validation over the labelled recordings" in summary
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
-    assert set(meta["postprocess"]) == {"merge_gap", "min_duration", "min_confidence"}
+    post = meta["postprocess"]
+    assert set(post) - {"onset", "offset"} == {"merge_gap", "min_duration", "min_confidence"}
+    if "onset" in post:  # hysteresis won the cross-validation: said so, both thresholds kept
+        assert 0 <= post["offset"] <= post["onset"] <= 1
+        assert f"hysteresis (onset {post['onset']:g}, offset {post['offset']:g})" in summary
     assert "the saved model's" in (out2 / "summary.md").read_text()
 
 

@@ -2,8 +2,8 @@
 
 Folds are whole recordings. The held-out decisions of every fold serve two purposes: the
 total IoU estimate of the detector (pooled over folds, as the benchmark pools its test
-split) and the choice of the event post-processing
-(:func:`sedal.sed.postprocess.choose_postprocess`).
+split) and the choice of the segment decision and event post-processing
+(:func:`sedal.sed.postprocess.choose_decision`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sklearn.base import clone
 from sedal.core.rng import derive_rng
 from sedal.sed.estimator import Detector, unfitted
 from sedal.sed.evaluate import iou_metrics
-from sedal.sed.postprocess import choose_postprocess, events_with_confidence
+from sedal.sed.postprocess import choose_decision
 from sedal.sed.rows import file_rows
 
 #: Fewest labelled recordings for a cross-validated estimate.
@@ -126,12 +126,11 @@ def cross_validate(embs: list[np.ndarray], labels: list[np.ndarray], classes: li
     det = unfitted(detector, classes)
     held = out_of_fold(embs, labels, classes, folds, det)
     iou = _pooled_iou(held, labels, classes)
-    raw = {i: events_with_confidence(p, d, classes, det.segment_s, det.hop_s)
-           for i, (p, d) in enumerate(held)}
     ref = {i: [tuple(e[:3]) for e in evs] for i, evs in enumerate(reference)}
     if sum(len(v) for v in ref.values()) < MIN_EVENTS:
         return CrossValidation(iou, None, None, None, len(folds))
-    post, f1, f1_raw = choose_postprocess(raw, ref)
+    post, f1, f1_raw = choose_decision(held, ref, classes, kernel=int(det.median_kernel),
+                                       segment=det.segment_s, hop=det.hop_s)
     return CrossValidation(iou, post, f1, f1_raw, len(folds))
 
 
@@ -141,6 +140,9 @@ def postprocess_sentence(post: dict, cv: CrossValidation | None, *,
     (``origin`` when given, else what ``cv`` says)."""
     what = (f"post-processing: merge same-class gaps <= {post['merge_gap']:g} s, drop events "
             f"< {post['min_duration']:g} s and below confidence {post['min_confidence']:g}")
+    if "onset" in post:
+        what += (f"; segments decided by hysteresis (onset {post['onset']:g}, offset "
+                 f"{post['offset']:g})")
     if origin is not None:
         return f"{what} ({origin})"
     if cv is not None and cv.postprocess is not None and post == cv.postprocess:
