@@ -106,3 +106,14 @@ def test_detectors_allows_fresh_seeds_and_tuned_options():
     with pytest.raises(Exception, match="stored cell of option 'field'"):
         check_study("real-sources", [], [{"option": "field", "spec": {"seed": 1},
                                           "dataset": "snr0_r1_n500_seed1"}])
+
+
+def test_the_real_grid_defaults_to_evaluation_seeds_the_field_preset_never_saw(tmp_path):
+    from sedal.benchmark.al.plan import REAL_DATASET_SEEDS, real_grid
+    from sedal.sed.provenance import PROVENANCE
+
+    touched = set(PROVENANCE["field"].touched[0].seeds)
+    assert touched and not touched & set(REAL_DATASET_SEEDS)
+    exps = real_grid(tmp_path)
+    assert {e.spec["seed"] for e in exps} == set(REAL_DATASET_SEEDS)
+    assert len(exps) == 6 * len(REAL_DATASET_SEEDS)

@@ -105,9 +105,11 @@ def add_run(sub) -> None:
     p.add_argument("--long-seeds", default=None,
                    help="with --all: extra seeds of Top-10 and Mean on the first realisation "
                         "of SNR 0, r 0.2 (default none)")
-    p.add_argument("--dataset-seeds", default="0-4",
+    p.add_argument("--dataset-seeds", default=None,
                    help="with --all: dataset realisations; the main cell uses the first 5, "
-                        "every other cell and arm the first 3")
+                        "every other cell and arm the first 3 (default 0-4); with --grid "
+                        "real every cell uses each (default 5,6: real-sources seeds 0-4 "
+                        "selected the field preset)")
     p.add_argument("--oracle", choices=("perfect", "noisy", "noisy-high"), default="perfect",
                    help="the simulated annotator: perfect (the study's) or one that misses "
                         "quiet events, jitters boundaries, confuses classes and draws "
@@ -173,12 +175,14 @@ def run_run(args) -> int:
         except ValueError:
             raise BenchmarkError(f"bad --schedule {args.schedule!r}") from None
     if args.all and args.grid == "real":
-        exps = al_plan.real_grid(args.data, n_files=args.n_files or 500)
+        exps = al_plan.real_grid(args.data, n_files=args.n_files or 500,
+                                 seeds=(al_plan.parse_seeds(args.dataset_seeds)
+                                        if args.dataset_seeds else al_plan.REAL_DATASET_SEEDS))
     elif args.all:
         exps = al_plan.study_grid(args.data, n_files=args.n_files or 2500,
                                  seeds=seeds, long_seeds=(al_plan.parse_seeds(args.long_seeds)
                                                           if args.long_seeds else None),
-                                 dataset_seeds=al_plan.parse_seeds(args.dataset_seeds),
+                                 dataset_seeds=al_plan.parse_seeds(args.dataset_seeds or "0-4"),
                                  builtin=args.builtin, seed_set=args.seed_set)
     elif args.dataset:
         exps = [al_plan.Experiment(str(args.dataset), args.strategy, args.k, args.diversify,
