@@ -183,3 +183,23 @@ def test_a_two_embedding_detector_refuses_the_birdnet_backbone():
     assert DetectorSpec().feature_params(base) == [base]
     with pytest.raises(SedError, match="with --backbone birdnet"):
         DetectorSpec(name="field", modes=("patch", "context")).feature_params(base)
+
+
+def test_a_model_saved_on_birdnet_features_is_refused_by_yamnet_detect(tmp_path):
+    """Saved models record their backbone; detect (YAMNet features) refuses one trained on
+    BirdNET embeddings with one error naming both feature sets (issue 27, item 6)."""
+    from sedal.benchmark.errors import BenchmarkError
+    from sedal.benchmark.practice.detect import _load_saved
+    from sedal.sed.features import FeatureParams
+    from sedal.sed.model import SegmentClassifier
+    from sedal.sed.savedmodel import save_model
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 8)).astype(np.float32)
+    clf = SegmentClassifier(2).fit(X, (X[:, 0] > 0).astype(int))
+    bird = FeatureParams(mode="w0.5", backbone="birdnet").name()
+    m = save_model(tmp_path / "m", clf, ["background", "dog"], features={"name": bird},
+                   detector={}, postprocess={}, weights_sha256="x")
+    with pytest.raises(BenchmarkError, match=f"needs features '{bird}'; this sedal's detect "
+                                             f"computes '{FeatureParams().name()}'"):
+        _load_saved(m)
