@@ -261,6 +261,30 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def source_components(manifest: dict, split: str = "train") -> list[int]:
+    """Sizes (descending) of the groups of ``split`` files that share a foreground source
+    clip (background-only files: their background clip), transitively: the folds a
+    cross-validation grouped by source recording could use."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    keys = [[e["source"] for e in f["events"]] or [f["bg_source"]]
+            for f in manifest["files"] if f["split"] == split]
+    for ks in keys:
+        for k in ks[1:]:
+            parent[find(k)] = find(ks[0])
+    sizes: dict[str, int] = {}
+    for ks in keys:
+        r = find(ks[0])
+        sizes[r] = sizes.get(r, 0) + 1
+    return sorted(sizes.values(), reverse=True)
+
+
 def fit_time(dataset: Path, n_files: int = 2000) -> dict:
     """Fit seconds of each arm's head on the first ``n_files`` training files of
     ``dataset`` (one fit each; ``field+cv`` adds five fold fits to ``field``)."""
@@ -294,6 +318,8 @@ def main(argv=None) -> int:
     ap.add_argument("--summarize", action="store_true")
     ap.add_argument("--md", type=Path, default=None)
     ap.add_argument("--fit-time", type=Path, default=None, metavar="DATASET")
+    ap.add_argument("--components", action="store_true",
+                    help="sizes of the source-sharing groups of each dataset's training files")
     args = ap.parse_args(argv)
     from sedal.benchmark.al.plan import parse_seeds
     from sedal.core.fsutil import write_bytes_atomic, write_json_atomic
@@ -319,6 +345,16 @@ def main(argv=None) -> int:
     if not set(arms) <= set(ARMS):
         raise SystemExit(f"error: unknown arm in {args.arms!r}; choose from {', '.join(ARMS)}")
     lib = "real-sources" if args.sources else args.builtin
+    if args.components:
+        comps = {}
+        for seed in parse_seeds(args.seeds):
+            ds = args.data / f"{lib}_snr0_r{args.ratio:g}_n{args.n_files}_seed{seed}"
+            sizes = source_components(json.loads((ds / "manifest.json").read_text()))
+            comps[ds.name] = {"n_groups": len(sizes), "largest": sizes[:5],
+                              "n_files": sum(sizes)}
+        write_json_atomic(args.out / "source_components.json", comps)
+        print(json.dumps(comps, indent=1))
+        return 0
     for seed in parse_seeds(args.seeds):
         spec = DatasetSpec(n_files=args.n_files, snr=0.0, event_ratio=args.ratio, seed=seed)
         ds = args.data / f"{lib}_snr0_r{args.ratio:g}_n{args.n_files}_seed{seed}"

@@ -54,3 +54,16 @@ def test_a_realisation_missing_an_arm_is_left_out_of_every_comparison():
     cells = [c for c in _cells(mod, {}) if not (c["dataset"] == "d0" and c["arm"] == "mlp")]
     s = mod.summarize(cells)
     assert s["realisations"] == ["d1", "d2", "d3", "d4"]
+
+
+def test_files_sharing_a_source_clip_transitively_are_one_group():
+    mod = _module()
+
+    def f(split, bg, *srcs):
+        return {"split": split, "bg_source": bg, "events": [{"source": s} for s in srcs]}
+
+    doc = {"files": [f("train", "bgA", "dog1"), f("train", "bgB", "dog1", "baby1"),
+                     f("train", "bgA", "baby1"), f("train", "bgA", "dog2"),
+                     f("train", "bgA"), f("train", "bgC"), f("test", "bgA", "dog2")]}
+    # dog1-baby1 link three files; dog2 alone; background-only files by their background
+    assert mod.source_components(doc) == [3, 1, 1, 1]
