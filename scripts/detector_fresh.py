@@ -87,7 +87,7 @@ def _mlp_detector():
             out[:, self.mlp_.classes_] = p
             return out
 
-    return MLPDetector.field(name="mlp")
+    return MLPDetector.field().set_params(name="mlp")
 
 
 def _spec(arm: str):

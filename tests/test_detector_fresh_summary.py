@@ -67,3 +67,16 @@ def test_files_sharing_a_source_clip_transitively_are_one_group():
                      f("train", "bgA"), f("train", "bgC"), f("test", "bgA", "dog2")]}
     # dog1-baby1 link three files; dog2 alone; background-only files by their background
     assert mod.source_components(doc) == [3, 1, 1, 1]
+
+
+def test_the_mlp_arm_is_a_detector_with_the_field_decision_and_every_class_column():
+    mod = _module()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 8)).astype(np.float32)
+    y = (X[:, 0] > 0.8).astype(int) + 2 * (X[:, 1] > 1.2).astype(int) * (X[:, 0] <= 0.8)
+    det = mod._detector("mlp").set_params(classes=["background", "dog", "baby", "owl"])
+    det.fit(X, y)
+    p = det.predict_proba(X)
+    assert p.shape == (400, 4) and np.allclose(p.sum(axis=1), 1) and np.all(p[:, 3] == 0)
+    assert det.name == "mlp" and det.median_kernel == 9 and det.bg_prior == 0.25
+    assert det.decide(X, offsets=[0, 200, 400]).shape == (400,)
