@@ -285,13 +285,15 @@ def source_components(manifest: dict, split: str = "train") -> list[int]:
     return sorted(sizes.values(), reverse=True)
 
 
-def fit_time(dataset: Path, n_files: int = 2000) -> dict:
+def fit_time(dataset: Path, out_path: Path, n_files: int = 2000) -> dict:
     """Fit seconds of each arm's head on the first ``n_files`` training files of
-    ``dataset`` (one fit each; ``field+cv`` adds five fold fits to ``field``)."""
+    ``dataset`` (one fit each; ``field+cv`` adds five fold fits to ``field``), written to
+    ``out_path`` after each arm (the widest, ``tconv``, last)."""
+    from sedal.core.fsutil import write_json_atomic
     from sedal.sed.detector import detector_store
 
     out = {"dataset": str(dataset), "n_files": n_files}
-    for arm in ("paper", "field", "tconv", "mlp"):
+    for arm in ("paper", "field", "mlp", "tconv"):
         store = detector_store(dataset, _spec(arm))
         files = store.file_rows("train")[:n_files]
         X, y = _per_file(store, files)
@@ -300,6 +302,7 @@ def fit_time(dataset: Path, n_files: int = 2000) -> dict:
         t0 = time.perf_counter()
         det.fit(X, y)
         out[arm] = round(time.perf_counter() - t0, 1)
+        write_json_atomic(out_path, out)
         print(arm, out[arm], flush=True)
         del X, y, store
     return out
@@ -329,9 +332,7 @@ def main(argv=None) -> int:
     from sedal.sed.provenance import check_unseen
 
     if args.fit_time is not None:
-        res = fit_time(args.fit_time)
-        write_json_atomic(args.out / "fit_times_2000.json", res)
-        print(json.dumps(res))
+        print(json.dumps(fit_time(args.fit_time, args.out / "fit_times_2000.json")))
         return 0
     if args.summarize:
         cells = [json.loads(p.read_text()) for p in sorted((args.out / "cells").glob("*/*.json"))]
