@@ -91,6 +91,31 @@ def summarize(cells: list[dict], sesoi: float = 0.02) -> dict:
     return out
 
 
+def dataset_path(args, seed: int) -> Path:
+    """Where the realisation of dataset seed ``seed`` lives (``args``: this script's or
+    ``detector_fresh.py``'s options, which share their datasets)."""
+    lib = "real-sources" if args.sources else args.builtin
+    return args.data / f"{lib}_snr0_r{args.ratio:g}_n{args.n_files}_seed{seed}"
+
+
+def evaluation_dataset(args, seed: int) -> Path:
+    """Build (or reuse) the realisation of dataset seed ``seed`` (SNR 0, ``args.ratio``,
+    ``args.n_files`` files); refuse it, with one error, if the field preset's selection saw
+    it."""
+    from sedal.generator.dataset import make_dataset
+    from sedal.generator.spec import DatasetSpec
+    from sedal.sed.features import load_dataset_manifest
+    from sedal.sed.provenance import check_unseen
+
+    spec = DatasetSpec(n_files=args.n_files, snr=0.0, event_ratio=args.ratio, seed=seed)
+    ds = dataset_path(args, seed)
+    make_dataset(spec, ds, sources=args.sources, jobs=1,
+                 **({} if args.sources else {"builtin": args.builtin}))
+    doc, msha = load_dataset_manifest(ds)
+    check_unseen([(["field"], doc.sources.name, seed, msha, ds.name)])
+    return ds
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sources", type=Path, default=None, help="a source library folder")
@@ -103,21 +128,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=Path("results-backbones"))
     args = ap.parse_args(argv)
     from sedal.core.fsutil import write_json_atomic
-    from sedal.generator.dataset import make_dataset
-    from sedal.generator.spec import DatasetSpec
-    from sedal.sed.features import load_dataset_manifest
-    from sedal.sed.provenance import check_unseen
 
     lib = "real-sources" if args.sources else args.builtin
     cells = []
     for seed in _seeds(args.seeds):
-        spec = DatasetSpec(n_files=args.n_files, snr=0.0, event_ratio=args.ratio, seed=seed)
-        ds = args.data / f"{lib}_snr0_r{args.ratio:g}_n{args.n_files}_seed{seed}"
-        make_dataset(spec, ds, sources=args.sources, jobs=1,
-                     **({} if args.sources else {"builtin": args.builtin}))
-        doc, msha = load_dataset_manifest(ds)
-        # the field preset's selection data are refused as evaluation data (one error)
-        check_unseen([(["field"], doc.sources.name, seed, msha, f"{ds.name}")])
+        ds = evaluation_dataset(args, seed)
         for backbone in ("yamnet", "birdnet"):
             cells.append(evaluate_realisation(ds, backbone, args.window_hop, args.out))
             print(json.dumps(cells[-1]), flush=True)

@@ -324,12 +324,10 @@ def main(argv=None) -> int:
     ap.add_argument("--components", action="store_true",
                     help="sizes of the source-sharing groups of each dataset's training files")
     args = ap.parse_args(argv)
+    from backbone_compare import dataset_path, evaluation_dataset  # the shared datasets
+
     from sedal.benchmark.al.plan import parse_seeds
     from sedal.core.fsutil import write_bytes_atomic, write_json_atomic
-    from sedal.generator.dataset import make_dataset
-    from sedal.generator.spec import DatasetSpec
-    from sedal.sed.features import load_dataset_manifest
-    from sedal.sed.provenance import check_unseen
 
     if args.fit_time is not None:
         print(json.dumps(fit_time(args.fit_time, args.out / "fit_times_2000.json")))
@@ -345,11 +343,10 @@ def main(argv=None) -> int:
     arms = [a for a in args.arms.split(",") if a]
     if not set(arms) <= set(ARMS):
         raise SystemExit(f"error: unknown arm in {args.arms!r}; choose from {', '.join(ARMS)}")
-    lib = "real-sources" if args.sources else args.builtin
     if args.components:
         comps = {}
         for seed in parse_seeds(args.seeds):
-            ds = args.data / f"{lib}_snr0_r{args.ratio:g}_n{args.n_files}_seed{seed}"
+            ds = dataset_path(args, seed)
             sizes = source_components(json.loads((ds / "manifest.json").read_text()))
             comps[ds.name] = {"n_groups": len(sizes), "largest": sizes[:5],
                               "n_files": sum(sizes)}
@@ -357,12 +354,7 @@ def main(argv=None) -> int:
         print(json.dumps(comps, indent=1))
         return 0
     for seed in parse_seeds(args.seeds):
-        spec = DatasetSpec(n_files=args.n_files, snr=0.0, event_ratio=args.ratio, seed=seed)
-        ds = args.data / f"{lib}_snr0_r{args.ratio:g}_n{args.n_files}_seed{seed}"
-        make_dataset(spec, ds, sources=args.sources, jobs=1,
-                     **({} if args.sources else {"builtin": args.builtin}))
-        doc, msha = load_dataset_manifest(ds)
-        check_unseen([(["field"], doc.sources.name, seed, msha, ds.name)])
+        ds = evaluation_dataset(args, seed)
         for arm in arms:
             rec = evaluate_arm(ds, arm, args.out)
             print(json.dumps({k: rec[k] for k in ("dataset", "arm", "total_iou", "event_f1",
