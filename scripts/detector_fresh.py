@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -302,6 +303,10 @@ def fit_time(dataset: Path, out_path: Path, n_files: int = 2000) -> dict:
         t0 = time.perf_counter()
         det.fit(X, y)
         out[arm] = round(time.perf_counter() - t0, 1)
+        out[f"{arm}_input_rows_x_columns"] = [int(X.shape[0]), int(X.shape[1])]
+        # the process's peak resident set so far (Linux: KiB); arms run in order of width
+        out[f"{arm}_peak_rss_gib"] = round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
         write_json_atomic(out_path, out)
         print(arm, out[arm], flush=True)
         del X, y, store
