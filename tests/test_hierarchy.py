@@ -38,6 +38,33 @@ def test_mixed_model_recovers_the_effect_and_its_intervals_cover(design):
     assert abs(np.mean(est) - truth) < 0.005
 
 
+def test_balanced_designs_estimate_the_grand_mean_and_the_interior_reml_optimum():
+    # measured on real-sources results (2 realisations x 5 seeds): statsmodels' L-BFGS fit
+    # stopped on the boundary and reported an intercept of exactly 0.0 where the mean is
+    # +0.00075; the primary analysis must give the GLS mean under the best REML fit
+    v = np.array([-0.03158088, -0.00740216, 0.01421711, 0.01475019, -0.06476311,
+                  0.05873821, 0.03529681, -0.03030897, -0.00077192, 0.01928414])
+    r = np.repeat(["a", "b"], 5)
+    e = H.mixed_effect(v, r)
+    assert e.effect == pytest.approx(v.mean(), abs=1e-12)
+    assert e.sd_realisation == pytest.approx(0.0162, abs=0.001)  # the moments value, > 0
+    rng = np.random.default_rng(11)
+    for design in [(1, 5, 3), (3, 4, 3), (1, 2, 5)]:
+        for _ in range(20):
+            v, r, lib = _simulate(rng, *design, 0.01, 0.01, 0.02, 0.03)
+            e = H.mixed_effect(v, r, lib if design[0] > 1 else None)
+            assert e.effect == pytest.approx(v.mean(), abs=1e-9)
+
+
+def test_gls_mean_weights_realisations_by_their_precision():
+    # unbalanced: realisation "a" has 4 seeds, "b" one; with no seed noise each realisation
+    # counts once (mean of the means), with no realisation variance each value counts once
+    v, r, lib = np.array([1.0, 1.0, 1.0, 1.0, 3.0]), np.array(list("aaaab")), np.zeros(5, str)
+    assert H.gls_mean(v, r, lib, (0.0, 1.0, 1e-12))[0] == pytest.approx(2.0)
+    assert H.gls_mean(v, r, lib, (0.0, 0.0, 1.0))[0] == pytest.approx(1.4)
+    assert H.gls_mean(v, r, lib, (0.0, 0.0, 0.0)) is None
+
+
 def test_mixed_model_reports_the_variance_components():
     rng = np.random.default_rng(3)
     v, r, _ = _simulate(rng, 1, 40, 5, 0.0, 0.0, 0.05, 0.01)

@@ -166,19 +166,13 @@ def _reml(values, real, lib):
     df = pd.DataFrame({"y": values, "real": [f"{a}/{b}" for a, b in zip(lib, real)],
                        "lib": lib})
     nested = len(set(lib)) > 1
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if nested:
-                model = smf.mixedlm("y ~ 1", df, groups="lib", re_formula="1",
-                                    vc_formula={"real": "0 + C(real)"})
-            else:
-                model = smf.mixedlm("y ~ 1", df, groups="real")
-            res = model.fit(reml=True, method=["lbfgs", "powell"])
-            se = float(res.bse_fe.iloc[0])
-    except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
-        return None
-    if not math.isfinite(se):
+    if nested:
+        model = smf.mixedlm("y ~ 1", df, groups="lib", re_formula="1",
+                            vc_formula={"real": "0 + C(real)"})
+    else:
+        model = smf.mixedlm("y ~ 1", df, groups="real")
+    res = _best_reml_fit(model)
+    if res is None:
         return None
     s2_group = float(np.asarray(res.cov_re)[0, 0])
     s2_seed = float(res.scale)
@@ -186,7 +180,53 @@ def _reml(values, real, lib):
         s2_lib, s2_real = s2_group, float(np.asarray(res.vcomp)[0])
     else:
         s2_lib, s2_real = 0.0, s2_group
-    return float(res.fe_params.iloc[0]), se, (max(s2_lib, 0.0), max(s2_real, 0.0), s2_seed)
+    comps = (max(s2_lib, 0.0), max(s2_real, 0.0), max(s2_seed, 0.0))
+    # the mean and its SE by generalised least squares under the REML variance components:
+    # statsmodels can report a converged fit whose intercept is not that (measured: exactly
+    # 0.0 with the realisation variance on its boundary, where the mean was 0.00075)
+    gls = gls_mean(values, real, lib, comps)
+    return (gls[0], gls[1], comps) if gls is not None else None
+
+
+def _best_reml_fit(model):
+    """The fit with the highest REML log-likelihood over three optimisers, or ``None``.
+
+    One optimiser is not enough: L-BFGS has been measured stopping on the boundary
+    (realisation variance 0, "converged") where Powell and Nelder-Mead found the interior
+    optimum of a higher likelihood."""
+    best = None
+    for method in ("lbfgs", "powell", "nm"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = model.fit(reml=True, method=method)
+                llf = float(res.llf)
+        except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
+            continue
+        if math.isfinite(llf) and (best is None or llf > best[0] + 1e-9):
+            best = (llf, res)
+    return None if best is None else best[1]
+
+
+def gls_mean(values, real, lib, comps: tuple[float, float, float]
+             ) -> tuple[float, float] | None:
+    """(mean, SE) of ``values`` by generalised least squares under the variance components
+    ``comps`` = (library, realisation, seed) of the nested random-intercept model; ``None``
+    when the covariance is singular (every component 0)."""
+    values = np.asarray(values, float)
+    lib, real = np.asarray(lib).astype(str), np.asarray(real).astype(str)
+    s2_lib, s2_real, s2_seed = comps
+    same_lib = lib[:, None] == lib[None, :]
+    same_real = same_lib & (real[:, None] == real[None, :])
+    cov = s2_lib * same_lib + s2_real * same_real + s2_seed * np.eye(len(values))
+    try:
+        w = np.linalg.solve(cov, np.ones(len(values)))
+    except np.linalg.LinAlgError:
+        return None
+    total = float(w.sum())
+    if not (math.isfinite(total) and total > 0):
+        return None
+    return float(w @ values / total), math.sqrt(1.0 / total)
 
 
 def sign_flip(means, shift: float = 0.0, alternative: str = "greater") -> float:
