@@ -159,11 +159,9 @@ def evaluate_arm(dataset: Path, arm: str, out: Path) -> dict:
     ref = reference_events(doc, "test")
     duration = float(doc.spec.duration)
     X = np.concatenate(Xte)
-    res = evaluate_test(det, X, np.concatenate(yte), offsets, ids, ref, duration, costly=True)
-    probs = det.predict_proba(X)
-    dec = det.decide_proba(probs, offsets)
-    est = {f: [tuple(e[:3]) for e in det.events_from_proba(probs[a:b], dec[a:b], duration)]
-           for f, a, b in zip(ids, offsets[:-1], offsets[1:])}
+    est: dict = {}
+    res = evaluate_test(det, X, np.concatenate(yte), offsets, ids, ref, duration, costly=True,
+                        events_out=est)
     rec = {"dataset": dataset.name, "manifest_sha256": msha, "library": doc.sources.name,
            "seed": doc.spec.seed, "arm": arm, "detector": det.spec().to_dict(),
            "postprocess": det.postprocess, "fit_seconds": round(fit_s, 1),

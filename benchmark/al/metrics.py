@@ -89,11 +89,13 @@ def event_f1_by_class(reference: dict, estimated: dict, classes: list[str]) -> d
 
 def evaluate_test(detector: Detector, X: np.ndarray, y: np.ndarray, offsets: np.ndarray,
                   file_ids: list[str], reference: dict, duration_s: float, *,
-                  costly: bool, test_iu: list | None = None) -> dict:
+                  costly: bool, test_iu: list | None = None,
+                  events_out: dict | None = None) -> dict:
     """Every metric of a fitted detector on the test files (rows ``X``, segment labels ``y``
     as class indices, ``offsets`` [n_files + 1] local to ``X``); ``reference`` maps each file
     id to its events ``(onset_s, offset_s, label)``; ``test_iu``: a list that gets the
-    per-test-file intersections and unions ([n_files, n_event_classes, 2], segments)."""
+    per-test-file intersections and unions ([n_files, n_event_classes, 2], segments);
+    ``events_out``: a dict that gets the detected events per file id (the ones scored)."""
     classes = list(detector.class_names_)
     events = classes[1:]
     probs = detector.predict_proba(X)
@@ -107,6 +109,8 @@ def evaluate_test(detector: Detector, X: np.ndarray, y: np.ndarray, offsets: np.
     est = {f: [tuple(e[:3]) for e in detector.events_from_proba(probs[a:b], dec[a:b],
                                                                 duration_s)]
            for f, a, b in zip(file_ids, offsets[:-1], offsets[1:])}
+    if events_out is not None:
+        events_out.update(est)
     out.update(event_f1_by_class(reference, est, events))
     out["n_detected_events"] = int(sum(len(v) for v in est.values()))
     if costly:
