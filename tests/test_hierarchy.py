@@ -56,6 +56,26 @@ def test_balanced_designs_estimate_the_grand_mean_and_the_interior_reml_optimum(
             assert e.effect == pytest.approx(v.mean(), abs=1e-9)
 
 
+def test_values_constant_within_realisations_use_the_moments_not_a_degenerate_reml_fit():
+    # no seed variation: REML's likelihood is unbounded as the seed variance goes to 0 (a
+    # review measured sd_realisation 0.0055 from such a fit where the means' spread is 0.0143)
+    means = np.array([0.01, 0.02, -0.005, 0.03, 0.0])
+    v, r = np.repeat(means, 3), np.repeat(list("abcde"), 3)
+    e = H.mixed_effect(v, r)
+    assert e.method == "method of moments"
+    assert e.effect == pytest.approx(means.mean())
+    assert e.sd_realisation == pytest.approx(means.std(ddof=1))
+    assert e.se == pytest.approx(means.std(ddof=1) / np.sqrt(5))
+
+
+def test_the_method_names_the_optimiser_that_won():
+    rng = np.random.default_rng(5)
+    v, r, _ = _simulate(rng, 1, 5, 3, 0.02, 0.0, 0.02, 0.03)
+    e = H.mixed_effect(v, r)
+    assert e.method.startswith("linear mixed model (REML variance components, statsmodels ")
+    assert any(f"statsmodels {m};" in e.method for m in ("lbfgs", "powell", "nm"))
+
+
 def test_gls_mean_weights_realisations_by_their_precision():
     # unbalanced: realisation "a" has 4 seeds, "b" one; with no seed noise each realisation
     # counts once (mean of the means), with no realisation variance each value counts once

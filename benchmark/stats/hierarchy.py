@@ -135,13 +135,17 @@ def mixed_effect(values, realisation, library=None, level: float = 0.95) -> Esti
     s2_lib, s2_real, s2_seed = _moments(values, real, lib)
     effect, method = float(values.mean()), "method of moments"
     se = _moments_se(means, mlibs, n_lib)
-    fit = _reml(values, real, lib) if n_real >= 2 and np.ptp(values) > 0 else None
+    # REML needs variation within realisations: with none its likelihood is unbounded as
+    # the seed variance goes to 0 and "the best fit" is a degenerate one
+    within = s2_seed > 1e-12 * max(float(values.var()), 1e-300)
+    fit = _reml(values, real, lib) if n_real >= 2 and np.ptp(values) > 0 and within else None
     if fit is not None:
-        effect, se_reml, (s2_lib, s2_real, s2_seed) = fit
+        effect, se_reml, (s2_lib, s2_real, s2_seed), optimiser = fit
         # never below the SE of the top-level means: with few realisations REML can put the
         # between-realisation variance at 0 and treat seeds as independent datasets
         se = max(se_reml, se) if math.isfinite(se) else se_reml
-        method = "linear mixed model (REML, statsmodels); SE >= that of the unit means"
+        method = (f"linear mixed model (REML variance components, statsmodels {optimiser}; "
+                  "GLS mean); SE >= that of the unit means")
     half = float(stats.t.ppf(0.5 + level / 2, df) * se) if se > 0 else 0.0
     tot = s2_real + s2_seed
     return Estimate(effect=effect, se=se, df=df, ci=(effect - half, effect + half),
@@ -159,7 +163,8 @@ def _moments_se(means: np.ndarray, libs: np.ndarray, n_lib: int) -> float:
 
 
 def _reml(values, real, lib):
-    """(effect, se, (var_lib, var_real, var_seed)) of statsmodels' MixedLM, or None."""
+    """(effect, se, (var_lib, var_real, var_seed), optimiser) of statsmodels' MixedLM, or
+    None."""
     import pandas as pd
     import statsmodels.formula.api as smf
 
@@ -171,9 +176,10 @@ def _reml(values, real, lib):
                             vc_formula={"real": "0 + C(real)"})
     else:
         model = smf.mixedlm("y ~ 1", df, groups="real")
-    res = _best_reml_fit(model)
-    if res is None:
+    best = _best_reml_fit(model)
+    if best is None:
         return None
+    res, optimiser = best
     s2_group = float(np.asarray(res.cov_re)[0, 0])
     s2_seed = float(res.scale)
     if nested:
@@ -185,15 +191,17 @@ def _reml(values, real, lib):
     # statsmodels can report a converged fit whose intercept is not that (measured: exactly
     # 0.0 with the realisation variance on its boundary, where the mean was 0.00075)
     gls = gls_mean(values, real, lib, comps)
-    return (gls[0], gls[1], comps) if gls is not None else None
+    return (gls[0], gls[1], comps, optimiser) if gls is not None else None
 
 
 def _best_reml_fit(model):
-    """The fit with the highest REML log-likelihood over three optimisers, or ``None``.
+    """(fit, optimiser name) with the highest REML log-likelihood over three optimisers,
+    converged fits first; ``None`` when none succeeds.
 
     One optimiser is not enough: L-BFGS has been measured stopping on the boundary
     (realisation variance 0, "converged") where Powell and Nelder-Mead found the interior
-    optimum of a higher likelihood."""
+    optimum of a higher likelihood, and raising (singular matrix) on most of the study's
+    contrasts."""
     best = None
     for method in ("lbfgs", "powell", "nm"):
         try:
@@ -203,9 +211,10 @@ def _best_reml_fit(model):
                 llf = float(res.llf)
         except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
             continue
-        if math.isfinite(llf) and (best is None or llf > best[0] + 1e-9):
-            best = (llf, res)
-    return None if best is None else best[1]
+        rank = (bool(getattr(res, "converged", False)), llf)
+        if math.isfinite(llf) and (best is None or rank > best[0]):
+            best = (rank, res, method)
+    return None if best is None else (best[1], best[2])
 
 
 def gls_mean(values, real, lib, comps: tuple[float, float, float]
