@@ -215,3 +215,21 @@ def test_the_family_warns_when_runs_recorded_no_or_another_claims_file(tmp_path)
     assert any("changed after results were made" in line for line in md)
     md, _ = L.section(_world(3), prereg.load(), WORLD, tmp_path, "lb", recorded={sp.sha256})
     assert not any("Warning" in line for line in md)
+
+
+def test_contrasts_carry_each_realisations_library_so_the_model_nests_them():
+    curves = {("top_k", "top_k(K=10)"): [BASE + 0.05, BASE + 0.04],
+              ("margin_mean", "margin_mean"): [BASE, BASE + 0.01]}
+    groups = [_group(ds, "perfect", curves) for ds in (0, 1, 2, 3)]
+    table, _ = L.collect(groups)
+    manifests = sorted(table[("top_k(K=10)", "perfect")])
+    libraries = {m: f"lib{i % 2}" for i, m in enumerate(manifests)}
+    low = prereg.load_strategies().low_budget
+    vals, reals, libs = L._contrast(table, ("top_k(K=10)", "perfect"),
+                                    ("margin_mean", "perfect"), manifests, low, libraries)
+    assert len(vals) == 8 and sorted(set(libs)) == ["lib0", "lib1"]
+    assert all(libraries[m][-1] == lib[-1] for m, lib in zip(
+        [m for m in manifests for _ in range(2)], libs))
+    _, _, none = L._contrast(table, ("top_k(K=10)", "perfect"), ("margin_mean", "perfect"),
+                             manifests, low)
+    assert set(none) == {""}

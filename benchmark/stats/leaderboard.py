@@ -129,10 +129,11 @@ def cluster_median(per_unit: list[list[float]], *, random_state: int = 0,
             float(np.quantile(meds, 0.975, method="higher")))
 
 
-def _contrast(table, ref_key, key, manifests, low_budget):
+def _contrast(table, ref_key, key, manifests, low_budget, libraries: dict | None = None):
     """(values, realisation ids, library ids) of AULC(reference) − AULC(row) over the
-    realisations and AL seeds both ran."""
-    vals, reals = [], []
+    realisations and AL seeds both ran; ``libraries`` maps a manifest to its source library
+    (realisations nested in libraries for the mixed model; none: one library)."""
+    vals, reals, libs = [], [], []
     a, b = table.get(ref_key, {}), table.get(key, {})
     for m in manifests:
         for s in sorted(set(a.get(m, {})) & set(b.get(m, {}))):
@@ -140,7 +141,8 @@ def _contrast(table, ref_key, key, manifests, low_budget):
             if math.isfinite(v):
                 vals.append(v)
                 reals.append(m[:12])
-    return np.array(vals), np.array(reals), np.array([""] * len(vals))
+                libs.append((libraries or {}).get(m, ""))
+    return np.array(vals), np.array(reals), np.array(libs)
 
 
 def leaderboard_manifests(table: dict, plain: dict, sp) -> list[str]:
@@ -149,8 +151,8 @@ def leaderboard_manifests(table: dict, plain: dict, sp) -> list[str]:
                    if key[1] == PERFECT and plain.get(key) in sp.strategies for m in runs})
 
 
-def strategy_family(table: dict, plain: dict, manifests: list[str], pre, sp, world: str
-                    ) -> list[F.ClaimResult]:
+def strategy_family(table: dict, plain: dict, manifests: list[str], pre, sp, world: str,
+                    libraries: dict | None = None) -> list[F.ClaimResult]:
     """The family of ``sp`` (Top-10 beats each listed strategy) under every annotator with
     runs of Top-10 and of a listed strategy; Holm over the claims of one annotator."""
     from sedal.benchmark.stats.family_claims import decide_family, summarise_parts
@@ -168,7 +170,8 @@ def strategy_family(table: dict, plain: dict, manifests: list[str], pre, sp, wor
                 data = (np.array([]), np.array([]), np.array([]))
                 key = (s, annot)
             else:
-                data = _contrast(table, (ref, annot), key, manifests, sp.low_budget)
+                data = _contrast(table, (ref, annot), key, manifests, sp.low_budget,
+                                 libraries)
             part = F.measure_part(f"Top-10 - {key[0]}", "superiority", data, pre_s,
                                   sp.sesoi_iou)
             r = F.ClaimResult(id=f"s-{s}", text=f"Top-10 beats {s}",
@@ -181,7 +184,8 @@ def strategy_family(table: dict, plain: dict, manifests: list[str], pre, sp, wor
 
 
 def leaderboard_rows(table: dict, plain: dict, refs: dict, manifests: list[str], pre, sp,
-                     family: list[F.ClaimResult]) -> list[dict]:
+                     family: list[F.ClaimResult], libraries: dict | None = None
+                     ) -> list[dict]:
     """One dict per (row name, annotator) on ``manifests``, sorted by annotator, then AULC
     (highest first)."""
     verdict = {(r.id[2:], r.world.partition(" @ ")[2] or PERFECT): r for r in family}
@@ -199,7 +203,7 @@ def leaderboard_rows(table: dict, plain: dict, refs: dict, manifests: list[str],
                "aulc_ci": t_ci(means, bounds=UNIT_RANGE)}
         if key[0] != sp.reference and (sp.reference, annot) in table:
             part = F.measure_part("", "superiority", _contrast(
-                table, (sp.reference, annot), key, manifests, sp.low_budget), pre_s,
+                table, (sp.reference, annot), key, manifests, sp.low_budget, libraries), pre_s,
                 sp.sesoi_iou)
             row["vs_top10"] = (part.effect, part.ci)
         for which in ("study", "ceiling"):
@@ -267,8 +271,10 @@ def section(groups: list[Group], pre, world: str, out: Path, stem: str,
     manifests = leaderboard_manifests(table, plain, sp)
     if not manifests:
         return [], []
-    fam = strategy_family(table, plain, manifests, pre, sp, world)
-    rows = leaderboard_rows(table, plain, references(groups), manifests, pre, sp, fam)
+    libraries = {g.info["manifest_sha256"]: str(g.info.get("library", "")) for g in groups}
+    fam = strategy_family(table, plain, manifests, pre, sp, world, libraries)
+    rows = leaderboard_rows(table, plain, references(groups), manifests, pre, sp, fam,
+                            libraries)
     on = [g for g in groups if g.info["manifest_sha256"] in manifests]
     perfect = sorted({r["name"] for r in rows if r["annotator"] == PERFECT
                       and "+" not in r["name"] and "[" not in r["name"]})
