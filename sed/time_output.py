@@ -34,8 +34,7 @@ class TimeOutputMixin:
         """(raw probabilities, file offsets, decisions) of the rows ``X``."""
         probs = self.predict_proba(X)
         off = offsets_of(len(probs), groups, offsets)
-        return probs, off, decode(probs, off, int(self.median_kernel), float(self.bg_prior),
-                                  self.thresholds)
+        return probs, off, self.decide_proba(probs, off)
 
     def events_from_proba(self, probs: np.ndarray, decisions: np.ndarray,
                           duration_s: float | None = None) -> list[Event]:
