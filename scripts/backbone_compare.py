@@ -91,11 +91,15 @@ def summarize(cells: list[dict], sesoi: float = 0.02) -> dict:
     return out
 
 
+def library_name(args) -> str:
+    """The name the datasets and the summary give the source library of ``args``."""
+    return "real-sources" if args.sources else args.builtin
+
+
 def dataset_path(args, seed: int) -> Path:
     """Where the realisation of dataset seed ``seed`` lives (``args``: this script's or
     ``detector_fresh.py``'s options, which share their datasets)."""
-    lib = "real-sources" if args.sources else args.builtin
-    return args.data / f"{lib}_snr0_r{args.ratio:g}_n{args.n_files}_seed{seed}"
+    return args.data / f"{library_name(args)}_snr0_r{args.ratio:g}_n{args.n_files}_seed{seed}"
 
 
 def evaluation_dataset(args, seed: int) -> Path:
@@ -129,14 +133,13 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from sedal.core.fsutil import write_json_atomic
 
-    lib = "real-sources" if args.sources else args.builtin
     cells = []
     for seed in _seeds(args.seeds):
         ds = evaluation_dataset(args, seed)
         for backbone in ("yamnet", "birdnet"):
             cells.append(evaluate_realisation(ds, backbone, args.window_hop, args.out))
             print(json.dumps(cells[-1]), flush=True)
-    summary = {"library": lib, "seeds": _seeds(args.seeds), "n_files": args.n_files,
+    summary = {"library": library_name(args), "seeds": _seeds(args.seeds), "n_files": args.n_files,
                "ratio": args.ratio, "window_hop": args.window_hop, **summarize(cells)}
     write_json_atomic(args.out / "summary.json", summary)
     print(json.dumps(summary, indent=1))
