@@ -57,4 +57,10 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from sedal.core.errors import SedalError
+
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except SedalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
