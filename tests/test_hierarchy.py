@@ -117,3 +117,16 @@ def test_power_grows_with_realisations_and_needed_n_reaches_80_percent():
     assert 0 < p5 < p20 <= 1
     n = H.needed_realisations(0.02, 3, 0.02, 0.03)
     assert H.power_at(0.02, n, 3, 0.02, 0.03) >= 0.8 > H.power_at(0.02, n - 1, 3, 0.02, 0.03)
+
+
+def test_a_bounded_effect_gets_its_interval_cut_to_the_range_and_keeps_its_tests():
+    pre = load()
+    reals = np.repeat(["a", "b", "c"], 3)
+    stay = np.repeat([0.02, 0.05, 0.6], 3) + np.tile([0.0, 0.01, 0.02], 3)  # in [0, 1]
+    values = 0.08 - stay
+    free = measure_part("x", "superiority", (values, reals, np.zeros(9, str)), pre, 0.0)
+    cut = measure_part("x", "superiority", (values, reals, np.zeros(9, str)), pre, 0.0,
+                       bounds=(0.08 - 1.0, 0.08))
+    assert free.ci[1] > 0.08  # three realisations: the t interval leaves the range
+    assert cut.ci == (max(free.ci[0], -0.92), 0.08)
+    assert (cut.p, cut.confirm_p, cut.effect) == (free.p, free.confirm_p, free.effect)

@@ -164,9 +164,13 @@ def contrast(groups: list[Group], fa, fb=None, *, a: str, b: str | None = None
 
 # -- tests --------------------------------------------------------------------------------
 def measure_part(name: str, kind: str, data, pre: Preregistration, margin: float,
-              power_effect: float | None = None) -> Part:
+              power_effect: float | None = None,
+              bounds: tuple[float, float] | None = None) -> Part:
     """Decide-ready statistics of one part from per-(realisation, seed) ``data``; power is
     computed at ``power_effect`` (default: ``margin``, or the SESOI when that is 0).
+    ``bounds``: the range the effect cannot leave; the interval is intersected with it (as
+    :func:`sedal.benchmark.stats.claims.t_ci` does), which keeps its coverage and only
+    changes what is shown: the tests use the unbounded fit.
 
     FAILS needs both analyses too: ``fails_p`` is the larger of the primary and the
     confirming p of the opposite conclusion."""
@@ -199,7 +203,8 @@ def measure_part(name: str, kind: str, data, pre: Preregistration, margin: float
     need = H.needed_realisations(eff, est.n_seeds,
                                  est.sd_realisation, est.sd_seed, alpha=pre.alpha,
                                  power=pre.power, kind=ptype)
-    return Part(name, kind, est.effect, est.ci, p, cp, fp, est.n_realisations, est.n_seeds,
+    ci = est.ci if bounds is None else (max(est.ci[0], bounds[0]), min(est.ci[1], bounds[1]))
+    return Part(name, kind, est.effect, ci, p, cp, fp, est.n_realisations, est.n_seeds,
                 est.sd_realisation, est.sd_seed, est.sd_library, est.icc, power, need,
                 est.method, "exact sign-flip over realisation means")
 

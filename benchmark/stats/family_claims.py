@@ -44,7 +44,8 @@ def claim_parts(res: Results, pre: Preregistration, world: str) -> dict[str, lis
     stay = _stay(pre)
     vals, reals, libs = F.contrast(main, stay, a=F.TOP10)
     parts = {"a": [F.measure_part("0.08 - stay fraction of Top-10", "superiority",
-                               (0.08 - vals, reals, libs), pre, 0.0, power_effect=0.02)]}
+                               (0.08 - vals, reals, libs), pre, 0.0, power_effect=0.02,
+                               bounds=(0.08 - 1.0, 0.08))]}  # a stay fraction is in [0, 1]
     parts["b"] = [sup(f"Top-10 - Random at {b:.1%}", F.TOP10, F.RANDOM, fn=F.iou_at(b))
                   for b in pre.budgets] + [sup("Top-10 - Random, AULC", F.TOP10, F.RANDOM)]
     parts["c"] = [sup("Top-10 - Mean", F.TOP10, F.MEAN)]
