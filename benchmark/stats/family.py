@@ -15,7 +15,7 @@ the primary analysis but some part not in the confirming test, else INCONCLUSIVE
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -97,6 +97,19 @@ class ClaimResult:
                 return {k: clean(x) for k, x in v.items()}
             return v
         return clean(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ClaimResult":
+        """The inverse of :meth:`to_dict` (a claims.json object; ``None`` numbers -> nan)."""
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        for k in ("effect", "p", "p_adj", "confirming_p", "confirming_p_adj", "sesoi",
+                  "power_at_sesoi"):
+            if kw.get(k) is None:
+                kw[k] = math.nan
+        ci = kw.get("ci") or [None, None]
+        kw["ci"] = tuple(math.nan if x is None else float(x) for x in ci)
+        return cls(**kw)
 
 
 # -- measurements per (realisation, seed) ---------------------------------------------------
