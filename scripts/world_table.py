@@ -27,23 +27,29 @@ FAMILY = tuple("abcdefghij")
 
 
 def load_claims(paths: list[Path]) -> list:
-    """The claim family (a)-(j) of every world in ``paths``, as ClaimResults."""
+    """The claim family (a)-(j) of every world in ``paths``, as ClaimResults; ValueError
+    (naming the file) on anything else, a file given twice or a claim of one world in two
+    inputs."""
     from sedal.benchmark.stats.family import ClaimResult
 
     out, seen = [], {}
+    if len({p.resolve() for p in paths}) < len(paths):
+        raise ValueError("a claims.json is given twice")
     for path in paths:
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            claims = doc["claims"]
+            claims = json.loads(path.read_text(encoding="utf-8"))["claims"]
+            if not isinstance(claims, list) or not all(isinstance(c, dict) for c in claims):
+                raise TypeError("claims is not a list of objects")
+            mine = [ClaimResult.from_dict(c) for c in claims if c.get("id") in FAMILY]
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path} is not a claims.json ({type(exc).__name__})") from None
-        for c in claims:
-            if c.get("id") not in FAMILY:
-                continue
-            w = c.get("world", "")
-            if seen.setdefault(w, path) != path:
-                raise ValueError(f"world {w!r} is in both {seen[w]} and {path}")
-            out.append(ClaimResult.from_dict(c))
+            raise ValueError(f"{path} is not a claims.json ({type(exc).__name__}: "
+                             f"{exc})") from None
+        for r in mine:
+            if (r.world, r.id) in seen:
+                raise ValueError(f"claim ({r.id}) of world {r.world!r} is in both "
+                                 f"{seen[r.world, r.id]} and {path}")
+            seen[r.world, r.id] = path
+        out += mine
     if not out:
         raise ValueError("no claim (a)-(j) in the inputs")
     return out
@@ -60,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         results = load_claims(args.claims)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.out.exists() and not args.out.is_dir():
+        print(f"error: --out {args.out} is a file, not a folder", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     write_claims_json(results, args.out / "claims.json")

@@ -133,3 +133,16 @@ def test_the_stopping_signal_is_drawn_beside_each_strategys_test_curve(tmp_path)
         [0.55, 0.6, 0.65, 0.7])
     reviewer.stopping_panels([g], tmp_path, "stop", "t")
     assert (tmp_path / "stop.png").stat().st_size > 0 and (tmp_path / "stop.svg").exists()
+
+
+def test_confirm_floor_counts_only_the_claims_holm_adjusts_over():
+    import math
+
+    from sedal.benchmark.stats.family import ClaimResult
+    from sedal.benchmark.stats.report import _confirm_floor
+
+    found = [ClaimResult(id=c, text=c, world="w", cell="m", n_realisations=12,
+                         p=(0.01 if c in "abcdef" else math.nan)) for c in "abcdefghij"]
+    text = " ".join(_confirm_floor(found, 0.05))
+    assert "2^-12" in text and "after Holm over 6 claims" in text
+    assert _confirm_floor([ClaimResult(id="a", text="a", world="w", cell="m")], 0.05) == []

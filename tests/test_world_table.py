@@ -37,6 +37,7 @@ def test_claims_json_round_trips_through_from_dict(tmp_path):
     path = _report(tmp_path, "w1", "HOLDS")
     back = [ClaimResult.from_dict(c) for c in json.loads(path.read_text())["claims"]]
     assert back[1].verdict == "HOLDS" and back[1].ci == (0.04, 0.08)
+    assert [r.to_dict() for r in back] == json.loads(path.read_text())["claims"]
     assert math.isnan(back[0].p)  # None in the file -> nan, as before writing
 
 
@@ -62,4 +63,27 @@ def test_a_world_in_two_inputs_is_a_one_line_error(tmp_path, capsys):
     b.write_bytes(a.read_bytes())
     assert mod.main([str(a), str(b), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: world 'clean' is in both") and "\n" not in err
+    assert err.startswith("error: claim (a) of world 'clean' is in both") and "\n" not in err
+    assert mod.main([str(a), str(a), "--out", str(tmp_path / "out")]) == 2
+    assert "given twice" in capsys.readouterr().err
+
+
+def test_damaged_claims_are_a_one_line_error_naming_the_file(tmp_path, capsys):
+    mod = _module()
+    bad = tmp_path / "claims.json"
+    for text in ('{"claims": null}', '{"claims": [1]}', '{"claims": [{"id": "a"}]}',
+                 '{"claims": [{"id": "a", "text": "t", "world": "w", "cell": "c", '
+                 '"ci": [1, 2, 3]}]}', "not json"):
+        bad.write_text(text)
+        assert mod.main([str(bad), "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"error: {bad} is not a claims.json") and "\n" not in err
+
+
+def test_a_committed_claims_json_reads_back_to_the_same_objects_parts_included():
+    path = Path(__file__).resolve().parents[1] / "docs" / "results" / "claims.json"
+    claims = json.loads(path.read_text())["claims"]
+    back = [ClaimResult.from_dict(c) for c in claims]
+    assert any(r.parts for r in back) and all(type(p).__name__ == "Part"
+                                              for r in back for p in r.parts)
+    assert [r.to_dict() for r in back] == claims

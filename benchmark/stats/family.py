@@ -7,7 +7,9 @@ power statement.
 Rules. A part is decided at alpha after Holm over the claims of one world (the claim's
 p is the largest p of its parts: an intersection-union test): both tests reject -> HOLDS;
 one of them -> FRAGILE; the data show the opposite (superiority: the effect is below the
-SESOI; equivalence: the CI lies outside the margin) -> FAILS; else INCONCLUSIVE. A claim
+SESOI; equivalence: the CI lies outside the margin) -> FAILS, a test of the opposite
+conclusion at alpha in both analyses, *not* adjusted for multiplicity (as pre-registered);
+else INCONCLUSIVE. A claim
 FAILS when a part fails, HOLDS when every part holds, is FRAGILE when every part rejects in
 the primary analysis but some part not in the confirming test, else INCONCLUSIVE.
 """
@@ -100,16 +102,33 @@ class ClaimResult:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ClaimResult":
-        """The inverse of :meth:`to_dict` (a claims.json object; ``None`` numbers -> nan)."""
-        names = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in d.items() if k in names}
-        for k in ("effect", "p", "p_adj", "confirming_p", "confirming_p_adj", "sesoi",
-                  "power_at_sesoi"):
-            if kw.get(k) is None:
-                kw[k] = math.nan
-        ci = kw.get("ci") or [None, None]
+        """The inverse of :meth:`to_dict` (a claims.json object; ``None`` numbers -> nan,
+        parts back to :class:`Part`). Raises ValueError on an object that is not one."""
+        try:
+            kw = _numbers_back(cls, d)
+            kw["parts"] = [Part(**_numbers_back(Part, x)) for x in d.get("parts") or []]
+            out = cls(**kw)
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(f"not a claim ({exc})") from None
+        if out.verdict not in (HOLDS, FAILS, INCONCLUSIVE, FRAGILE):
+            raise ValueError(f"unknown verdict {out.verdict!r}")
+        return out
+
+
+def _numbers_back(kind, d: dict) -> dict:
+    """``d``'s fields of the dataclass ``kind``, with ``None`` floats as nan and ``ci`` a
+    pair (what :meth:`ClaimResult.to_dict` wrote)."""
+    floats = {f.name for f in fields(kind) if f.type in (float, "float")}
+    kw = {k: v for k, v in d.items() if k in {f.name for f in fields(kind)}}
+    for k in floats:
+        if kw.get(k) is None and k in kw:
+            kw[k] = math.nan
+    if "ci" in kw:
+        ci = list(kw["ci"] or [None, None])
+        if len(ci) != 2:
+            raise TypeError(f"ci has {len(ci)} values")
         kw["ci"] = tuple(math.nan if x is None else float(x) for x in ci)
-        return cls(**kw)
+    return kw
 
 
 # -- measurements per (realisation, seed) ---------------------------------------------------

@@ -157,13 +157,7 @@ def _verdicts(res: Results, out: Path) -> list[str]:
     worlds = sorted({world_of(g.info.get("library", "")) for g in res.groups})
     found = [r for w in worlds for r in evaluate_family(res, pre, w)]
     verdicts.forest_plot(found, out, "forest")
-    md = ["## Verdicts", "",
-          f"Pre-registered in `benchmark/claims.toml` (sha256 `{pre.sha256[:12]}`): "
-          f"alpha {pre.alpha:g}, SESOI {pre.sesoi_iou:g} IoU ({pre.sesoi_relative_gain:g} for "
-          f"relative gains), {pre.family}. Unit of inference: the dataset realisation "
-          "(primary: linear mixed model, t interval on realisations - 1 df; confirming: "
-          "exact sign-flip over realisation means). FRAGILE: the two disagree. "
-          "Machine-readable: [claims.json](claims.json).", ""]
+    md = ["## Verdicts", "", _method_line(pre), ""]
     md += _confirm_floor(found, pre.alpha)
     warn = prereg.changed_since(res.claims_sha256)
     if warn:
@@ -244,16 +238,30 @@ def _noise_verdicts(res: Results, pre, worlds: list[str], out: Path) -> list[str
             *verdicts.verdict_table(noisy), "", *verdicts.detail_table(noisy), ""]
 
 
+def _method_line(pre) -> str:
+    """The verdicts' opening sentence: what was pre-registered and how claims are decided."""
+    return (f"Pre-registered in `benchmark/claims.toml` (sha256 `{pre.sha256[:12]}`): "
+            f"alpha {pre.alpha:g}, SESOI {pre.sesoi_iou:g} IoU ({pre.sesoi_relative_gain:g} "
+            f"for relative gains), {pre.family}. Unit of inference: the dataset realisation "
+            "(primary: linear mixed model, t interval on top units - 1 df, the top unit being "
+            "the library when there are several, else the realisation; confirming: exact "
+            "sign-flip over realisation means). FRAGILE: the two disagree. Holm runs over the "
+            "claims of a world that have data; FAILS is not adjusted for multiplicity. "
+            "Machine-readable: [claims.json](claims.json).")
+
+
 def _confirm_floor(found, alpha: float) -> list[str]:
     """What the design lets the confirming test show: with n realisations the one-sided
     sign-flip p is >= 2^-n, and after Holm over m claims the smallest adjusted p is >= m 2^-n
-    (n: the best-replicated claim)."""
+    (n: the best-replicated claim; m: the most claims with a p in one world, Holm's family)."""
     import math
+    from collections import Counter
 
     ns = [r.n_realisations for r in found if r.n_realisations >= 2]
-    if not ns:
+    tested = Counter(r.world for r in found if math.isfinite(r.p))
+    if not ns or not tested:
         return []
-    n, m = max(ns), len({r.id for r in found})
+    n, m = max(ns), max(tested.values())
     floor = m * 2.0 ** -n
     need = math.ceil(math.log2(m / alpha))
     if floor < alpha:
