@@ -71,11 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --out {args.out} is a file, not a folder", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
+    table = "\n".join(verdict_table(results))
     write_claims_json(results, args.out / "claims.json")
-    (args.out / "verdicts.md").write_text("\n".join(verdict_table(results)) + "\n",
-                                          encoding="utf-8")
+    (args.out / "verdicts.md").write_text(table + "\n", encoding="utf-8")
     forest_plot(results, args.out, "forest")
-    print("\n".join(verdict_table(results)))
+    print(table)
     return 0
 
 

@@ -44,3 +44,15 @@ def json_paths(obj, prefix=()):
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
             yield from json_paths(v, prefix + (i,))
+
+
+def load_script(name: str):
+    """The module of ``scripts/<name>.py`` (the scripts folder is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from sedal.benchmark.cli import main as sedbench
 from sedal.core.cli import _subcommands
 from sedal.generator.cli import build_parser as sedgen_parser
 from sedal.generator.cli import main as sedgen
+from tests.helpers import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 PARSERS = {"sedgen": sedgen_parser, "sedbench": sedbench_parser}
@@ -24,10 +24,7 @@ def _leaves():
 
 
 def test_cli_page_table_matches_the_parsers():
-    script = REPO / "scripts" / "cli_grammar.py"
-    spec = importlib.util.spec_from_file_location("cli_grammar", script)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("cli_grammar")
     assert mod.block() in (REPO / "docs" / "cli.md").read_text(), \
         "docs/cli.md's CLI table is out of date: run python scripts/cli_grammar.py"
 

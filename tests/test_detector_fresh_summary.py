@@ -3,19 +3,13 @@ smallest effect, error kinds summed (issue 27)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "detector_fresh.py"
+from tests.helpers import load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("detector_fresh", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("detector_fresh")
 
 
 def _cells(mod, shift: dict[str, float], n: int = 5):

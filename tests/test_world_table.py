@@ -3,22 +3,17 @@ without re-deciding anything (issue 25, worlds)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 from sedal.benchmark.stats.family import ClaimResult
 from sedal.benchmark.stats.verdicts import write_claims_json
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "world_table.py"
+from tests.helpers import load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("world_table", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("world_table")
 
 
 def _report(tmp_path: Path, world: str, verdict_b: str) -> Path:

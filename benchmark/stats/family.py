@@ -101,7 +101,7 @@ class ClaimResult:
         return clean(asdict(self))
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ClaimResult":
+    def from_dict(cls, d: dict) -> ClaimResult:
         """The inverse of :meth:`to_dict` (a claims.json object; ``None`` numbers -> nan,
         parts back to :class:`Part`). Raises ValueError on an object that is not one."""
         try:
@@ -118,8 +118,9 @@ class ClaimResult:
 def _numbers_back(kind, d: dict) -> dict:
     """``d``'s fields of the dataclass ``kind``, with ``None`` floats as nan and ``ci`` a
     pair (what :meth:`ClaimResult.to_dict` wrote)."""
+    names = {f.name for f in fields(kind)}
     floats = {f.name for f in fields(kind) if f.type in (float, "float")}
-    kw = {k: v for k, v in d.items() if k in {f.name for f in fields(kind)}}
+    kw = {k: v for k, v in d.items() if k in names}
     for k in floats:
         if kw.get(k) is None and k in kw:
             kw[k] = math.nan
