@@ -18,6 +18,42 @@ def smooth(probs: np.ndarray, kernel: int = 3) -> np.ndarray:
     return median_filter(probs, size=(kernel, 1), mode="nearest")
 
 
+def smooth_files(probs: np.ndarray, offsets: np.ndarray, kernel: int = 3) -> np.ndarray:
+    """:func:`smooth` within each file of a concatenation, as one vectorised pass.
+
+    Parameters
+    ----------
+    probs : ndarray [n_segments_total, n_classes]
+        Every file's rows, concatenated.
+    offsets : ndarray [n_files + 1]
+        File ``f`` owns rows ``offsets[f]:offsets[f+1]`` (from 0 to ``len(probs)``).
+    kernel : int
+        Median-filter length in segments.
+
+    Returns
+    -------
+    ndarray
+        The same values as :func:`smooth` file by file: for an odd ``kernel`` each output is
+        the middle of the window's sorted values, the window clipped to the file's rows
+        (scipy's ``mode='nearest'``); even kernels go file by file.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if kernel <= 1 or len(probs) == 0:
+        return probs
+    if kernel % 2 == 0 or offsets[0] != 0 or offsets[-1] != len(probs):
+        out = np.empty_like(probs)
+        for a, b in zip(offsets[:-1], offsets[1:]):
+            out[a:b] = smooth(probs[a:b], kernel)
+        return out
+    lengths = np.diff(offsets)
+    first = np.repeat(offsets[:-1], lengths)
+    last = np.repeat(offsets[1:] - 1, lengths)
+    rows = np.arange(len(probs))
+    h = kernel // 2
+    window = np.stack([probs[np.clip(rows + j, first, last)] for j in range(-h, h + 1)])
+    return np.sort(window, axis=0)[h]
+
+
 def hysteresis(probs: np.ndarray, onset: float, offset: float) -> np.ndarray:
     """Per-segment decisions of ONE file by two thresholds on the event classes'
     probabilities (columns 1..; column 0 is background).
@@ -91,8 +127,7 @@ def decode(probs: np.ndarray, offsets: np.ndarray, kernel: int = 3,
     if bg_prior != 1.0:
         probs = probs.copy()
         probs[:, 0] *= bg_prior
-    for a, b in zip(offsets[:-1], offsets[1:]):
-        out[a:b] = np.argmax(smooth(probs[a:b], kernel), axis=1)
+    out[:] = np.argmax(smooth_files(probs, offsets, kernel), axis=1)
     return out
 
 

@@ -130,3 +130,22 @@ def test_class_weight_is_an_option_that_keeps_existing_keys(al_store):
     X = np.asarray(store.embeddings[test], np.float32)
     # balanced weights predict more event segments than the unweighted fit
     assert (b.predict(X) > 0).sum() > (a.predict(X) > 0).sum()
+
+
+def test_runs_without_reviewer_metrics_keep_every_other_number_and_their_group(al_dataset,
+                                                                               al_store):
+    import dataclasses
+
+    store, doc, sha = al_store
+    data = load_run_data(store, doc, al_dataset.name)
+    full = RunConfig(str(al_dataset), sha, "top_k", 0, schedule=(0.005, 0.01, 0.05))
+    lean = dataclasses.replace(full, reviewer_metrics=False)
+    a, b = run_al(data, full), run_al(data, lean)
+    assert any(r.get("psds1") is not None or r.get("segment_f1") is not None for r in a)
+    assert all(r.get("psds1") is None and r.get("segment_f1") is None for r in b)
+    drop = {"psds1", "psds2", "segment_f1", "fit_seconds", "run_key"}
+    assert [{k: v for k, v in r.items() if k not in drop} for r in a] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in b]
+    # a run of its own, compared with the same group and reference; the default key unchanged
+    assert lean.key != full.key and "reviewer_metrics" not in full.key_dict()
+    assert (lean.settings_key, lean.reference_key) == (full.settings_key, full.reference_key)

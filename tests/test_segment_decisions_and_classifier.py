@@ -99,3 +99,21 @@ def test_classifier_matches_a_plain_sklearn_pipeline(n_classes_present):
     want = np.zeros((50, 4))
     want[:, ref.classes_] = ref.predict_proba(sc.transform(Xt))
     assert np.abs(ours.predict_proba(Xt) - want).max() < 2e-3  # solver tolerance
+
+
+@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5, 7])
+def test_smoothing_many_files_at_once_gives_each_files_own_median_filter(kernel):
+    from sedal.sed.postprocess import decode, smooth, smooth_files
+
+    rng = np.random.default_rng(kernel)
+    lengths = [0, 1, 2, 3, 165, 4, 0, 11]
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    probs = rng.random((offsets[-1], 4)).astype(np.float32)
+    probs[5:9] = 0.5  # ties
+    got = smooth_files(probs, offsets, kernel)
+    want = np.concatenate([smooth(probs[a:b], kernel) for a, b in
+                           zip(offsets[:-1], offsets[1:])])
+    assert got.dtype == probs.dtype and np.array_equal(got, want)
+    assert np.array_equal(decode(probs, offsets, kernel),
+                          np.concatenate([np.argmax(smooth(probs[a:b], kernel), axis=1)
+                                          for a, b in zip(offsets[:-1], offsets[1:])]))

@@ -21,11 +21,17 @@ def test_every_main_strategy_runs_on_five_realisations_of_the_main_cell_and_thre
     sweeps = [e for e in exps if e.k != 10 or e.diversify != "none"]
     assert {e.spec["seed"] for e in sweeps} == {0, 1, 2}
     assert {e.strategy for e in sweeps if e.diversify != "none"} == {"top_k", "mean", "median"}
-    # one realisation per cell keeps the whole schedule (the curve figures); the rest stop at
-    # the claims' budget
+    # the main cell's first realisation keeps the whole schedule (the curve figure); the
+    # rest stop at the claims' budget
     full = [e for e in exps if e.max_fraction is None]
     assert {e.spec["seed"] for e in full} == {0} and all(e.diversify == "none" and e.k == 10
                                                          for e in full)
+    assert {(e.spec["snr"], e.spec["event_ratio"]) for e in full} == {(0.0, 0.2)}
+    assert {e.strategy for e in full} == set(STUDY_STRATEGIES)
+    # PSDS and segment F1 where the report reads them: the main cell's five strategies
+    costly = {(e.spec["snr"], e.spec["event_ratio"], e.k, e.diversify)
+              for e in exps if e.reviewer_metrics}
+    assert costly == {(0.0, 0.2, 10, "none")}
     assert all(e.max_fraction == CLAIM_BUDGET for e in exps if e.spec["seed"] != 0)
 
 

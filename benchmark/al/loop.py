@@ -56,6 +56,9 @@ class RunConfig:
     detector: DetectorSpec = PAPER_DETECTOR
     seed_set: str = "random"  # how the seed set is drawn (sedal.benchmark.al.pool)
     oracle: str = "perfect"  # the simulated annotator (sedal.benchmark.al.oracle)
+    #: PSDS 1 and 2 and segment F1 at :data:`~sedal.benchmark.al.metrics.PSDS_BUDGETS`
+    #: (about a second each on 500 test files); False: IoU and event F1 only
+    reviewer_metrics: bool = True
 
     def __post_init__(self):
         from sedal.benchmark.al.pool import SEED_SETS
@@ -112,6 +115,8 @@ class RunConfig:
             d.pop("seed_set")
         if self.oracle == "perfect":
             d.pop("oracle")
+        if self.reviewer_metrics:
+            d.pop("reviewer_metrics")
         d["schedule"] = list(self.schedule)
         return d
 
@@ -126,7 +131,7 @@ class RunConfig:
         parameters and the seed (schedule, warm starts, features, detector)."""
         d = self.key_dict()
         for name in ("strategy", "seed", "k", "diversify", "factor", "manifest_sha256",
-                     "schedule"):
+                     "schedule", "reviewer_metrics"):
             d.pop(name, None)
         return sha256_bytes(canonical_json(d).encode())[:8]
 
@@ -316,7 +321,8 @@ def run_al(data: RunData, cfg: RunConfig, *, progress=None, trace: list | None =
     train = np.flatnonzero(data.splits == "train")
     test = np.flatnonzero(data.splits == "test")
     counts = schedule_counts(cfg.schedule, len(train))
-    costly = costly_iterations([c / len(train) for c in counts])
+    costly = (costly_iterations([c / len(train) for c in counts]) if cfg.reviewer_metrics
+              else set())
     seed_rng = derive_rng(cfg.seed, "seed-set", cfg.manifest_sha256, *(
         [cfg.seed_set] if cfg.seed_set != "random" else []))
     query_rng = derive_rng(cfg.seed, "query", cfg.query_key)

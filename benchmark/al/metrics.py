@@ -15,7 +15,7 @@ from sedal.sed.estimator import Detector
 from sedal.sed.evaluate import iou_metrics
 from sedal.sed.event_metrics import event_and_segment_f1, event_hits
 from sedal.sed.metrics import file_intersections_unions
-from sedal.sed.postprocess import smooth
+from sedal.sed.postprocess import smooth_files
 from sedal.sed.psds import PSDS1, PSDS2, psds
 
 #: Labelled fractions at which the costly metrics (PSDS 1 and 2, segment F1) are computed:
@@ -116,8 +116,8 @@ def evaluate_test(detector: Detector, X: np.ndarray, y: np.ndarray, offsets: np.
     if costly:
         out["segment_f1"] = event_and_segment_f1(reference, est, events)["segment_f1"]
         k = int(detector.median_kernel)
-        scores = {f: smooth(probs[a:b], k)[:, 1:] for f, a, b in
-                  zip(file_ids, offsets[:-1], offsets[1:])}
+        smoothed = smooth_files(probs, offsets, k)
+        scores = {f: smoothed[a:b, 1:] for f, a, b in zip(file_ids, offsets[:-1], offsets[1:])}
         durations = dict.fromkeys(file_ids, float(duration_s))
         out["psds1"] = psds(scores, reference, durations, events, PSDS1)
         out["psds2"] = psds(scores, reference, durations, events, PSDS2)
