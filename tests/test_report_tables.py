@@ -146,3 +146,28 @@ def test_confirm_floor_counts_only_the_claims_holm_adjusts_over():
     text = " ".join(_confirm_floor(found, 0.05))
     assert "2^-12" in text and "after Holm over 6 claims" in text
     assert _confirm_floor([ClaimResult(id="a", text="a", world="w", cell="m")], 0.05) == []
+
+
+def test_side_by_side_cell_panels_share_the_budgets_every_cell_ran(tmp_path, monkeypatch):
+    from sedal.benchmark.stats import figures
+
+    whole = _group({"random": {0: np.linspace(0.1, 0.9, len(F))}})
+    cut = _group({"random": {0: np.linspace(0.1, 0.3, 5)}})
+    cut.curves["random"][0] = (F[:5], cut.curves["random"][0][1])
+    seen = []
+    monkeypatch.setattr(figures, "_save", lambda fig, out, stem: seen.append(fig))
+    figures._plot_panel([whole, cut], ["random"], tmp_path, "panel", "t")
+    (fig,) = seen
+    rights = [ax.get_xlim()[1] for ax in fig.axes]
+    # both panels stop just past 10 %, and the zoom reads only the budgets shown there
+    assert all(10 < r < 20 for r in rights)
+    assert fig.axes[0].get_ylim()[1] < 0.9
+
+
+def test_the_dataset_table_names_the_span_its_runs_cover():
+    cut = _group({"random": {0: np.linspace(0.1, 0.3, 5)}, "mean": {0: np.linspace(0.1, 0.3, 5)}})
+    for per in cut.curves.values():
+        per[0] = (F[:5], per[0][1])
+    assert "| AULC, to 10 % | AULC, 0.5-10 % |" in "\n".join(dataset_table(cut))
+    whole = _group({"random": {0: np.linspace(0.1, 0.3, len(F))}})
+    assert "| AULC, to 20 % |" in "\n".join(dataset_table(whole))

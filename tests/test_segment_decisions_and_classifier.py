@@ -117,3 +117,14 @@ def test_smoothing_many_files_at_once_gives_each_files_own_median_filter(kernel)
     assert np.array_equal(decode(probs, offsets, kernel),
                           np.concatenate([np.argmax(smooth(probs[a:b], kernel), axis=1)
                                           for a, b in zip(offsets[:-1], offsets[1:])]))
+
+
+def test_smoothing_many_files_refuses_offsets_that_do_not_cover_the_rows():
+    from sedal.sed.postprocess import smooth_files
+
+    probs = np.zeros((5, 2))
+    for bad in ([0, 3], [1, 5], [0, 4, 3, 5]):
+        with pytest.raises(ValueError, match="offsets"):
+            smooth_files(probs, np.array(bad), 3)
+    with pytest.raises(ValueError, match="n_segments"):
+        smooth_files(np.zeros(5), np.array([0, 5]), 3)

@@ -21,7 +21,7 @@ def test_every_main_strategy_runs_on_five_realisations_of_the_main_cell_and_thre
     sweeps = [e for e in exps if e.k != 10 or e.diversify != "none"]
     assert {e.spec["seed"] for e in sweeps} == {0, 1, 2}
     assert {e.strategy for e in sweeps if e.diversify != "none"} == {"top_k", "mean", "median"}
-    # the main cell's first realisation keeps the whole schedule (the curve figure); the
+    # the main cell's first realisation keeps the whole schedule (its own curves); the
     # rest stop at the claims' budget
     full = [e for e in exps if e.max_fraction is None]
     assert {e.spec["seed"] for e in full} == {0} and all(e.diversify == "none" and e.k == 10

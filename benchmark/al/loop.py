@@ -128,7 +128,8 @@ class RunConfig:
     @property
     def settings_key(self) -> str:
         """What makes runs comparable on one dataset: every setting except the strategy, its
-        parameters and the seed (schedule, warm starts, features, detector)."""
+        parameters and the seed (warm starts, features, detector; not the schedule nor
+        whether PSDS and segment F1 are computed)."""
         d = self.key_dict()
         for name in ("strategy", "seed", "k", "diversify", "factor", "manifest_sha256",
                      "schedule", "reviewer_metrics"):

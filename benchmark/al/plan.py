@@ -78,7 +78,8 @@ class Experiment:
 
 
 #: Replicated runs stop here: the claims use budgets of 0.5-10 % (claims.toml); the main
-#: cell's first realisation keeps the whole schedule for the curve figure (Fig. 3).
+#: cell's first realisation keeps the whole schedule (its own curves, the labels-to-reach
+#: and stopping tables; Fig. 3 itself spans 0.5-10 % on every realisation).
 CLAIM_BUDGET = 0.10
 
 #: Realisations (dataset seeds) of the main cell and of every other cell and arm.
@@ -100,12 +101,12 @@ def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0, *,
       Top-10, Mean and Median x {farthest, random_selection};
     - ``long_seeds``: extra seeds of Top-10 and Mean on the first realisation;
     - every run stops at :data:`CLAIM_BUDGET` except the five main strategies on the main
-      cell's first realisation (``seed``), which keep the whole schedule (the curve figure;
-      budgets above 10 % in the other cells took a third of the job's AL time, measured
-      2026-12-06, and no claim uses them);
+      cell's first realisation (``seed``), which keep the whole schedule (its curves;
+      budgets above 10 % in the other cells were about a quarter of the job's AL time,
+      estimated from the 2026-12-06 run's fit times, and no claim uses them);
     - PSDS and segment F1 (:attr:`RunConfig.reviewer_metrics`) only on the main cell's five
-      strategies, the runs the report's reviewer figure reads (elsewhere they cost a fifth
-      of the AL time for numbers no table shows).
+      strategies, the runs the report's reviewer figure reads (elsewhere they were about a
+      fifth of the AL time, estimated, for numbers no table shows).
 
     ``seeds=None`` means the command's ``--seeds``. Realisation ``seed`` lives in
     ``data_root/<cell>``, others in ``<cell>_dseed<s>``; datasets of a built-in library other

@@ -109,9 +109,16 @@ def _plot_panel(groups: list[Group], labels, out: Path, stem: str, title: str) -
 
     fig, axes = plt.subplots(1, len(groups), figsize=(4.4 * len(groups), 3.9), dpi=110,
                              squeeze=False)
+    # panels side by side share the budgets every cell ran (e.g. 10 % where one cell keeps
+    # the whole schedule and the others stop at the claims' budget)
+    ends = [max(float(g.mean_curve(lab)[0].max()) for lab in labels if lab in g.curves)
+            for g in groups if any(lab in g.curves for lab in labels)]
+    end = min(ends) if ends else 1.0
     for ax, g in zip(axes[0], groups):
         _draw(ax, g, labels, legend_n=False)
-        ys = [g.mean_curve(lab)[1] for lab in labels if lab in g.curves]
+        ys = [y[f <= end + 1e-9] for f, y in (g.mean_curve(lab)[:2] for lab in labels
+                                               if lab in g.curves)]
+        ax.set_xlim(right=end * 100 * 1.15)
         full = g.full_iou() or 0.0
         hi = max([full] + [float(np.nanmax(y)) for y in ys]) + 0.02
         lo = min(float(np.nanpercentile(y, 10)) for y in ys) if ys else 0.0

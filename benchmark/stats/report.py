@@ -15,7 +15,8 @@ Statistics
   (none for one seed: "n/a").
 - AULC (area under the learning curve) is computed on the log10 axis of labelled fraction
   that the figures use (trapezoid in log10 f, divided by the log range: a mean IoU), over
-  the whole schedule and over the low budget 0.5-10 % (schedule points in that range).
+  the run's whole schedule (the table says to which budget) and over the low budget 0.5-10 %
+  (schedule points in that range).
 - "Reaches full − 0.01": per seed, the fraction from which the curve *stays* within 0.01
   of the fully supervised IoU to the end of the schedule.
 - Claims: the pre-registered family (a)-(j) of ``benchmark/claims.toml``, decided on
