@@ -75,6 +75,27 @@ def _block_loudness(z: float) -> float:
     return -0.691 + 10.0 * exactmath.log10(z)
 
 
+#: How far (LU) numpy's loudness of a block may be from a gate for its side of the gate to
+#: be taken without the correctly rounded logarithm: numpy's log10 is within a few ulp of it
+#: (a few 1e-15 LU at these magnitudes), so the margin is 1e6 times the largest error.
+GATE_MARGIN = 1e-9
+
+
+def _above(z: list[float], fast: np.ndarray, gate: float, strict: bool) -> list[bool]:
+    """``_block_loudness(v) > gate`` (``>=`` unless ``strict``) for every block energy ``v``
+    of ``z``, with the correctly rounded logarithm only for blocks within
+    :data:`GATE_MARGIN` of the gate (``fast``: numpy's loudness of each block). The same
+    decisions as the exact loudness of every block, on any machine."""
+    out = []
+    for v, f in zip(z, fast):
+        if abs(f - gate) > GATE_MARGIN:
+            out.append(bool(f > gate))
+        else:
+            lj = _block_loudness(v)
+            out.append(lj > gate if strict else lj >= gate)
+    return out
+
+
 def integrated_lufs(audio: np.ndarray, rate: float, *, min_duration: float = MIN_DURATION) -> float:
     """Integrated gated loudness of ``audio`` in LUFS, floored at -70 (Scaper's convention).
 
@@ -127,12 +148,15 @@ def integrated_lufs(audio: np.ndarray, rate: float, *, min_duration: float = MIN
     z = []  # per block: channel-summed mean square
     for lo, hi in bounds:
         z.append(math.fsum(scale * math.fsum(p[where[lo]:where[hi]]) for p in pieces))
-    loud = [_block_loudness(v) for v in z]
-    gated = [v for v, lj in zip(z, loud) if lj >= ABSOLUTE_GATE]
+    with np.errstate(divide="ignore"):  # an all-zero block is -inf LUFS, as exactly
+        fast = -0.691 + 10.0 * np.log10(np.asarray(z, dtype=np.float64))
+    gated = [v for v, ok in zip(z, _above(z, fast, ABSOLUTE_GATE, False)) if ok]
     if not gated:
         return FLOOR
     gamma_r = _block_loudness(exactmath.fsum_mean(gated)) + RELATIVE_GATE
-    gated = [v for v, lj in zip(z, loud) if lj > gamma_r and lj > ABSOLUTE_GATE]
+    above_abs = _above(z, fast, ABSOLUTE_GATE, True)
+    gated = [v for v, ok, ok_abs in zip(z, _above(z, fast, gamma_r, True), above_abs)
+             if ok and ok_abs]
     if not gated:
         return FLOOR
     return max(_block_loudness(exactmath.fsum_mean(gated)), FLOOR)

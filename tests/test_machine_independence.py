@@ -103,3 +103,21 @@ def test_loudness_matches_pyloudnorm():
 
 def test_loudness_of_silence_is_the_floor():
     assert integrated_lufs(np.zeros((16000, 1)), 16000) == -70.0
+
+
+def test_gating_decisions_equal_the_correctly_rounded_loudness_of_every_block():
+    from sedal.generator import loudness as L
+
+    gate = L.ABSOLUTE_GATE
+    v0 = 10 ** ((gate + 0.691) / 10)
+    z = [0.0, v0, 1e-300, 1.0, 0.25]
+    for _ in range(40):  # energies within a few ulp of the gate, on both sides
+        z += [float(np.nextafter(z[-1] if z[-1] > v0 / 2 else v0, 0)),
+              float(np.nextafter(v0, 1)) * (1 + 1e-16 * len(z))]
+    with np.errstate(divide="ignore"):
+        fast = -0.691 + 10.0 * np.log10(np.asarray(z))
+    for strict in (False, True):
+        for g in (gate, -23.5, 0.0):
+            want = [(L._block_loudness(v) > g) if strict else (L._block_loudness(v) >= g)
+                    for v in z]
+            assert L._above(z, fast, g, strict) == want

@@ -9,11 +9,18 @@ from sedal.benchmark.stats import prereg
 
 
 def test_every_main_strategy_runs_on_five_realisations_of_the_main_cell_and_three_elsewhere():
-    exps = study_grid(Path("data"), dataset_seeds=[0, 1, 2, 3, 4])
+    exps = study_grid(Path("data"), dataset_seeds=[0, 1, 2, 3, 4], seeds=[0, 1, 2])
     per_cell = Counter()
     for e in exps:
-        if e.k == 10 and e.diversify == "none" and e.seeds is None:
+        if e.k == 10 and e.diversify == "none":
             per_cell[(e.spec["snr"], e.spec["event_ratio"], e.strategy)] += 1
+    # the main comparison on every seed; other cells and the arms on the first two, paired
+    main = {e.seeds for e in exps if e.spec["snr"] == 0.0 and e.spec["event_ratio"] == 0.2
+            and e.k == 10 and e.diversify == "none"}
+    rest = {e.seeds for e in exps if not (e.spec["snr"] == 0.0 and e.spec["event_ratio"] == 0.2
+                                          and e.k == 10 and e.diversify == "none")}
+    assert main == {None} and rest == {(0, 1)}
+    assert {e.seeds for e in study_grid(Path("data"), dataset_seeds=[0, 1, 2])} == {None}
     for s in STUDY_STRATEGIES:
         assert per_cell[(0.0, 0.2, s)] == 5
         for cell in ((10.0, 0.2), (-10.0, 0.2), (0.0, 1.0)):
@@ -85,3 +92,30 @@ def test_the_strategy_and_oracle_studies_cover_every_strategy_on_three_realisati
         set(STUDY_STRATEGIES) | set(EXTRA_STRATEGIES) - set(ENSEMBLE_STRATEGIES))
     assert all(e.diversify == "none" for e in noisy)
     assert {e.spec["seed"] for e in noisy} == {0, 1, 2}
+
+
+def test_runs_go_to_workers_in_dataset_blocks_that_fit_the_cache_seed_by_seed():
+    from sedal.benchmark.al.loop import RunConfig
+    from sedal.benchmark.al.runner import DATA_CACHE_SIZE, task_order
+
+    runs = [RunConfig(f"cell{c}/d{d}", f"{c}{d}".ljust(64, "0"), s, seed)
+            for c in range(2) for d in range(9 if c else 5) for s in ("random", "mean")
+            for seed in range(3)]
+    priority = {r.key: int(r.dataset.startswith("cell1")) for r in runs}
+    order = task_order(runs, priority)
+    assert sorted(r.key for r in order) == sorted(r.key for r in runs)
+    assert [priority[r.key] for r in order] == sorted(priority[r.key] for r in order)
+    # one worker with an LRU cache of DATA_CACHE_SIZE datasets loads each dataset once
+    cache: list[str] = []
+    loads = 0
+    for r in order:
+        if r.dataset in cache:
+            cache.remove(r.dataset)
+        else:
+            loads += 1
+            cache = cache[-(DATA_CACHE_SIZE - 1):]
+        cache.append(r.dataset)
+    assert loads == len({r.dataset for r in runs})
+    # within a block, every dataset gets seed 0 before any gets seed 1
+    first = order[:DATA_CACHE_SIZE // 2 * 2 * 3]
+    assert [r.seed for r in first] == sorted(r.seed for r in first)

@@ -85,6 +85,10 @@ CLAIM_BUDGET = 0.10
 #: Realisations (dataset seeds) of the main cell and of every other cell and arm.
 MAIN_REALISATIONS, OTHER_REALISATIONS = 5, 3
 
+#: AL seeds of every other cell and arm: the first ones of the main strategies' seeds
+#: (paired with them); fewer than the main comparison's to keep the job within the hour.
+OTHER_SEEDS = 2
+
 
 def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0, *,
                seeds: list[int] | None = None, long_seeds: list[int] | None = None,
@@ -96,9 +100,11 @@ def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0, *,
     - SNR 0, r 0.2 (the main cell) on the first :data:`MAIN_REALISATIONS` of
       ``dataset_seeds`` and every other cell of :data:`~sedal.generator.spec.STUDY_GRID` on
       the first :data:`OTHER_REALISATIONS`: the five main-comparison strategies, ``seeds``
-      each (seed sets paired across strategies within a realisation);
+      each on the main cell and the first :data:`OTHER_SEEDS` of them elsewhere (seed sets
+      paired across strategies within a realisation);
     - on the main cell's first :data:`OTHER_REALISATIONS` realisations: the K sweep and
-      Top-10, Mean and Median x {farthest, random_selection};
+      Top-10, Mean and Median x {farthest, random_selection}, on the first
+      :data:`OTHER_SEEDS` seeds;
     - ``long_seeds``: extra seeds of Top-10 and Mean on the first realisation;
     - every run stops at :data:`CLAIM_BUDGET` except the five main strategies on the main
       cell's first realisation (``seed``), which keep the whole schedule (its curves;
@@ -120,6 +126,7 @@ def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0, *,
                                                           if builtin_seed else ""))
     if n_files != 2500 or seed != 0:  # keep non-standard builds apart from the standard grid
         data_root = data_root / f"n{n_files}_seed{seed}"
+    few = None if seeds is None else tuple(seeds[:OTHER_SEEDS])
     exps = []
     for snr, ratio in STUDY_GRID:
         main = (snr, ratio) == STUDY_GRID[0]
@@ -127,11 +134,13 @@ def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0, *,
             spec = DatasetSpec(n_files=n_files, snr=snr, event_ratio=ratio, seed=ds)
             path, d = str(data_root / realisation_dirname(spec, seed)), spec.to_dict()
             cut = None if main and i == 0 else CLAIM_BUDGET
-            exps += [Experiment(path, s, 10, "none", d, max_fraction=cut,
-                                priority=0 if main else 1, reviewer_metrics=main)
+            exps += [Experiment(path, s, 10, "none", d, None if main else few,
+                                max_fraction=cut, priority=0 if main else 1,
+                                reviewer_metrics=main)
                      for s in STUDY_STRATEGIES]
             if main and i < OTHER_REALISATIONS:
-                arm = {"priority": 2, "max_fraction": CLAIM_BUDGET, "reviewer_metrics": False}
+                arm = {"seeds": few, "priority": 2, "max_fraction": CLAIM_BUDGET,
+                       "reviewer_metrics": False}
                 exps += [Experiment(path, "top_k", k, "none", d, **arm)
                          for k in K_SWEEP if k != 10]
                 exps += [Experiment(path, s, 10, dv, d, **arm)

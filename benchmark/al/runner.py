@@ -39,11 +39,29 @@ DATA_CACHE_SIZE = 8
 def _run_data(path: str, features: str, recipe: str = ""):
     from sedal.benchmark.al.loop import open_run_data
 
-    if (path, features, recipe) not in _DATA_CACHE:
+    key = (path, features, recipe)
+    if key in _DATA_CACHE:
+        _DATA_CACHE[key] = _DATA_CACHE.pop(key)  # most recently used last
+    else:
         while len(_DATA_CACHE) >= DATA_CACHE_SIZE:
-            _DATA_CACHE.pop(next(iter(_DATA_CACHE)))
-        _DATA_CACHE[(path, features, recipe)] = open_run_data(path, features, recipe)[0]
-    return _DATA_CACHE[(path, features, recipe)]
+            _DATA_CACHE.pop(next(iter(_DATA_CACHE)))  # the least recently used
+        _DATA_CACHE[key] = open_run_data(path, features, recipe)[0]
+    return _DATA_CACHE[key]
+
+
+def task_order(runs: list[RunConfig], priority: dict[str, int]) -> list[RunConfig]:
+    """The order runs are handed to workers: by priority (the claims' runs first); within
+    one, datasets in blocks of half the per-worker cache, seed by seed inside a block (a
+    job cut short has about as many seeds of every configuration, and a worker cycling
+    through a block never evicts one of its datasets)."""
+    block = max(1, DATA_CACHE_SIZE // 2)
+    rank: dict[tuple[int, str], int] = {}
+    for r in sorted(runs, key=lambda r: (priority.get(r.key, 0), r.dataset)):
+        p = priority.get(r.key, 0)
+        rank.setdefault((p, r.dataset), sum(1 for q, _ in rank if q == p))
+    return sorted(runs, key=lambda r: (priority.get(r.key, 0),
+                                       rank[(priority.get(r.key, 0), r.dataset)] // block,
+                                       r.seed, r.dataset, r.key))
 
 
 def execute_run(cfg: RunConfig) -> dict:
@@ -184,10 +202,7 @@ def execute(plan: RunPlan, store: ResultsStore, *, jobs: int = 1, scheduler: str
 
     store.check_datasets(plan.datasets)
     store.save_config(plan)
-    # priority first, then seed by seed, so that a job cut short has every configuration
-    # with about the same number of seeds
-    todo = sorted((r for r in plan.runs if not store.done(r.key)),
-                  key=lambda r: (plan.priority.get(r.key, 0), r.seed, r.dataset, r.key))
+    todo = task_order([r for r in plan.runs if not store.done(r.key)], plan.priority)
     refs: dict[str, RunConfig] = {}
     for r in plan.runs:
         if r.reference_key not in refs and not store.reference_ok(r.reference_key):
