@@ -129,17 +129,17 @@ def decode(probs: np.ndarray, offsets: np.ndarray, kernel: int = 3,
     -------
     ndarray [n_segments_total] of int
     """
-    out = np.empty(len(probs), dtype=np.int64)
     if thresholds is not None:
         on, off = thresholds
+        smoothed = smooth_files(probs, offsets, kernel)
+        out = np.empty(len(probs), dtype=np.int64)
         for a, b in zip(offsets[:-1], offsets[1:]):
-            out[a:b] = hysteresis(smooth(probs[a:b], kernel), float(on), float(off))
+            out[a:b] = hysteresis(smoothed[a:b], float(on), float(off))
         return out
     if bg_prior != 1.0:
         probs = probs.copy()
         probs[:, 0] *= bg_prior
-    out[:] = np.argmax(smooth_files(probs, offsets, kernel), axis=1)
-    return out
+    return np.argmax(smooth_files(probs, offsets, kernel), axis=1).astype(np.int64, copy=False)
 
 
 def segments_to_events(labels: np.ndarray, classes: list[str], segment: float = SEGMENT_S,

@@ -134,7 +134,7 @@ def study_grid(data_root: Path, n_files: int = 2500, seed: int = 0, *,
             spec = DatasetSpec(n_files=n_files, snr=snr, event_ratio=ratio, seed=ds)
             path, d = str(data_root / realisation_dirname(spec, seed)), spec.to_dict()
             cut = None if main and i == 0 else CLAIM_BUDGET
-            exps += [Experiment(path, s, 10, "none", d, None if main else few,
+            exps += [Experiment(path, s, 10, "none", d, seeds=None if main else few,
                                 max_fraction=cut, priority=0 if main else 1,
                                 reviewer_metrics=main)
                      for s in STUDY_STRATEGIES]

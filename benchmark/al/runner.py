@@ -55,13 +55,16 @@ def task_order(runs: list[RunConfig], priority: dict[str, int]) -> list[RunConfi
     job cut short has about as many seeds of every configuration, and a worker cycling
     through a block never evicts one of its datasets)."""
     block = max(1, DATA_CACHE_SIZE // 2)
-    rank: dict[tuple[int, str], int] = {}
-    for r in sorted(runs, key=lambda r: (priority.get(r.key, 0), r.dataset)):
+    datasets: dict[int, set[str]] = {}
+    for r in runs:
+        datasets.setdefault(priority.get(r.key, 0), set()).add(r.dataset)
+    rank = {(p, d): i for p, ds in datasets.items() for i, d in enumerate(sorted(ds))}
+
+    def key(r: RunConfig):
         p = priority.get(r.key, 0)
-        rank.setdefault((p, r.dataset), sum(1 for q, _ in rank if q == p))
-    return sorted(runs, key=lambda r: (priority.get(r.key, 0),
-                                       rank[(priority.get(r.key, 0), r.dataset)] // block,
-                                       r.seed, r.dataset, r.key))
+        return p, rank[(p, r.dataset)] // block, r.seed, r.dataset, r.key
+
+    return sorted(runs, key=key)
 
 
 def execute_run(cfg: RunConfig) -> dict:
